@@ -1,0 +1,48 @@
+"""The error tree every adapter translates into, and the consumer wrapper acts upon.
+
+    KilnError
+    ├── TemporaryError            retry with back-off (timeouts, 429, 5xx, connection loss)
+    │   └── ConflictError         a stale write (409 on update); re-read and try again
+    └── PermanentError            dead-letter / fail the object with the reason
+        ├── NotFoundError         the object or tag does not exist (404)
+        ├── AlreadyExistsError    a create found the object there (409 on create)
+        ├── InvalidError          the server refused the object as invalid (422)
+        └── InvalidMessageError   an event that cannot be decoded or fails its schema
+
+Third-party errors are translated at the adapter edge with ``raise ... from e``; nothing above
+an adapter catches an aiohttp, aiormq or kubernetes-asyncio exception.
+"""
+
+from __future__ import annotations
+
+
+class KilnError(Exception):
+    """Root of every error Kiln raises on purpose."""
+
+
+class TemporaryError(KilnError):
+    """A failure that may pass: the operation is retried with back-off."""
+
+
+class ConflictError(TemporaryError):
+    """A write lost a race (stale resourceVersion); re-read the object and decide again."""
+
+
+class PermanentError(KilnError):
+    """A failure that retrying cannot fix: the message is dead-lettered with this reason."""
+
+
+class NotFoundError(PermanentError):
+    """The object, manifest or tag does not exist."""
+
+
+class AlreadyExistsError(PermanentError):
+    """A create found an object of that name already there."""
+
+
+class InvalidError(PermanentError):
+    """The receiving server refused the object as invalid."""
+
+
+class InvalidMessageError(PermanentError):
+    """An event body that cannot be decoded, or does not match its schema."""
