@@ -1,0 +1,197 @@
+"""kpack ``Build`` (``kpack.io/v1alpha2``): one run of the buildpacks lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from contracts import meta, sources
+
+KIND = "Build"
+IMAGE_LABEL = "image.kpack.io/image"
+BUILD_NUMBER_LABEL = "image.kpack.io/buildNumber"
+IMAGE_GENERATION_LABEL = "image.kpack.io/imageGeneration"
+REASON_ANNOTATION = "image.kpack.io/reason"
+CHANGES_ANNOTATION = "image.kpack.io/buildChanges"
+BUILDER_NAME_ANNOTATION = "image.kpack.io/builderName"
+BUILDER_KIND_ANNOTATION = "image.kpack.io/builderKind"
+ADDITIONAL_BUILD_NEEDED_ANNOTATION = "image.kpack.io/additionalBuildNeeded"
+BUILD_LABEL = "kpack.io/build"
+
+
+class BuildBuilderSpec(meta.KubeModel):
+    image: str = ""
+    """Resolved builder image (digest reference)."""
+    image_pull_secrets: list[meta.LocalObjectReference] | None = None
+    """Secrets to pull the builder image."""
+
+
+class BuildPersistentVolumeCache(meta.KubeModel):
+    persistent_volume_claim_name: str = ""
+    """Name of the cache PVC; empty means no volume cache."""
+
+
+class BuildRegistryCache(meta.KubeModel):
+    always_serialized = ("tag",)
+    tag: str = ""
+    """Tag the exporter writes the cache to."""
+
+
+class BuildCacheConfig(meta.KubeModel):
+    volume: BuildPersistentVolumeCache | None = None
+    """Volume cache."""
+    registry: BuildRegistryCache | None = None
+    """Registry cache."""
+
+
+class LastBuildCache(meta.KubeModel):
+    image: str = ""
+    """Digest reference of the cache image the previous build wrote."""
+
+
+class LastBuild(meta.KubeModel):
+    always_serialized = ("cache",)
+    image: str = ""
+    """Digest reference of the previously built image."""
+    cache: LastBuildCache = Field(default_factory=LastBuildCache)
+    """The previous build's cache image (always serialised)."""
+    stack_id: str = ""
+    """Stack id of the previous build."""
+
+
+class RunImage(meta.KubeModel):
+    image: str = ""
+    """The builder's run image when the Build was scheduled."""
+
+
+class BuildSpec(meta.KubeModel):
+    tags: list[str] | None = None
+    """Tags to export; ``tags[0]`` is the image's tag."""
+    builder: BuildBuilderSpec = Field(default_factory=BuildBuilderSpec)
+    """Builder image."""
+    service_account_name: str | None = None
+    """Service account whose secrets the build uses."""
+    source: sources.SourceConfig = Field(default_factory=sources.SourceConfig)
+    """Resolved source."""
+    cache: BuildCacheConfig | None = None
+    """Cache of this build."""
+    run_image: RunImage | None = None
+    """Run image to use."""
+    last_build: LastBuild | None = None
+    """The previous build, for rebase and for reading its cache."""
+    env: list[dict[str, Any]] | None = None
+    """Build environment."""
+    resources: dict[str, Any] | None = None
+    """Build step resources."""
+    services: list[dict[str, Any]] | None = None
+    """Service bindings."""
+    cnb_bindings: list[dict[str, Any]] | None = None
+    """CNB bindings."""
+    project_descriptor_path: str | None = None
+    """Path of ``project.toml``."""
+    default_process: str | None = None
+    """Default process type."""
+    tolerations: list[dict[str, Any]] | None = None
+    """Pod tolerations."""
+    node_selector: dict[str, str] | None = None
+    """Pod node selector."""
+    affinity: dict[str, Any] | None = None
+    """Pod affinity."""
+    runtime_class_name: str | None = None
+    """Pod runtime class."""
+    scheduler_name: str | None = None
+    """Pod scheduler."""
+    priority_class_name: str | None = None
+    """Pod priority class."""
+    active_deadline_seconds: int | None = None
+    """Build timeout."""
+    creation_time: str | None = None
+    """Image creation time source."""
+
+    def volume_cache(self) -> bool:
+        return (
+            self.cache is not None
+            and self.cache.volume is not None
+            and self.cache.volume.persistent_volume_claim_name != ""
+        )
+
+    def registry_cache(self) -> bool:
+        return self.cache is not None and self.cache.registry is not None and self.cache.registry.tag != ""
+
+    def registry_cache_tag(self) -> str:
+        """``CACHE_TAG``: the registry tag if a registry object is present, else empty."""
+        if self.cache is not None and self.cache.registry is not None:
+            return self.cache.registry.tag
+        return ""
+
+
+class BuildpackInfo(meta.KubeModel):
+    id: str = ""
+    """Buildpack id."""
+    version: str = ""
+    """Buildpack version."""
+    homepage: str | None = None
+    """Buildpack homepage."""
+
+
+class BuildStack(meta.KubeModel):
+    run_image: str = ""
+    """Run image digest reference."""
+    id: str = ""
+    """Stack id."""
+
+
+class BuildStatus(meta.Status):
+    build_metadata: list[BuildpackInfo] | None = None
+    """Buildpacks that took part."""
+    stack: BuildStack | None = None
+    """Stack the image was built on."""
+    lifecycle_version: str | None = None
+    """Lifecycle version used."""
+    latest_image: str | None = None
+    """Digest reference of the built image."""
+    latest_cache_image: str | None = None
+    """Digest reference of the registry cache image after the build, or empty."""
+    latest_attestation_image: str | None = None
+    """SLSA attestation image."""
+    pod_name: str | None = None
+    """Name of the build pod."""
+    step_states: list[dict[str, Any]] | None = None
+    """Container states of the steps."""
+    steps_completed: list[str] | None = None
+    """Steps that finished successfully."""
+
+
+class Build(meta.KubeObject):
+    spec: BuildSpec = Field(default_factory=BuildSpec)
+    """Desired build; immutable."""
+    status: BuildStatus = Field(default_factory=BuildStatus)
+    """Observed state."""
+
+    def tag(self) -> str:
+        return (self.spec.tags or [""])[0]
+
+    def succeeded(self) -> bool:
+        return self.status.is_true("Succeeded")
+
+    def failed(self) -> bool:
+        return self.status.is_false("Succeeded")
+
+    def running(self) -> bool:
+        """No Succeeded condition, or an Unknown one."""
+        return not self.succeeded() and not self.failed()
+
+    def build_number(self) -> int | None:
+        """The build-number label, or None when missing or unparsable."""
+        raw = self.labels.get(BUILD_NUMBER_LABEL)
+        try:
+            return int(raw) if raw is not None else None
+        except ValueError:
+            return None
+
+    def reason(self) -> str:
+        return self.annotations.get(REASON_ANNOTATION, "")
+
+    def pod_name(self) -> str:
+        return meta.child_name(self.name, "-build-pod")
