@@ -1,0 +1,333 @@
+"""The events Kiln's services exchange: CloudEvents 1.0 envelopes around pydantic payloads.
+
+An event says *what changed and which key to look at*; Kubernetes stays the source of truth, so a
+duplicate, late or replayed event is harmless.
+
+* **Types** are reverse-DNS-free dotted names with a ``kiln.`` prefix: ``kiln.image.changed``,
+  ``kiln.builder.changed``, ``kiln.source.changed``, ``kiln.build.scheduled``,
+  ``kiln.build.finished``, ``kiln.cache.digest.updated``. :data:`TYPES` maps each type to its
+  payload model. The type is also the AMQP routing key on the events exchange.
+* **Subject** is the ordering key: the image key ``namespace/name`` for every event about an
+  image (events about one image are handled in order, one at a time), and the builder key
+  (``Builder/namespace/name`` or ``ClusterBuilder/name``) for ``kiln.builder.changed``. Each
+  payload computes it as :attr:`Payload.key`; the envelope refuses a subject that differs.
+* **Id** is stable and deterministic: :func:`event_id` derives a UUIDv5 from type, subject and
+  a discriminator the publisher chooses so that the same fact gives the same id (e.g. the
+  object's ``resourceVersion``; the build name plus its outcome). Consumers dedupe on it.
+* **Wire form**: payloads are camelCase JSON (``buildNumber``, ``latestCacheImage``); on AMQP
+  the body is the payload and the other attributes travel as ``ce-*`` headers (the CloudEvents
+  binary content mode); :func:`parse` turns a body plus attributes back into a typed event.
+
+The JSON Schema of every event (structured form: attributes plus ``data``) is committed as
+``contracts/schemas/events.json``; regenerate it after changing a model with::
+
+    python -m contracts.events > contracts/schemas/events.json
+
+Pure: no I/O, no asyncio.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, cast
+
+import pydantic
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+SCHEMA_ID = "https://kiln.dev/schemas/events.json"
+
+ID_NAMESPACE = uuid.UUID("6f1d1c9e-5a0b-5b2e-9c53-6b696c6e0001")
+"""The UUIDv5 namespace of event ids; changing it changes every id."""
+
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+]
+Namespace = Annotated[
+    str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+]
+DigestRef = Annotated[str, StringConstraints(pattern=r"^(|[^@\s]+@sha256:[0-9a-f]{64})$")]
+
+
+class InvalidEventError(ValueError):
+    """A body or attribute set that is not a valid Kiln event; the message names the field."""
+
+
+class Payload(BaseModel):
+    """Base of every event payload: frozen, strict about unknown keys, camelCase on the wire."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        use_attribute_docstrings=True,
+    )
+
+    event_type: ClassVar[str]
+    """The CloudEvents ``type`` of this payload."""
+
+    @property
+    def key(self) -> str:
+        """The ordering key, used as the CloudEvents subject and the shard hash."""
+        raise NotImplementedError
+
+
+class _AboutImage(Payload):
+    """A payload about one Image, keyed ``namespace/image``."""
+
+    namespace: Namespace
+    """Namespace of the Image (and of the Build, where there is one)."""
+    image: Name
+    """Name of the Image."""
+
+    @property
+    def key(self) -> str:
+        """The image key ``namespace/image``."""
+        return f"{self.namespace}/{self.image}"
+
+
+class ImageChanged(Payload):
+    """An Image was created, changed or resynced: reconcile it."""
+
+    event_type: ClassVar[str] = "kiln.image.changed"
+
+    namespace: Namespace
+    """Namespace of the Image."""
+    name: Name
+    """Name of the Image."""
+    generation: int | None = Field(default=None, ge=0)
+    """``metadata.generation`` seen by the publisher, a hint only (the reconcile reads the Image)."""
+    resource_version: str | None = None
+    """``metadata.resourceVersion`` seen by the publisher, a hint only."""
+
+    @property
+    def key(self) -> str:
+        """The image key ``namespace/name``."""
+        return f"{self.namespace}/{self.name}"
+
+
+class BuilderChanged(Payload):
+    """A Builder or ClusterBuilder changed (buildpacks, stack, lifecycle): its Images may rebuild."""
+
+    event_type: ClassVar[str] = "kiln.builder.changed"
+
+    kind: Literal["Builder", "ClusterBuilder"]
+    """Kind of the builder."""
+    namespace: Literal[""] | Namespace
+    """Namespace of a Builder; ``""`` for a ClusterBuilder."""
+    name: Name
+    """Name of the builder."""
+    resource_version: str | None = None
+    """``metadata.resourceVersion`` seen by the publisher, a hint only."""
+
+    @pydantic.model_validator(mode="after")
+    def _namespace_matches_kind(self) -> BuilderChanged:
+        if (self.kind == "ClusterBuilder") != (self.namespace == ""):
+            raise ValueError("namespace must be '' for a ClusterBuilder and set for a Builder")
+        return self
+
+    @property
+    def key(self) -> str:
+        """``Builder/namespace/name`` or ``ClusterBuilder/name``: builder events are keyed by builder."""
+        if self.kind == "ClusterBuilder":
+            return f"ClusterBuilder/{self.name}"
+        return f"Builder/{self.namespace}/{self.name}"
+
+
+class SourceChanged(_AboutImage):
+    """The git source of an Image has a new revision (pushed by a webhook)."""
+
+    event_type: ClassVar[str] = "kiln.source.changed"
+
+    url: str = Field(min_length=1)
+    """The git repository URL as the Image spells it."""
+    revision: str = Field(min_length=1)
+    """The new commit (or tag/branch as resolved by the trigger)."""
+
+
+class BuildScheduled(_AboutImage):
+    """A Build object was created; its pod must be rendered and created."""
+
+    event_type: ClassVar[str] = "kiln.build.scheduled"
+
+    build: Name
+    """Name of the Build."""
+
+
+class BuildFinished(_AboutImage):
+    """The pod of a Build terminated."""
+
+    event_type: ClassVar[str] = "kiln.build.finished"
+
+    build: Name
+    """Name of the Build."""
+    outcome: Literal["Succeeded", "Failed"]
+    """How the build pod ended."""
+    pod: Name
+    """Name of the build pod."""
+
+
+class CacheDigestUpdated(_AboutImage):
+    """The registry cache tag written by a build was resolved to a digest."""
+
+    event_type: ClassVar[str] = "kiln.cache.digest.updated"
+
+    build: Name
+    """Name of the Build that wrote the cache."""
+    build_number: int = Field(ge=1)
+    """The Build's ``image.kpack.io/buildNumber``."""
+    cache_tag: str = Field(min_length=1)
+    """The registry cache tag (``spec.cache.registry.tag``)."""
+    latest_cache_image: DigestRef
+    """``repository@sha256:…`` the tag pointed at after the build, or ``""`` if it is missing."""
+
+
+TYPES: Mapping[str, type[Payload]] = {
+    model.event_type: model
+    for model in (
+        ImageChanged,
+        BuilderChanged,
+        SourceChanged,
+        BuildScheduled,
+        BuildFinished,
+        CacheDigestUpdated,
+    )
+}
+"""Every event type and its payload model."""
+
+PayloadT = TypeVar("PayloadT", bound=Payload)
+
+
+class Event(BaseModel, Generic[PayloadT]):
+    """A CloudEvents 1.0 event: the context attributes and the typed payload in ``data``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    """CloudEvents version."""
+    id: str = Field(min_length=1)
+    """Stable id of the fact; the same fact published twice has the same id (see ``event_id``)."""
+    source: str = Field(min_length=1)
+    """URI-reference of the publisher, e.g. ``/kiln/bridge``."""
+    type: str = Field(min_length=1)
+    """Event type, one of ``TYPES``."""
+    subject: str = Field(min_length=1)
+    """The ordering key: ``namespace/image`` (or the builder key for ``kiln.builder.changed``)."""
+    time: AwareDatetime
+    """When the change was observed (RFC 3339, with a time zone)."""
+    datacontenttype: Literal["application/json"] = "application/json"
+    """Media type of ``data``."""
+    data: PayloadT
+    """The payload."""
+
+    @pydantic.model_validator(mode="after")
+    def _attributes_match_data(self) -> Event[PayloadT]:
+        if self.type != self.data.event_type:
+            raise ValueError(f"type {self.type!r} does not match a {type(self.data).__name__} payload")
+        if self.subject != self.data.key:
+            raise ValueError(f"subject {self.subject!r} does not match the payload's key {self.data.key!r}")
+        return self
+
+    def attributes(self) -> dict[str, str]:
+        """The context attributes as strings (``time`` in RFC 3339), without ``data``."""
+        return {
+            "specversion": self.specversion,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time.isoformat(),
+            "datacontenttype": self.datacontenttype,
+        }
+
+    def body(self) -> bytes:
+        """The payload as the JSON bytes of the binary content mode."""
+        return self.data.model_dump_json().encode()
+
+
+def event_id(event_type: str, subject: str, discriminator: str) -> str:
+    """A deterministic id: the same type, subject and discriminator always give the same id."""
+    return str(uuid.uuid5(ID_NAMESPACE, f"{event_type}\n{subject}\n{discriminator}"))
+
+
+def new(data: PayloadT, *, source: str, time: datetime, discriminator: str) -> Event[PayloadT]:
+    """The event for ``data``: type and subject from the payload, id from :func:`event_id`."""
+    envelope: type[Event[PayloadT]] = _event_class(type(data))
+    return envelope(
+        id=event_id(data.event_type, data.key, discriminator),
+        source=source,
+        type=data.event_type,
+        subject=data.key,
+        time=time,
+        data=data,
+    )
+
+
+def parse(body: bytes | str, attributes: Mapping[str, object]) -> Event[Payload]:
+    """The typed event of a binary-mode message; :class:`InvalidEventError` names the bad field."""
+    event_type = attributes.get("type")
+    if not isinstance(event_type, str) or event_type not in TYPES:
+        raise InvalidEventError(f"type: unknown event type {event_type!r}; expected one of {sorted(TYPES)}")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InvalidEventError(f"data: not JSON: {e}") from e
+    try:
+        event: Event[Payload] = _event_class(TYPES[event_type]).model_validate({**attributes, "data": data})
+        return event
+    except pydantic.ValidationError as e:
+        raise InvalidEventError(f"invalid {event_type} event: {_describe(e)}") from e
+
+
+def _event_class(model: type[Payload]) -> Any:
+    """``Event[model]``: one class per payload model (pydantic caches it), so equal events compare equal."""
+    return Event[model]  # type: ignore[valid-type]
+
+
+def _describe(error: pydantic.ValidationError) -> str:
+    parts = []
+    for detail in error.errors(include_url=False):
+        where = ".".join(str(part) for part in detail["loc"]) or "event"
+        parts.append(f"{where}: {detail['msg']}")
+    return "; ".join(parts)
+
+
+def _envelope(event_type: str, model: type[Payload]) -> type[Event[Payload]]:
+    """``Event[model]`` whose ``type`` is the literal ``event_type`` (a precise schema per type)."""
+    envelope = pydantic.create_model(
+        f"{model.__name__}Event",
+        __base__=Event[model],  # type: ignore[valid-type]
+        __doc__=f"A ``{event_type}`` event: {model.__doc__}",
+        type=(Literal[event_type], Field(description="Event type.")),
+    )
+    return cast(type[Event[Payload]], envelope)
+
+
+_ENVELOPES: Mapping[str, type[Event[Payload]]] = {
+    event_type: _envelope(event_type, model) for event_type, model in TYPES.items()
+}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of every event in the structured form, one branch per type."""
+    union = Annotated[Union[tuple(_ENVELOPES.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+    schema = pydantic.TypeAdapter(union).json_schema(ref_template="#/$defs/{model}")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Kiln events",
+        "description": "CloudEvents 1.0 events exchanged by Kiln's services (structured form).",
+        **schema,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))

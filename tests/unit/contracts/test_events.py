@@ -1,0 +1,223 @@
+"""The event contracts: round trips, deterministic ids, errors that name the field, the schema file."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+from datetime import UTC, datetime
+
+import pydantic
+import pytest
+
+from contracts import events
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+DIGEST = "registry.example/cache@sha256:" + "a" * 64
+SCHEMA_FILE = pathlib.Path(__file__).parents[3] / "contracts" / "schemas" / "events.json"
+
+PAYLOADS: list[events.Payload] = [
+    events.ImageChanged(namespace="ns", name="app", generation=3, resource_version="17"),
+    events.BuilderChanged(kind="Builder", namespace="ns", name="builder"),
+    events.BuilderChanged(kind="ClusterBuilder", namespace="", name="default"),
+    events.SourceChanged(namespace="ns", image="app", url="https://git.example/app.git", revision="abc123"),
+    events.BuildScheduled(namespace="ns", image="app", build="app-build-1"),
+    events.BuildFinished(
+        namespace="ns", image="app", build="app-build-1", outcome="Failed", pod="app-build-1-pod"
+    ),
+    events.CacheDigestUpdated(
+        namespace="ns",
+        image="app",
+        build="app-build-1",
+        build_number=1,
+        cache_tag="registry.example/cache:app",
+        latest_cache_image=DIGEST,
+    ),
+    events.CacheDigestUpdated(
+        namespace="ns",
+        image="app",
+        build="app-build-2",
+        build_number=2,
+        cache_tag="r/c:t",
+        latest_cache_image="",
+    ),
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: f"a {type(p).__name__} survives the wire")
+def test_an_event_survives_body_and_attributes(payload: events.Payload) -> None:
+    event = events.new(payload, source="/kiln/test", time=NOW, discriminator="1")
+
+    parsed = events.parse(event.body(), event.attributes())
+
+    assert parsed == event
+    assert type(parsed.data) is type(payload)
+
+
+def test_every_type_has_a_payload_model_named_after_it() -> None:
+    assert set(events.TYPES) == {
+        "kiln.image.changed",
+        "kiln.builder.changed",
+        "kiln.source.changed",
+        "kiln.build.scheduled",
+        "kiln.build.finished",
+        "kiln.cache.digest.updated",
+    }
+    assert all(model.event_type == name for name, model in events.TYPES.items())
+
+
+@pytest.mark.parametrize(
+    ("payload", "key"),
+    [
+        (events.ImageChanged(namespace="ns", name="app"), "ns/app"),
+        (
+            events.BuildFinished(namespace="ns", image="app", build="b", outcome="Succeeded", pod="p"),
+            "ns/app",
+        ),
+        (events.BuilderChanged(kind="Builder", namespace="ns", name="b"), "Builder/ns/b"),
+        (events.BuilderChanged(kind="ClusterBuilder", namespace="", name="b"), "ClusterBuilder/b"),
+    ],
+    ids=[
+        "an image event is keyed by its image",
+        "a build event is keyed by its image",
+        "a builder",
+        "a cluster builder",
+    ],
+)
+def test_the_subject_is_the_ordering_key(payload: events.Payload, key: str) -> None:
+    assert events.new(payload, source="/s", time=NOW, discriminator="1").subject == key
+
+
+def test_the_id_is_deterministic_and_depends_on_the_discriminator() -> None:
+    payload = events.ImageChanged(namespace="ns", name="app")
+
+    first = events.new(payload, source="/a", time=NOW, discriminator="17")
+    again = events.new(payload, source="/b", time=datetime(2030, 1, 1, tzinfo=UTC), discriminator="17")
+    later = events.new(payload, source="/a", time=NOW, discriminator="18")
+
+    assert first.id == again.id == events.event_id("kiln.image.changed", "ns/app", "17")
+    assert later.id != first.id
+
+
+def test_the_payload_is_camel_case_json() -> None:
+    payload = PAYLOADS[6]
+
+    assert json.loads(payload.model_dump_json()) == {
+        "namespace": "ns",
+        "image": "app",
+        "build": "app-build-1",
+        "buildNumber": 1,
+        "cacheTag": "registry.example/cache:app",
+        "latestCacheImage": DIGEST,
+    }
+
+
+def _attributes(event_type: str, subject: str = "ns/app") -> dict[str, str]:
+    return {"id": "1", "source": "/s", "type": event_type, "subject": subject, "time": NOW.isoformat()}
+
+
+@pytest.mark.parametrize(
+    ("body", "attributes", "message"),
+    [
+        (b'{"namespace": "ns"}', _attributes("kiln.image.changed"), "data.name: Field required"),
+        (
+            b'{"namespace": "ns", "name": "app", "colour": "red"}',
+            _attributes("kiln.image.changed"),
+            "data.colour: Extra inputs are not permitted",
+        ),
+        (
+            b'{"namespace":"ns","image":"app","build":"b","buildNumber":1,"cacheTag":"t","latestCacheImage":"x:1"}',
+            _attributes("kiln.cache.digest.updated"),
+            "data.latestCacheImage: String should match pattern",
+        ),
+        (
+            b'{"namespace": "ns", "image": "app", "build": "b", "outcome": "Done", "pod": "p"}',
+            _attributes("kiln.build.finished"),
+            "data.outcome: Input should be 'Succeeded' or 'Failed'",
+        ),
+        (
+            b'{"namespace": "ns", "name": "app"}',
+            _attributes("kiln.image.exploded"),
+            "type: unknown event type",
+        ),
+        (b"{not json", _attributes("kiln.image.changed"), "data: not JSON"),
+        (b"\xff\xfe", _attributes("kiln.image.changed"), "data: not JSON"),
+        (
+            b'{"namespace": "ns", "name": "app"}',
+            {**_attributes("kiln.image.changed"), "time": "noon"},
+            "time: ",
+        ),
+        (b'{"namespace": "ns", "name": "app"}', {**_attributes("kiln.image.changed"), "id": ""}, "id: "),
+        (
+            b'{"namespace": "ns", "name": "app"}',
+            _attributes("kiln.image.changed", subject="ns/other"),
+            "subject 'ns/other' does not match the payload's key 'ns/app'",
+        ),
+        (
+            b'{"kind": "ClusterBuilder", "namespace": "ns", "name": "b"}',
+            _attributes("kiln.builder.changed", subject="ClusterBuilder/b"),
+            "namespace must be '' for a ClusterBuilder",
+        ),
+    ],
+    ids=[
+        "a missing field is named",
+        "an unknown field is named",
+        "a cache image that is not a digest reference is named",
+        "an unknown outcome is named",
+        "an unknown type is refused",
+        "a body that is not JSON is refused",
+        "a body that is not UTF-8 is refused",
+        "a time that is not RFC 3339 is named",
+        "an empty id is named",
+        "a subject that is not the key is refused",
+        "a cluster builder with a namespace is refused",
+    ],
+)
+def test_an_invalid_event_is_refused_naming_the_field(
+    body: bytes, attributes: dict[str, str], message: str
+) -> None:
+    with pytest.raises(events.InvalidEventError, match=re.escape(message)):
+        events.parse(body, attributes)
+
+
+def test_a_naive_time_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError, match="time"):
+        events.new(
+            events.ImageChanged(namespace="ns", name="app"),
+            source="/s",
+            time=datetime(2024, 1, 1),
+            discriminator="1",
+        )
+
+
+def test_models_are_frozen() -> None:
+    payload = events.ImageChanged(namespace="ns", name="app")
+
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
+        payload.name = "other"  # type: ignore[misc]
+
+
+def test_every_field_is_documented() -> None:
+    for model in (events.Event, *events.TYPES.values()):
+        undocumented = [name for name, field in model.model_fields.items() if not field.description]
+        assert not undocumented, f"{model.__name__}: {undocumented}"
+
+
+def test_the_committed_schema_is_the_generated_one() -> None:
+    committed = json.loads(SCHEMA_FILE.read_text())
+
+    assert committed == events.json_schema(), (
+        "regenerate: python -m contracts.events > contracts/schemas/events.json"
+    )
+
+
+def test_the_schema_has_one_branch_per_type_with_its_payload() -> None:
+    schema = events.json_schema()
+
+    mapping = schema["discriminator"]["mapping"]
+    assert set(mapping) == set(events.TYPES)
+    for event_type, model in events.TYPES.items():
+        branch = schema["$defs"][mapping[event_type].removeprefix("#/$defs/")]
+        assert branch["properties"]["type"]["const"] == event_type
+        assert branch["properties"]["data"]["$ref"] == f"#/$defs/{model.__name__}"
+        assert set(branch["required"]) >= {"id", "source", "type", "subject", "time", "data"}
