@@ -1,0 +1,30 @@
+"""The OCI registry adapter: an async distribution-API client over httpx, with keychain auth.
+
+Public surface (pinned by ``tests/unit/registry/test_registry_exports.py``):
+
+* :class:`RegistryClient` — ``resolve_digest``, ``digest_ref``, ``fetch_config``, ``push_image``;
+* :class:`Keychain` (``from_secrets``, ``from_docker_config``), :class:`Credentials`,
+  :class:`AuthError`;
+* :class:`ImageConfig`, :class:`BuilderBuildpack`, :class:`ImageConfigError`;
+* :func:`push_builder_image` / :func:`builder_image_config` for fake CNB builder images.
+"""
+
+from __future__ import annotations
+
+from services.registry.auth import AuthError, Credentials, InvalidSecretError, Keychain
+from services.registry.builders import builder_image_config, push_builder_image
+from services.registry.client import RegistryClient
+from services.registry.config import BuilderBuildpack, ImageConfig, ImageConfigError
+
+__all__ = [
+    "AuthError",
+    "BuilderBuildpack",
+    "Credentials",
+    "ImageConfig",
+    "ImageConfigError",
+    "InvalidSecretError",
+    "Keychain",
+    "RegistryClient",
+    "builder_image_config",
+    "push_builder_image",
+]
