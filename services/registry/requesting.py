@@ -73,7 +73,9 @@ class Session:
         )
         if response.status_code == 401:
             challenge = auth.parse_challenge(response.headers.get("WWW-Authenticate", ""))
-            send_headers["Authorization"] = await self._answer(challenge, host=host, scope=scope)
+            send_headers["Authorization"] = await self._answer(
+                challenge, host=host, scope=scope, subject=subject
+            )
             response = await self._send(
                 method,
                 url,
@@ -82,6 +84,8 @@ class Session:
                 content=content,
                 follow_redirects=follow_redirects,
             )
+            if response.status_code in (401, 403):
+                raise auth.AuthError(_refusal(response, host=host, subject=subject, keychain=self._keychain))
         if response.status_code in allow:
             return response
         _raise_for_status(response, host=host, subject=subject)
@@ -115,12 +119,12 @@ class Session:
             return credentials.basic_header()
         return None
 
-    async def _answer(self, challenge: auth.Challenge, *, host: str, scope: str) -> str:
+    async def _answer(self, challenge: auth.Challenge, *, host: str, scope: str, subject: str) -> str:
         credentials = self._keychain.get(host)
         if challenge.scheme == "basic":
             if credentials is None:
                 raise auth.AuthError(
-                    f"registry {host} requires basic auth and the keychain has no credentials for it"
+                    f"{subject}: registry {host} requires basic auth; the keychain has no credentials for it"
                 )
             self._basic_hosts.add(host)
             return credentials.basic_header()
@@ -128,7 +132,7 @@ class Session:
             token = await self._fetch_token(challenge, host=host, scope=scope, credentials=credentials)
             self._tokens[(host, scope)] = token
             return f"Bearer {token.value}"
-        raise auth.AuthError(f"registry {host} asks for unsupported auth scheme {challenge.scheme!r}")
+        raise auth.AuthError(f"{subject}: registry {host} asks for unsupported auth {challenge.scheme!r}")
 
     async def _fetch_token(
         self, challenge: auth.Challenge, *, host: str, scope: str, credentials: auth.Credentials | None
@@ -151,6 +155,17 @@ class Session:
             )
         _raise_for_status(response, host=host, subject=subject)
         return _token_from(response, subject=subject)
+
+
+def _refusal(response: httpx.Response, *, host: str, subject: str, keychain: auth.Keychain) -> str:
+    credentials = keychain.get(host)
+    who = (
+        f"the credentials of {credentials.username!r}"
+        if credentials
+        else f"no credentials (the keychain has none for {host})"
+    )
+    request = f"{response.request.method} {response.url} → {response.status_code}"
+    return f"{subject}: registry {host} refused access with {who} ({request}{_registry_error(response)})"
 
 
 def _token_from(response: httpx.Response, *, subject: str) -> _Token:

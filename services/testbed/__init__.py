@@ -1,0 +1,1 @@
+"""Test and sandbox infrastructure: real outside systems started locally (registry, token server)."""
