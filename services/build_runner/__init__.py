@@ -1,0 +1,12 @@
+"""The build runner's pure core: the build pod a Build needs, and the Build status a pod implies.
+
+* :mod:`.cache_args` — the cache argument matrix (none, volume, registry first build, registry
+  with a pinned digest).
+* :mod:`.secrets` — secret and image-pull-secret arguments, volumes and mounts.
+* :mod:`.steps` — the init containers and the completion container.
+* :mod:`.pods` — :func:`~.pods.render_pod`: the whole Pod manifest, or a rebase pod.
+* :mod:`.build_status` — the Build status read from its pod and the completion container's
+  termination message.
+
+Nothing here performs I/O or reads the clock: time is a parameter.
+"""

@@ -1,0 +1,329 @@
+"""The containers of a build pod: init steps in [HEAD] order, then ``completion``; and ``rebase``.
+
+=========  ==========================  ==========================================================
+step       command                     reads / writes
+=========  ==========================  ==========================================================
+prepare    /cnb/process/build-init     fetches the source, credentials, platform env
+analyze    /cnb/lifecycle/analyzer     previous image, run image, cache (registry only)
+detect     /cnb/lifecycle/detector     buildpack group and plan
+restore    /cnb/lifecycle/restorer     layers from the cache
+build      /cnb/lifecycle/builder      runs the buildpacks
+export     /cnb/lifecycle/exporter     the image to every tag, the cache, the report
+completion /cnb/process/completion     build metadata into its termination message
+rebase     /cnb/process/rebase         new run image under the last built image
+=========  ==========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from contracts import builds, sources
+from services.build_runner import cache_args
+from services.build_runner import secrets as build_secrets
+
+BUILD_STEPS = ("prepare", "analyze", "detect", "restore", "build", "export", "completion", "rebase")
+TERMINATION_MESSAGE_PATH = "/tmp/termination-log"
+REPORT = "/var/report/report.toml"
+
+LAYERS = {"name": "layers-dir", "mountPath": "/layers"}
+HOME = {"name": "home-dir", "mountPath": "/builder/home"}
+PLATFORM = {"name": "platform-dir", "mountPath": "/platform"}
+REPORT_DIR = {"name": "report-dir", "mountPath": "/var/report"}
+PROJECT_METADATA = {"name": "layers-dir", "mountPath": "/projectMetadata"}
+NOTARY = {"name": "notary-dir", "mountPath": "/var/notary/v1", "readOnly": True}
+REGISTRY_SOURCE_PULL_SECRETS = {
+    "name": "registry-source-pull-secrets-dir",
+    "mountPath": "/registrySourcePullSecrets",
+    "readOnly": True,
+}
+HOME_ENV = {"name": "HOME", "value": "/builder/home"}
+BINDING_ROOT_ENV = {"name": "SERVICE_BINDING_ROOT", "value": "/platform/bindings"}
+
+
+@dataclasses.dataclass(frozen=True)
+class PodImages:
+    """The images of kpack's own steps (controller configuration)."""
+
+    build_init: str = "ghcr.io/buildpacks-community/kpack/build-init:latest"
+    completion: str = "ghcr.io/buildpacks-community/kpack/completion:latest"
+    rebase: str = "ghcr.io/buildpacks-community/kpack/rebase:latest"
+
+
+@dataclasses.dataclass(frozen=True)
+class StepInputs:
+    """Everything the steps are made of, decided once by the pod generator."""
+
+    build: builds.Build
+    builder_image: str
+    platform_api: str
+    run_image: str
+    dns_probe_host: str
+    now: datetime
+    images: PodImages = dataclasses.field(default_factory=PodImages)
+    secrets: build_secrets.SecretSetup = dataclasses.field(default_factory=build_secrets.SecretSetup)
+    pulls: build_secrets.SecretSetup = dataclasses.field(default_factory=build_secrets.SecretSetup)
+    insecure_ssh_trust_unknown_hosts: bool = True
+
+    def env(self, name: str, value: str) -> dict[str, str]:
+        return {"name": name, "value": value}
+
+    def platform_api_env(self) -> dict[str, str]:
+        return self.env("CNB_PLATFORM_API", self.platform_api)
+
+    def workspace(self) -> dict[str, Any]:
+        """``workspace-dir`` at ``/workspace``, narrowed to the source's ``subPath``."""
+        mount: dict[str, Any] = {"name": "workspace-dir", "mountPath": "/workspace"}
+        if self.build.spec.source.sub_path:
+            mount["subPath"] = self.build.spec.source.sub_path
+        return mount
+
+
+def container_security_context() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "seccompProfile": {"type": "RuntimeDefault"},
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def build_steps(inputs: StepInputs) -> list[dict[str, Any]]:
+    """The init containers of a build pod, in [HEAD] order (analyze before detect)."""
+    return [prepare(inputs), analyze(inputs), detect(inputs), restore(inputs), build(inputs), export(inputs)]
+
+
+def _lifecycle(
+    inputs: StepInputs, name: str, *, args: list[str], mounts: list[dict[str, Any]], env: list[dict[str, str]]
+) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": name,
+        "image": inputs.builder_image,
+        "command": [f"/cnb/lifecycle/{_LIFECYCLE_BINARIES[name]}"],
+        "args": args,
+        "env": env,
+        "volumeMounts": mounts,
+        "imagePullPolicy": "IfNotPresent",
+        "securityContext": container_security_context(),
+    }
+    if inputs.build.spec.resources is not None:
+        container["resources"] = inputs.build.spec.resources
+    return container
+
+
+_LIFECYCLE_BINARIES = {
+    "analyze": "analyzer",
+    "detect": "detector",
+    "restore": "restorer",
+    "build": "builder",
+    "export": "exporter",
+}
+
+
+def source_env(source: sources.SourceConfig) -> list[dict[str, str]]:
+    """``GIT_*``, ``BLOB_*`` or ``REGISTRY_IMAGE`` for build-init."""
+    if source.git is not None:
+        return [
+            {"name": "GIT_URL", "value": source.git.url},
+            {"name": "GIT_REVISION", "value": source.git.revision},
+            {"name": "GIT_INITIALIZE_SUBMODULES", "value": _bool(source.git.initialize_submodules)},
+        ]
+    if source.blob is not None:
+        return [
+            {"name": "BLOB_URL", "value": source.blob.url},
+            {"name": "BLOB_STRIP_COMPONENTS", "value": str(source.blob.strip_components or 0)},
+            {"name": "BLOB_AUTH", "value": _bool(source.blob.auth == "secret")},
+        ]
+    if source.registry is not None:
+        return [{"name": "REGISTRY_IMAGE", "value": source.registry.image}]
+    return []
+
+
+def platform_env(env: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Each build env var as ``PLATFORM_ENV_<name>`` (value or valueFrom kept)."""
+    return [{**var, "name": f"PLATFORM_ENV_{var.get('name', '')}"} for var in env or []]
+
+
+def _bool(value: bool | None) -> str:
+    return "true" if value else "false"
+
+
+def prepare(inputs: StepInputs) -> dict[str, Any]:
+    build_ = inputs.build
+    spec = build_.spec
+    notes = build_.annotations
+    env = [
+        *source_env(spec.source),
+        *platform_env(spec.env),
+        inputs.env("SOURCE_SUB_PATH", spec.source.sub_path or ""),
+        inputs.env("PROJECT_DESCRIPTOR_PATH", spec.project_descriptor_path or ""),
+        inputs.env("IMAGE_TAG", build_.tag()),
+        inputs.env("RUN_IMAGE", inputs.run_image),
+        inputs.env("BUILDER_IMAGE", spec.builder.image),
+        inputs.env("BUILDER_NAME", notes.get(builds.BUILDER_NAME_ANNOTATION, "")),
+        inputs.env("BUILDER_KIND", notes.get(builds.BUILDER_KIND_ANNOTATION, "")),
+        inputs.env("DNS_PROBE_HOSTNAME", inputs.dns_probe_host),
+        inputs.env("BUILD_CHANGES", notes.get(builds.CHANGES_ANNOTATION, "")),
+        inputs.env("INSECURE_SSH_TRUST_UNKNOWN_HOSTS", _bool(inputs.insecure_ssh_trust_unknown_hosts)),
+    ]
+    mounts = [
+        *inputs.secrets.mounts,
+        *inputs.pulls.mounts,
+        REGISTRY_SOURCE_PULL_SECRETS,
+        PLATFORM,
+        {"name": "workspace-dir", "mountPath": "/workspace"},
+        HOME,
+        PROJECT_METADATA,
+    ]
+    return {
+        "name": "prepare",
+        "image": inputs.images.build_init,
+        "args": [*inputs.secrets.args, *inputs.pulls.args],
+        "env": env,
+        "imagePullPolicy": "IfNotPresent",
+        "workingDir": "/workspace",
+        "volumeMounts": mounts,
+        "securityContext": container_security_context(),
+    }
+
+
+def analyze(inputs: StepInputs) -> dict[str, Any]:
+    build_ = inputs.build
+    tags = build_.spec.tags or []
+    last = build_.spec.last_build
+    previous = [f"-previous-image={last.image}"] if last is not None and last.image else []
+    args = [
+        "-layers=/layers",
+        "-analyzed=/layers/analyzed.toml",
+        f"-run-image={inputs.run_image}",
+        *cache_args.cache_args_for_step("analyze", build_),
+        *(f"-tag={tag}" for tag in tags[1:]),
+        *previous,
+        build_.tag(),
+    ]
+    mounts = [LAYERS, inputs.workspace(), HOME]
+    env = [HOME_ENV, inputs.platform_api_env(), BINDING_ROOT_ENV]
+    return _lifecycle(inputs, "analyze", args=args, mounts=mounts, env=env)
+
+
+def detect(inputs: StepInputs) -> dict[str, Any]:
+    args = ["-app=/workspace", "-group=/layers/group.toml", "-plan=/layers/plan.toml"]
+    mounts = [LAYERS, PLATFORM, inputs.workspace()]
+    return _lifecycle(inputs, "detect", args=args, mounts=mounts, env=[inputs.platform_api_env()])
+
+
+def restore(inputs: StepInputs) -> dict[str, Any]:
+    build_ = inputs.build
+    args = [
+        "-group=/layers/group.toml",
+        "-layers=/layers",
+        *cache_args.cache_args_for_step("restore", build_),
+        "-analyzed=/layers/analyzed.toml",
+    ]
+    mounts = [LAYERS, HOME, *cache_args.cache_mounts_for_step("restore", build_)]
+    return _lifecycle(inputs, "restore", args=args, mounts=mounts, env=[HOME_ENV, inputs.platform_api_env()])
+
+
+def build(inputs: StepInputs) -> dict[str, Any]:
+    args = ["-layers=/layers", "-app=/workspace", "-group=/layers/group.toml", "-plan=/layers/plan.toml"]
+    mounts = [LAYERS, PLATFORM, inputs.workspace()]
+    env = [inputs.platform_api_env(), BINDING_ROOT_ENV]
+    return _lifecycle(inputs, "build", args=args, mounts=mounts, env=env)
+
+
+def export(inputs: StepInputs) -> dict[str, Any]:
+    build_ = inputs.build
+    process = build_.spec.default_process
+    args = [
+        "-layers=/layers",
+        "-app=/workspace",
+        "-group=/layers/group.toml",
+        "-analyzed=/layers/analyzed.toml",
+        "-project-metadata=/layers/project-metadata.toml",
+        *cache_args.cache_args_for_step("export", build_),
+        *([f"-process-type={process}"] if process else []),
+        f"-report={REPORT}",
+        *(build_.spec.tags or []),
+    ]
+    mounts = [
+        LAYERS,
+        inputs.workspace(),
+        HOME,
+        REPORT_DIR,
+        *cache_args.cache_mounts_for_step("export", build_),
+    ]
+    env = [HOME_ENV, inputs.platform_api_env(), *_source_date_epoch(inputs)]
+    env.append(inputs.env("CNB_RUN_IMAGE", inputs.run_image))
+    return _lifecycle(inputs, "export", args=args, mounts=mounts, env=env)
+
+
+def _source_date_epoch(inputs: StepInputs) -> list[dict[str, str]]:
+    """``SOURCE_DATE_EPOCH`` when ``spec.creationTime`` is ``now`` or a unix timestamp."""
+    creation = inputs.build.spec.creation_time or ""
+    if creation == "now":
+        return [inputs.env("SOURCE_DATE_EPOCH", str(int(inputs.now.timestamp())))]
+    if creation.isdigit():
+        return [inputs.env("SOURCE_DATE_EPOCH", creation)]
+    return []
+
+
+def completion(
+    inputs: StepInputs, *, setup: build_secrets.SecretSetup, with_home: bool = True
+) -> dict[str, Any]:
+    """The ``completion`` container: build metadata, including the cache digest, as its message."""
+    build_ = inputs.build
+    args = [
+        *setup.args,
+        f"-cosign-annotations=buildTimestamp={inputs.now.strftime('%Y%m%d.%H%M%S')}",
+        f"-cosign-annotations=buildNumber={build_.labels.get(builds.BUILD_NUMBER_LABEL, '')}",
+    ]
+    mounts = [*setup.mounts, *([HOME] if with_home else []), REPORT_DIR, NOTARY]
+    container: dict[str, Any] = {
+        "name": "completion",
+        "image": inputs.images.completion,
+        "command": ["/cnb/process/completion"],
+        "args": args,
+        "env": [
+            HOME_ENV,
+            cache_args.cache_tag_env(build_),
+            inputs.env("TERMINATION_MESSAGE_PATH", TERMINATION_MESSAGE_PATH),
+        ],
+        "volumeMounts": mounts,
+        "imagePullPolicy": "IfNotPresent",
+        "terminationMessagePath": TERMINATION_MESSAGE_PATH,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": container_security_context(),
+    }
+    if build_.spec.resources is not None:
+        container["resources"] = build_.spec.resources
+    return container
+
+
+def rebase(inputs: StepInputs, *, setup: build_secrets.SecretSetup, last_built_image: str) -> dict[str, Any]:
+    """The ``rebase`` init container of a STACK-only rebuild."""
+    build_ = inputs.build
+    args = [
+        "--run-image",
+        inputs.run_image,
+        "--last-built-image",
+        last_built_image,
+        "--report",
+        REPORT,
+        *setup.args,
+        *inputs.pulls.args,
+        *(build_.spec.tags or []),
+    ]
+    return {
+        "name": "rebase",
+        "image": inputs.images.rebase,
+        "command": ["/cnb/process/rebase"],
+        "args": args,
+        "env": [inputs.env("BUILD_CHANGES", build_.annotations.get(builds.CHANGES_ANNOTATION, ""))],
+        "imagePullPolicy": "IfNotPresent",
+        "workingDir": "/workspace",
+        "volumeMounts": [*setup.mounts, *inputs.pulls.mounts, REPORT_DIR],
+        "securityContext": container_security_context(),
+    }
