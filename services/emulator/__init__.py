@@ -1,0 +1,33 @@
+"""A Kubernetes API EMULATOR for tests and the local sandbox — not an API server.
+
+No kube-apiserver can run on the machines Kiln is developed and tested on, so this package
+serves the slice of the Kubernetes REST API that Kiln and its users touch, over real HTTP, for
+the real ``kubernetes-asyncio`` client and plain ``kubectl``:
+
+* core v1 pods, persistentvolumeclaims, events, secrets, serviceaccounts, configmaps, namespaces;
+  storage.k8s.io/v1 storageclasses; kpack.io/v1alpha2 (and v1alpha1, same storage) images,
+  builds, builders, sourceresolvers, clusterbuilders, with the status subresource;
+* API semantics: 201/200/404/409/410/422 with ``Status`` bodies; uid, one global
+  resourceVersion, generation, creationTimestamp, generateName; optimistic concurrency; merge,
+  JSON and (approximated) strategic merge patches; status subresource isolation; label and field
+  selectors; deletion with preconditions, finalizers and ownerReference garbage collection;
+  namespaced and cluster-wide list and watch with resume, bookmarks, timeoutSeconds, 410 Gone;
+* fault injection (errors, 429, hangs) from Python or ``/_emulator/faults``;
+* legacy discovery and ``meta.k8s.io`` Tables, so ``kubectl get`` and
+  ``kubectl apply --validate=false`` work against a kubeconfig from `Emulator.write_kubeconfig`.
+
+Not emulated: admission, schemas/defaulting, RBAC and auth, server-side apply field ownership,
+dry run, list pagination (``limit`` is ignored, which the API allows), pod scheduling or kubelet
+behaviour (see the simulated kubelet), OpenAPI documents.
+
+Modules: `emulating` (the `Emulator` class), `server`/`streaming`/`admin` (HTTP), `store`,
+`watching`, `validating`, `patching`, `selectors`, `statuses`, `faults`, `resources`,
+`routing`, `discovery`, `tables`, `bench`. Run one with ``python -m services.emulator``.
+"""
+
+from __future__ import annotations
+
+from services.emulator.emulating import Emulator, kubeconfig
+from services.emulator.faults import Fault
+
+__all__ = ["Emulator", "Fault", "kubeconfig"]

@@ -1,0 +1,263 @@
+"""The aiohttp application: Kubernetes REST verbs over the store, discovery, admin paths."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from services.emulator import (
+    discovery,
+    faults,
+    patching,
+    routing,
+    selectors,
+    statuses,
+    store,
+    streaming,
+    tables,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Context:
+    """What every handler needs; one per emulator."""
+
+    store: store.Store
+    faults: faults.Faults
+    bookmark_interval: float
+    clock: Callable[[], datetime.datetime]
+
+
+CONTEXT = web.AppKey("context", Context)
+
+
+def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=json.dumps(body).encode(), status=status, headers=headers, content_type="application/json"
+    )
+
+
+def error_response(error: statuses.ApiError, headers: dict[str, str] | None = None) -> web.Response:
+    return respond(error.body, status=error.code, headers=headers)
+
+
+def _not_served() -> statuses.ApiError:
+    return statuses.ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
+def _versioned(target: routing.Target, obj: dict[str, Any]) -> dict[str, Any]:
+    return {**obj, "apiVersion": target.resource.api_version(target.version)}
+
+
+async def api(request: web.Request) -> web.StreamResponse:
+    """Every path under /api and /apis."""
+    ctx = request.app[CONTEXT]
+    parsed = routing.parse(request.path)
+    try:
+        if parsed is None:
+            raise _not_served()
+        if isinstance(parsed, routing.Discovery):
+            return _discovery(request, parsed)
+        watch = request.query.get("watch", "").lower() in ("true", "1")
+        verb = parsed.verb(request.method, watch=watch)
+        fault = ctx.faults.pick(verb, parsed.fault_resource, parsed.namespace, parsed.name)
+        if fault is not None:
+            return await _inject(request, fault)
+        if verb == "watch":
+            return await streaming.watch(request, ctx.store, parsed, bookmark_interval=ctx.bookmark_interval)
+        handler = _HANDLERS.get(verb)
+        if handler is None:
+            raise statuses.ApiError(
+                405, "MethodNotAllowed", f"the server does not allow {request.method} here"
+            )
+        return await handler(request, ctx, parsed)
+    except statuses.ApiError as e:
+        return error_response(e)
+    except selectors.SelectorError as e:
+        return error_response(statuses.bad_request(str(e)))
+    except patching.PatchError as e:
+        return error_response(statuses.ApiError(422, "Invalid", str(e)))
+    except KeyError as e:
+        return error_response(statuses.bad_request(f"missing field {e}"))
+
+
+def _discovery(request: web.Request, parsed: routing.Discovery) -> web.Response:
+    if parsed.legacy and parsed.version is None:
+        return respond(discovery.core_versions(request.host))
+    if parsed.group is None:
+        return respond(discovery.group_list())
+    document = (
+        discovery.group(parsed.group)
+        if parsed.version is None
+        else discovery.resource_list(parsed.group, parsed.version)
+    )
+    if document is None:
+        raise _not_served()
+    return respond(document)
+
+
+async def _inject(request: web.Request, fault: faults.Fault) -> web.Response:
+    logger.info("injecting %s %s into %s %s", fault.action, fault.status, request.method, request.path_qs)
+    if fault.action == "timeout":
+        await asyncio.sleep(fault.hang_seconds)
+        if request.transport is not None:
+            request.transport.close()
+        raise asyncio.CancelledError
+    reasons = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
+    error = statuses.ApiError(fault.status, reasons.get(fault.status, "InternalError"), "injected fault")
+    headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else None
+    return error_response(error, headers)
+
+
+async def _body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        raise statuses.bad_request(f"the request body is not JSON: {e}") from e
+
+
+def _namespace_of(target: routing.Target) -> str:
+    if target.resource.namespaced and target.namespace is None:
+        raise _not_served()
+    return target.namespace or ""
+
+
+async def _get(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
+    assert target.name is not None
+    obj = _versioned(target, ctx.store.get(target.resource, _namespace_of(target), target.name))
+    if tables.TABLE_ACCEPT in request.headers.get("Accept", ""):
+        version = obj["metadata"]["resourceVersion"]
+        return respond(tables.table(target.resource, [obj], resource_version=version, now=ctx.clock()))
+    return respond(obj)
+
+
+async def _list(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
+    predicate = _selector(request)
+    items = [
+        _versioned(target, obj) for obj in ctx.store.select(target.resource, target.namespace, predicate)
+    ]
+    version = str(ctx.store.resource_version)
+    if tables.TABLE_ACCEPT in request.headers.get("Accept", ""):
+        return respond(tables.table(target.resource, items, resource_version=version, now=ctx.clock()))
+    kind = f"{target.resource.kind}List"
+    api_version = target.resource.api_version(target.version)
+    return respond(
+        {"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": version}, "items": items}
+    )
+
+
+def _selector(request: web.Request) -> selectors.Predicate:
+    labels = selectors.label_selector(request.query.get("labelSelector"))
+    fields = selectors.field_selector(request.query.get("fieldSelector"))
+    return lambda obj: labels(obj) and fields(obj)
+
+
+async def _create(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
+    if target.name is not None:
+        raise statuses.ApiError(
+            405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+        )
+    created = ctx.store.create(target.resource, _namespace_of(target), await _body(request))
+    return respond(_versioned(target, created), status=201)
+
+
+async def _update(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
+    assert target.name is not None
+    status = target.subresource == "status"
+    updated = ctx.store.update(
+        target.resource, _namespace_of(target), target.name, await _body(request), status=status
+    )
+    return respond(_versioned(target, updated))
+
+
+async def _patch(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
+    assert target.name is not None
+    content_type = request.content_type
+    if content_type not in patching.PATCH_TYPES:
+        accepted = ", ".join(patching.PATCH_TYPES)
+        message = (
+            f"the body of the request was in an unknown format - accepted media types include: {accepted}"
+        )
+        raise statuses.ApiError(415, "UnsupportedMediaType", message)
+    patch = patching.decode(content_type, await request.read())
+    namespace = _namespace_of(target)
+    current = ctx.store.find(target.resource, namespace, target.name)
+    if current is None and content_type == patching.APPLY:
+        created = ctx.store.create(target.resource, namespace, patch)
+        return respond(_versioned(target, created), status=201)
+    if current is None:
+        raise statuses.not_found(target.resource, target.name)
+    patched = patching.apply(content_type, current, patch)
+    status = target.subresource == "status"
+    updated = ctx.store.update(target.resource, namespace, target.name, patched, status=status)
+    return respond(_versioned(target, updated))
+
+
+async def _delete_options(request: web.Request) -> dict[str, Any]:
+    options = await _body(request)
+    if not isinstance(options, dict):
+        raise statuses.bad_request("DeleteOptions must be an object")
+    if "propagationPolicy" in request.query:
+        options["propagationPolicy"] = request.query["propagationPolicy"]
+    return options
+
+
+async def _delete(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
+    assert target.name is not None
+    options = await _delete_options(request)
+    preconditions = options.get("preconditions") or {}
+    deleted = ctx.store.delete(
+        target.resource,
+        _namespace_of(target),
+        target.name,
+        uid=preconditions.get("uid"),
+        resource_version=preconditions.get("resourceVersion"),
+        propagation=options.get("propagationPolicy"),
+    )
+    return respond(_versioned(target, deleted))
+
+
+async def _delete_collection(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
+    options = await _delete_options(request)
+    doomed = ctx.store.select(target.resource, target.namespace, _selector(request))
+    for obj in doomed:
+        meta = obj["metadata"]
+        if ctx.store.find(target.resource, meta.get("namespace", ""), meta["name"]) is not None:
+            ctx.store.delete(
+                target.resource,
+                meta.get("namespace", ""),
+                meta["name"],
+                propagation=options.get("propagationPolicy"),
+            )
+    return respond({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
+
+
+_HANDLERS = {
+    "get": _get,
+    "list": _list,
+    "create": _create,
+    "update": _update,
+    "patch": _patch,
+    "delete": _delete,
+    "deletecollection": _delete_collection,
+}
+
+
+async def version(request: web.Request) -> web.Response:
+    return respond(discovery.version())
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return error_response(_not_served())
