@@ -93,6 +93,8 @@ class TokenServer:
         self.cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.issued = 0
+        """How many tokens this server has issued (tests check that clients cache them)."""
 
     @property
     def realm(self) -> str:
@@ -108,9 +110,9 @@ class TokenServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/token", self._token)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         logger.info("token server: serving on %s", self.realm)
@@ -143,6 +145,7 @@ class TokenServer:
 
     def issue(self, *, subject: str, access: list[dict[str, Any]]) -> str:
         """A signed token with the claims distribution 2.8 verifies (iss, aud, exp, nbf, access)."""
+        self.issued += 1
         now = int(datetime.datetime.now(datetime.UTC).timestamp())
         claims = {
             "iss": self.issuer,

@@ -1,0 +1,73 @@
+"""Helpers shared by the registry tests and their conftest (kept out of conftest so that test
+modules import them by name)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+from aiohttp import web
+
+from services.testbed import registry_process, token_server
+
+USERS = {"alice": "alice-password"}
+_HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "host"}
+
+
+def docker_registry_secret(host: str, *, username: str, password: str) -> dict[str, object]:
+    """A ``kubernetes.io/dockerconfigjson`` Secret as the Kubernetes API returns it."""
+    config = {"auths": {host: {"username": username, "password": password}}}
+    encoded = base64.b64encode(json.dumps(config).encode()).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "registry-credentials", "namespace": "default"},
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": encoded},
+    }
+
+
+@dataclasses.dataclass
+class TokenRegistry:
+    process: registry_process.RegistryProcess
+    tokens: token_server.TokenServer
+
+
+@dataclasses.dataclass
+class DigestHidingProxy:
+    """A proxy to a real registry that drops ``Docker-Content-Digest`` from HEAD answers."""
+
+    host: str
+    seen: list[tuple[str, str]]
+    """(method, path) of every request forwarded."""
+
+
+@contextlib.asynccontextmanager
+async def digest_hiding_proxy(upstream_url: str) -> AsyncIterator[DigestHidingProxy]:
+    seen: list[tuple[str, str]] = []
+    async with httpx.AsyncClient(base_url=upstream_url) as upstream:
+
+        async def forward(request: web.Request) -> web.Response:
+            seen.append((request.method, request.path))
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+            answer = await upstream.request(
+                request.method, request.path_qs, headers=headers, content=await request.read()
+            )
+            hidden = _HOP_HEADERS | ({"docker-content-digest"} if request.method == "HEAD" else set())
+            kept = {k: v for k, v in answer.headers.items() if k.lower() not in hidden}
+            body = None if request.method == "HEAD" else answer.content
+            return web.Response(status=answer.status_code, headers=kept, body=body)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            yield DigestHidingProxy(host=f"127.0.0.1:{runner.addresses[0][1]}", seen=seen)
+        finally:
+            await runner.cleanup()
