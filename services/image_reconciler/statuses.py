@@ -1,0 +1,214 @@
+"""The Image status and conditions for every outcome of a reconcile (spec §4.1, §4.4, §4.6).
+
+Conditions are ``Ready``, ``BuilderReady`` and ``BuilderUpToDate``. ``lastTransitionTime`` is
+``now`` (RFC 3339, UTC, whole seconds) when a condition's status changed, and the previous
+``lastTransitionTime`` is kept when the condition of that type already had the same status — so
+rewriting an unchanged status is a no-op (kpack's ``VolatileTime`` is ignored in comparisons for
+the same reason). ``observedGeneration`` is the Image's generation in every outcome. Empty values
+are left out, as Go's ``omitempty`` does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts import builders, builds, images, meta
+from services.image_reconciler import changes
+
+READY = "Ready"
+BUILDER_READY = "BuilderReady"
+BUILDER_UP_TO_DATE = "BuilderUpToDate"
+NOT_UP_TO_DATE_MESSAGE = "Builder is not up to date. The latest stack and buildpacks may not be in use."
+
+
+def rfc3339(now: datetime) -> str:
+    """``now`` in UTC as Kubernetes writes times; a naive time counts as UTC."""
+    moment = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition(kind: str, status: meta.ConditionStatus, reason: str = "", message: str = "") -> meta.Condition:
+    """A condition with empty reason/message left out (not serialised as null)."""
+    fields: dict[str, Any] = {"type": kind, "status": status}
+    if reason:
+        fields["reason"] = reason
+    if message:
+        fields["message"] = message
+    return meta.Condition(**fields)
+
+
+def builder_error(builder: builders.Builder) -> str:
+    message = f"Error: Builder '{builder.name}' is not ready in namespace '{builder.namespace}'"
+    if builder.ready_message():
+        message += f"; Message: {builder.ready_message()}"
+    return message
+
+
+def builder_conditions(builder: builders.Builder) -> list[meta.Condition]:
+    """``BuilderReady`` and ``BuilderUpToDate`` as the Builder reports them."""
+    ready = (
+        condition(BUILDER_READY, "True", "BuilderReady")
+        if builder.ready()
+        else condition(BUILDER_READY, "False", "BuilderNotReady", builder_error(builder))
+    )
+    up_to_date = (
+        condition(BUILDER_UP_TO_DATE, "True", "BuilderUpToDate")
+        if builder.up_to_date()
+        else condition(BUILDER_UP_TO_DATE, "False", "BuilderNotUpToDate", NOT_UP_TO_DATE_MESSAGE)
+    )
+    return [ready, up_to_date]
+
+
+def builder_not_found(image: images.Image, *, now: datetime) -> images.ImageStatus:
+    """§4.1 step 3: only the conditions change: Ready False ``BuilderNotFound``."""
+    ref = image.spec.builder
+    message = f"Error: Unable to find builder '{ref.name}' in namespace '{ref.namespace or ''}'."
+    ready = condition(READY, "False", "BuilderNotFound", message)
+    return _with_conditions(image, [ready], now=now)
+
+
+def build_running(
+    image: images.Image, *, build: builds.Build, builder: builders.Builder, now: datetime
+) -> images.ImageStatus:
+    """§4.1 step 5: only the conditions change: Ready Unknown ``BuildRunning``."""
+    succeeded = build.status.condition("Succeeded")
+    message = (succeeded.message or "") if succeeded else f"Build '{build.name}' is executing"
+    ready = condition(READY, "Unknown", "BuildRunning", message)
+    return _with_conditions(image, [ready, *builder_conditions(builder)], now=now)
+
+
+def build_scheduled(
+    image: images.Image,
+    *,
+    build: builds.Build,
+    latest_build: builds.Build | None,
+    builder: builders.Builder,
+    cache_name: str,
+    now: datetime,
+) -> images.ImageStatus:
+    """§4.6: the status after creating ``build`` (replaced, not merged)."""
+    ready = condition(READY, "Unknown", "BuildRunning", f"Build '{build.name}' is executing")
+    return _fresh(
+        image,
+        conditions=[ready, *builder_conditions(builder)],
+        now=now,
+        latest_build_ref=build.name,
+        latest_build_reason=build.reason(),
+        latest_build_image_generation=image.generation,
+        latest_image=_latest_image(image, latest_build),
+        build_counter=build.build_number(),
+        build_cache_name=cache_name,
+    )
+
+
+def no_build_scheduled(
+    image: images.Image,
+    *,
+    required: changes.BuildRequired,
+    builder: builders.Builder,
+    resolver_ready: bool,
+    latest_build: builds.Build | None,
+    counter: int,
+    cache_name: str,
+    now: datetime,
+) -> images.ImageStatus:
+    """§4.4 cases 3 and 4 (kpack ``noScheduledBuild``): the status is replaced."""
+    ready = ready_without_build(
+        image, required=required, builder=builder, resolver_ready=resolver_ready, latest_build=latest_build
+    )
+    succeeded = latest_build is not None and latest_build.succeeded()
+    return _fresh(
+        image,
+        conditions=[ready, *builder_conditions(builder)],
+        now=now,
+        latest_build_ref=latest_build.name if latest_build else "",
+        latest_build_reason=latest_build.reason() if latest_build else "",
+        latest_build_image_generation=_image_generation(latest_build),
+        latest_image=_latest_image(image, latest_build),
+        latest_stack=_stack_id(latest_build) if succeeded else "",
+        build_counter=counter,
+        build_cache_name=cache_name,
+    )
+
+
+def ready_without_build(
+    image: images.Image,
+    *,
+    required: changes.BuildRequired,
+    builder: builders.Builder,
+    resolver_ready: bool,
+    latest_build: builds.Build | None,
+) -> meta.Condition:
+    """The Ready condition when no build is created.
+
+    ``UnknownState`` cannot happen through :func:`changes.requirement` (Unknown means the builder
+    or the resolver is not ready) but is kept as kpack has it.
+    """
+    if not builder.ready():
+        return condition(READY, "False", "BuilderNotReady", builder_error(builder))
+    if required == "Unknown":
+        if not resolver_ready:
+            name = meta.child_name(image.name, "-source")
+            return condition(
+                READY, "Unknown", "ResolverNotReady", f"Error: SourceResolver '{name}' is not ready"
+            )
+        return condition(READY, "Unknown", "UnknownState", "Error: Build status unknown")
+    succeeded = latest_build.status.condition("Succeeded") if latest_build else None
+    if succeeded is not None and succeeded.status == "True":
+        return condition(READY, "True", "UpToDate", succeeded.message or "")
+    # Unreachable without a build in practice: a first build is always a CONFIG change.
+    name = latest_build.name if latest_build else ""
+    namespace = latest_build.namespace if latest_build else image.namespace
+    detail = (succeeded.message or "") if succeeded else "unknown error"
+    message = f"Error: Build '{name}' in namespace '{namespace}' failed: {detail}"
+    return condition(READY, succeeded.status if succeeded else "Unknown", "BuildFailed", message)
+
+
+def _latest_image(image: images.Image, latest_build: builds.Build | None) -> str:
+    if latest_build is not None and latest_build.succeeded():
+        return latest_build.status.latest_image or ""
+    return image.status.latest_image or ""
+
+
+def _stack_id(build: builds.Build | None) -> str:
+    return build.status.stack.id if build is not None and build.status.stack else ""
+
+
+def _image_generation(build: builds.Build | None) -> int:
+    raw = build.labels.get(builds.IMAGE_GENERATION_LABEL, "") if build else ""
+    return int(raw) if raw.isdigit() else 0
+
+
+def _stamped(
+    conditions: list[meta.Condition], *, previous: images.ImageStatus, now: datetime
+) -> list[meta.Condition]:
+    stamped = []
+    for new in conditions:
+        old = previous.condition(new.type)
+        time = rfc3339(now)
+        if old is not None and old.status == new.status and old.last_transition_time:
+            time = old.last_transition_time
+        stamped.append(new.with_(last_transition_time=time))
+    return stamped
+
+
+def _with_conditions(
+    image: images.Image, conditions: list[meta.Condition], *, now: datetime
+) -> images.ImageStatus:
+    """The previous status with new conditions and observedGeneration."""
+    stamped = _stamped(conditions, previous=image.status, now=now)
+    return image.status.with_(conditions=stamped, **_observed(image))
+
+
+def _fresh(
+    image: images.Image, *, conditions: list[meta.Condition], now: datetime, **fields: Any
+) -> images.ImageStatus:
+    """A new status: Go zero values left out."""
+    kept = {key: value for key, value in fields.items() if value not in (None, "", 0)}
+    stamped = _stamped(conditions, previous=image.status, now=now)
+    return images.ImageStatus(conditions=stamped, **_observed(image), **kept)
+
+
+def _observed(image: images.Image) -> dict[str, int]:
+    return {"observed_generation": image.generation} if image.generation else {}
