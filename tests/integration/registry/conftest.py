@@ -48,8 +48,7 @@ def repository() -> str:
 
 
 @pytest.fixture
-async def digest_hiding_proxy(
-    plain_registry: registry_process.RegistryProcess,
-) -> AsyncIterator[support.DigestHidingProxy]:
-    async with support.digest_hiding_proxy(plain_registry.url) as proxy:
-        yield proxy
+async def proxy(plain_registry: registry_process.RegistryProcess) -> AsyncIterator[support.RegistryProxy]:
+    """The plain registry behind a proxy that hides HEAD digests and can inject 503s."""
+    async with support.registry_proxy(plain_registry.url) as registry_proxy:
+        yield registry_proxy

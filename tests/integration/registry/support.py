@@ -38,21 +38,27 @@ class TokenRegistry:
 
 
 @dataclasses.dataclass
-class DigestHidingProxy:
-    """A proxy to a real registry that drops ``Docker-Content-Digest`` from HEAD answers."""
+class RegistryProxy:
+    """A proxy to a real registry that drops ``Docker-Content-Digest`` from HEAD answers (as
+    some registries do) and can answer the next requests with 503 instead of forwarding them."""
 
-    host: str
-    seen: list[tuple[str, str]]
+    host: str = ""
+    seen: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     """(method, path) of every request forwarded."""
+    fail_next: int = 0
+    """How many of the next requests get a 503."""
 
 
 @contextlib.asynccontextmanager
-async def digest_hiding_proxy(upstream_url: str) -> AsyncIterator[DigestHidingProxy]:
-    seen: list[tuple[str, str]] = []
+async def registry_proxy(upstream_url: str) -> AsyncIterator[RegistryProxy]:
+    proxy = RegistryProxy()
     async with httpx.AsyncClient(base_url=upstream_url) as upstream:
 
         async def forward(request: web.Request) -> web.Response:
-            seen.append((request.method, request.path))
+            if proxy.fail_next > 0:
+                proxy.fail_next -= 1
+                return web.Response(status=503, text="injected failure")
+            proxy.seen.append((request.method, request.path))
             headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
             answer = await upstream.request(
                 request.method, request.path_qs, headers=headers, content=await request.read()
@@ -68,6 +74,7 @@ async def digest_hiding_proxy(upstream_url: str) -> AsyncIterator[DigestHidingPr
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         try:
-            yield DigestHidingProxy(host=f"127.0.0.1:{runner.addresses[0][1]}", seen=seen)
+            proxy.host = f"127.0.0.1:{runner.addresses[0][1]}"
+            yield proxy
         finally:
             await runner.cleanup()

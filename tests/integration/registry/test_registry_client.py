@@ -62,18 +62,18 @@ async def test_digest_ref_is_the_fully_qualified_repository_at_the_digest(
 async def test_resolve_falls_back_to_get_when_head_carries_no_digest(
     client: registry.RegistryClient,
     plain_registry: registry_process.RegistryProcess,
-    digest_hiding_proxy: support.DigestHidingProxy,
+    proxy: support.RegistryProxy,
     repository: str,
 ) -> None:
     pushed = await client.push_image(
         f"{plain_registry.host}/{repository}:v1", config={"os": "linux"}, layers=[b"x"]
     )
 
-    resolved = await client.resolve_digest(f"{digest_hiding_proxy.host}/{repository}:v1")
+    resolved = await client.resolve_digest(f"{proxy.host}/{repository}:v1")
 
     assert resolved == pushed
     path = f"/v2/{repository}/manifests/v1"
-    assert digest_hiding_proxy.seen == [("HEAD", path), ("GET", path)]
+    assert proxy.seen == [("HEAD", path), ("GET", path)]
 
 
 @pytest.mark.parametrize(
@@ -151,16 +151,16 @@ def _index_entry(manifest: bytes, architecture: str) -> dict[str, object]:
 
 async def test_pushing_blobs_the_registry_already_has_skips_their_upload(
     client: registry.RegistryClient,
-    digest_hiding_proxy: support.DigestHidingProxy,
+    proxy: support.RegistryProxy,
     repository: str,
 ) -> None:
-    ref = f"{digest_hiding_proxy.host}/{repository}"
+    ref = f"{proxy.host}/{repository}"
     await client.push_image(f"{ref}:one", config={"os": "linux"}, layers=[b"shared layer"])
-    digest_hiding_proxy.seen.clear()
+    proxy.seen.clear()
 
     await client.push_image(f"{ref}:two", config={"os": "linux"}, layers=[b"shared layer"])
 
-    methods = [method for method, _ in digest_hiding_proxy.seen]
+    methods = [method for method, _ in proxy.seen]
     assert methods == ["HEAD", "HEAD", "PUT"]
 
 
@@ -171,3 +171,22 @@ async def test_an_unreachable_registry_is_a_temporary_error(client: registry.Reg
 
     with pytest.raises(errors.TemporaryError, match=f"127.0.0.1:{port}/app:v1"):
         await client.resolve_digest(f"127.0.0.1:{port}/app:v1")
+
+
+async def test_temporary_registry_failures_are_retried_with_back_off(
+    plain_registry: registry_process.RegistryProcess, proxy: support.RegistryProxy, repository: str
+) -> None:
+    async with registry.RegistryClient(backoff=(0.01, 0.01)) as patient:
+        pushed = await patient.push_image(f"{plain_registry.host}/{repository}:v1", config={}, layers=[])
+        proxy.fail_next = 2
+
+        assert await patient.resolve_digest(f"{proxy.host}/{repository}:v1") == pushed
+
+
+async def test_a_registry_failing_past_the_back_off_is_a_temporary_error(
+    client: registry.RegistryClient, proxy: support.RegistryProxy, repository: str
+) -> None:
+    proxy.fail_next = 1
+
+    with pytest.raises(errors.TemporaryError, match="503"):
+        await client.resolve_digest(f"{proxy.host}/{repository}:v1")
