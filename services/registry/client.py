@@ -85,6 +85,8 @@ class RegistryClient:
         Returns the manifest digest: sha256 of the exact manifest bytes sent.
         """
         reference = _references.parse(ref)
+        if reference.digest:
+            raise _references.InvalidReferenceError(f"cannot push to {ref!r}: name a tag, not a digest")
         config_bytes = json.dumps(config, separators=(",", ":"), sort_keys=True).encode()
         manifest = manifests.image_manifest(
             config=config_bytes, layers=layers, layer_media_type=layer_media_type
@@ -104,9 +106,15 @@ class RegistryClient:
         return f"{'http' if local else 'https'}://{host}/v2/{reference.repository}/{path}"
 
     async def _request(
-        self, method: str, reference: _references.Reference, url: str | httpx.URL, **kwargs: Any
+        self,
+        method: str,
+        reference: _references.Reference,
+        url: str | httpx.URL,
+        *,
+        push: bool = False,
+        **kwargs: Any,
     ) -> httpx.Response:
-        push = kwargs.pop("push", False)
+        """One request for ``reference``, authorised for pulling it (or pushing, if ``push``)."""
         return await self._session.request(
             method,
             url,
@@ -163,8 +171,7 @@ class RegistryClient:
     async def _push(self, reference: _references.Reference, *, blobs: list[bytes], manifest: bytes) -> str:
         for blob in blobs:
             await self._upload_blob(reference, blob)
-        tag = reference.tag or ("latest" if reference.digest is None else reference.digest)
-        url = self._url(reference, f"manifests/{tag}")
+        url = self._url(reference, f"manifests/{reference.tag or 'latest'}")
         headers = {"Content-Type": manifests.OCI_MANIFEST}
         response = await self._request("PUT", reference, url, headers=headers, content=manifest, push=True)
         digest = manifests.sha256_digest(manifest)

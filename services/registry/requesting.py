@@ -12,6 +12,7 @@ Status translation: 404 → NotFoundError; 401/403 → auth.AuthError; 400 → I
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -59,31 +60,18 @@ class Session:
 
         ``subject`` names what we were doing for error messages (``image 127.0.0.1:5000/app:v1``).
         """
+        send = functools.partial(
+            self._send, method, url, subject=subject, content=content, follow_redirects=follow_redirects
+        )
         send_headers = dict(headers or {})
         authorization = self._held_authorization(host, scope)
         if authorization:
             send_headers["Authorization"] = authorization
-        response = await self._send(
-            method,
-            url,
-            headers=send_headers,
-            subject=subject,
-            content=content,
-            follow_redirects=follow_redirects,
-        )
+        response = await send(headers=send_headers)
         if response.status_code == 401:
             challenge = auth.parse_challenge(response.headers.get("WWW-Authenticate", ""))
-            send_headers["Authorization"] = await self._answer(
-                challenge, host=host, scope=scope, subject=subject
-            )
-            response = await self._send(
-                method,
-                url,
-                headers=send_headers,
-                subject=subject,
-                content=content,
-                follow_redirects=follow_redirects,
-            )
+            answer = await self._answer(challenge, host=host, scope=scope, subject=subject)
+            response = await send(headers={**send_headers, "Authorization": answer})
             if response.status_code in (401, 403):
                 raise auth.AuthError(_refusal(response, host=host, subject=subject, keychain=self._keychain))
         if response.status_code in allow:

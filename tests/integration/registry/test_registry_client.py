@@ -190,3 +190,10 @@ async def test_a_registry_failing_past_the_back_off_is_a_temporary_error(
 
     with pytest.raises(errors.TemporaryError, match="503"):
         await client.resolve_digest(f"{proxy.host}/{repository}:v1")
+
+
+async def test_pushing_to_a_digest_reference_is_refused_before_any_request(
+    client: registry.RegistryClient, plain_registry: registry_process.RegistryProcess
+) -> None:
+    with pytest.raises(ValueError, match="name a tag, not a digest"):
+        await client.push_image(f"{plain_registry.host}/app@sha256:{'0' * 64}", config={}, layers=[])
