@@ -1,0 +1,132 @@
+"""Fixtures of the build pod tests (kpack's build_pod_test.go defaults, [HEAD])."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts import builder_images, builds
+
+NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+TAGS = ["someimage/name", "someimage/name:tag2", "someimage/name:tag3"]
+PREVIOUS_IMAGE = "someimage/name@sha256:previous"
+RUN_IMAGE = "builderregistry.io/run"
+BUILDER_IMAGE = "builderregistry.io/builder@sha256:resolved"
+STACK_ID = "com.builder.stack.io"
+CLAIM = "some-cache-name"
+
+VOLUME_CACHE: dict[str, Any] = {"volume": {"persistentVolumeClaimName": CLAIM}}
+REGISTRY_CACHE: dict[str, Any] = {"registry": {"tag": "test-cache-image"}}
+
+
+def build_document() -> dict[str, Any]:
+    return {
+        "apiVersion": "kpack.io/v1alpha2",
+        "kind": "Build",
+        "metadata": {
+            "name": "build-name",
+            "namespace": "some-namespace",
+            "uid": "build-uid",
+            "labels": {
+                "image.kpack.io/buildNumber": "12",
+                "image.kpack.io/image": "image-name",
+                "some/label": "to-pass-through",
+            },
+            "annotations": {
+                "image.kpack.io/buildChanges": '[{"reason":"CONFIG"}]',
+                "image.kpack.io/builderName": "builder-name",
+                "image.kpack.io/builderKind": "ClusterBuilder",
+                "some/annotation": "to-pass-through",
+            },
+        },
+        "spec": {
+            "tags": list(TAGS),
+            "builder": {"image": "builderregistry.io/builder:tag"},
+            "serviceAccountName": "someserviceaccount",
+            "source": {"git": {"url": "giturl.com/git.git", "revision": "gitrev1234"}},
+            "cache": VOLUME_CACHE,
+            "lastBuild": {"image": PREVIOUS_IMAGE, "cache": {}, "stackId": STACK_ID},
+        },
+    }
+
+
+def make_build(
+    *, annotations: dict[str, str] | None = None, drop: tuple[str, ...] = (), **spec: Any
+) -> builds.Build:
+    """The fixture Build with ``spec`` keys replaced, ``drop`` keys removed, annotations added."""
+    document = build_document()
+    document["spec"].update(spec)
+    for key in drop:
+        del document["spec"][key]
+    document["metadata"]["annotations"].update(annotations or {})
+    return builds.Build.model_validate(document)
+
+
+def make_config(**changes: Any) -> builder_images.BuilderImageConfig:
+    given: dict[str, Any] = {
+        "image": BUILDER_IMAGE,
+        "stackId": STACK_ID,
+        "runImage": RUN_IMAGE,
+        "platformApis": ["0.7", "0.8", "0.9"],
+        "uid": 2000,
+        "gid": 3000,
+        "os": "linux",
+    }
+    given.update(changes)
+    return builder_images.BuilderImageConfig.model_validate(given)
+
+
+def with_cache_digest(digest: str) -> dict[str, Any]:
+    return {"image": PREVIOUS_IMAGE, "cache": {"image": digest}, "stackId": STACK_ID}
+
+
+BUILDS: dict[str, builds.Build] = {
+    "a volume cache build": make_build(),
+    "a volume cache build with a default process": make_build(defaultProcess="sys-info"),
+    "a volume cache build with an empty claim name": make_build(
+        cache={"volume": {"persistentVolumeClaimName": ""}}
+    ),
+    "a build without cache": make_build(drop=("cache",)),
+    "a build with an empty cache object": make_build(cache={}),
+    "a registry cache first build": make_build(cache=REGISTRY_CACHE),
+    "a registry cache build with a pinned digest": make_build(
+        cache=REGISTRY_CACHE, lastBuild=with_cache_digest("test-cache-image@sha")
+    ),
+    "a registry cache with an empty tag beside a volume": make_build(
+        cache={**VOLUME_CACHE, "registry": {"tag": ""}}
+    ),
+    "a registry cache with an empty tag only": make_build(cache={"registry": {"tag": ""}}),
+    "a build with both caches": make_build(cache={**VOLUME_CACHE, **REGISTRY_CACHE}),
+    "a build without a last build": make_build(drop=("lastBuild",)),
+    "a build with an empty last build": make_build(lastBuild={}),
+    "a STACK rebuild on the same stack": make_build(annotations={"image.kpack.io/reason": "STACK"}),
+    "a STACK rebuild with a registry cache": make_build(
+        cache=REGISTRY_CACHE, annotations={"image.kpack.io/reason": "STACK"}
+    ),
+    "a blob source build with a sub path": make_build(
+        source={
+            "blob": {"url": "https://blob.io/a.tgz", "auth": "secret", "stripComponents": 1},
+            "subPath": "app",
+        }
+    ),
+    "a registry source build with pull secrets": make_build(
+        source={"registry": {"image": "reg.io/src@sha256:abc", "imagePullSecrets": [{"name": "src-pull"}]}}
+    ),
+    "a build with env, resources and scheduling": make_build(
+        env=[
+            {"name": "BP_JVM", "value": "17"},
+            {"name": "FROM_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+        ],
+        resources={"limits": {"cpu": "2", "memory": "2Gi"}, "requests": {"cpu": "1"}},
+        nodeSelector={"disk": "fast"},
+        tolerations=[{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],
+        affinity={"nodeAffinity": {}},
+        runtimeClassName="gvisor",
+        schedulerName="custom",
+        priorityClassName="kpack-build-high-priority",
+        activeDeadlineSeconds=600,
+        creationTime="now",
+        projectDescriptorPath="project.toml",
+        builder={"image": "builderregistry.io/builder:tag", "imagePullSecrets": [{"name": "builder-pull"}]},
+    ),
+}
