@@ -111,7 +111,11 @@ class Consumer:
         try:
             await self._process(message)
         except Exception:
-            logger.exception("could not settle message %s", message.message_id)
+            # A retry or dead letter that was not confirmed: hand the message back; the broker
+            # redelivers it, and x-delivery-limit bounds how often.
+            logger.exception("could not settle message %s; requeueing", message.message_id)
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
         finally:
             self._in_flight.discard(task)
 

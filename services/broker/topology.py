@@ -19,6 +19,9 @@
 Each service gets its own inbox and shards so that every service sees every event it consumes,
 and, within a service, events about one image are handled by one worker at a time, in order.
 Changing the shard count of a running system leaves old shards bound; drain and delete them.
+RabbitMQ refuses to redeclare a queue with other arguments (``PRECONDITION_FAILED``), so a
+changed delivery limit or retry delay needs its queues deleted and declared again (or, later,
+moving those arguments into policies).
 """
 
 from __future__ import annotations
