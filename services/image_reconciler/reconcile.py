@@ -20,6 +20,7 @@ from contracts import builders, builds, images, meta, source_resolvers
 from services.image_reconciler import cache_volumes, changes, history, next_build, statuses
 
 ReconcileError = changes.ReconcileError
+BuildRequired = changes.BuildRequired
 Outcome = Literal["BuilderNotFound", "BuildRunning", "Decided"]
 DEFAULT_SERVICE_ACCOUNT = "default"
 DEFAULT_HISTORY_LIMIT = 10
@@ -43,7 +44,7 @@ class ReconcilePlan(BaseModel):
 
     outcome: Outcome
     """``BuilderNotFound`` and ``BuildRunning`` stop early: only the status is written."""
-    build_required: changes.BuildRequired
+    build_required: BuildRequired
     """``True`` (a Build is created), ``False`` or ``Unknown`` (also for the early stops)."""
     reasons: tuple[str, ...] = ()
     """Rebuild reasons in kpack's order."""
