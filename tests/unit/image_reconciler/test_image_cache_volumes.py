@@ -1,4 +1,4 @@
-"""The cache PVC: create, update, delete or leave it (spec §4.2; checklist 43–48; §11)."""
+"""The cache PVC: create, update, delete or leave it (spec §4.2; checklist 43-48; §11)."""
 
 from __future__ import annotations
 

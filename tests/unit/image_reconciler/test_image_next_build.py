@@ -1,4 +1,4 @@
-"""The next Build: name, labels, tags, cache, lastBuild (spec §4.5; checklist 49–52; §11)."""
+"""The next Build: name, labels, tags, cache, lastBuild (spec §4.5; checklist 49-52; §11)."""
 
 from __future__ import annotations
 

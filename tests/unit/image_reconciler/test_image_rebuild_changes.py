@@ -1,4 +1,4 @@
-"""Is a build required? Reasons, the changes JSON and the priority (spec §4.3; checklist 49, 51–58)."""
+"""Is a build required? Reasons, the changes JSON and the priority (spec §4.3; checklist 49, 51-58)."""
 
 from __future__ import annotations
 
