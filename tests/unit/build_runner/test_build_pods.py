@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import build_runner_cases as cases
+import kubernetes_validate
 import pytest
 
 from contracts import builds
@@ -52,8 +53,11 @@ ANALYZE_TAIL = [
 
 
 def render(build: builds.Build, **kwargs: Any) -> dict[str, Any]:
+    """Render, and check that the pod is a valid Kubernetes 1.30 Pod (strict)."""
     config = kwargs.pop("config", None) or cases.make_config()
-    return pods.render_pod(build, config=config, now=cases.NOW, **kwargs)
+    pod = pods.render_pod(build, config=config, now=cases.NOW, **kwargs)
+    kubernetes_validate.validate(pod, "1.30", strict=True)
+    return pod
 
 
 def step(pod: dict[str, Any], name: str) -> dict[str, Any]:
