@@ -22,7 +22,7 @@ NOTARY = {"name": "notary-dir", "mountPath": "/var/notary/v1", "readOnly": True}
 HOME_ENV = {"name": "HOME", "value": "/builder/home"}
 API_09 = {"name": "CNB_PLATFORM_API", "value": "0.9"}
 BINDINGS_ENV = {"name": "SERVICE_BINDING_ROOT", "value": "/platform/bindings"}
-EMPTY_DIRS = [
+EMPTY_DIRS: list[dict[str, Any]] = [
     {"name": name, "emptyDir": {}}
     for name in (
         "layers-dir",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import build_runner_cases as cases
 import pytest
 
@@ -13,7 +15,7 @@ DIR = "-cache-dir=/cache"
 MOUNT = [{"name": "cache-dir", "mountPath": "/cache"}]
 PVC = [{"name": "cache-dir", "persistentVolumeClaim": {"claimName": "some-cache-name"}}]
 
-MATRIX = [
+MATRIX: list[tuple[Any, ...]] = [
     # case, analyze, restore, export, other steps, restore/export mounts, volume, CACHE_TAG
     ("a build without cache", [], [], [], [], [], [], ""),
     ("a build with an empty cache object", [], [], [], [], [], [], ""),
