@@ -38,8 +38,6 @@ import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-SPECVERSION = "1.0"
-CONTENT_TYPE = "application/json"
 SCHEMA_ID = "https://kiln.dev/schemas/events.json"
 
 ID_NAMESPACE = uuid.UUID("6f1d1c9e-5a0b-5b2e-9c53-6b696c6e0001")
@@ -253,7 +251,7 @@ class Event(BaseModel, Generic[PayloadT]):
         return self.data.model_dump_json().encode()
 
 
-def event_id(event_type: str, subject: str, discriminator: str) -> str:
+def event_id(event_type: str, *, subject: str, discriminator: str) -> str:
     """A deterministic id: the same type, subject and discriminator always give the same id."""
     return str(uuid.uuid5(ID_NAMESPACE, f"{event_type}\n{subject}\n{discriminator}"))
 
@@ -262,7 +260,7 @@ def new(data: PayloadT, *, source: str, time: datetime, discriminator: str) -> E
     """The event for ``data``: type and subject from the payload, id from :func:`event_id`."""
     envelope: type[Event[PayloadT]] = _event_class(type(data))
     return envelope(
-        id=event_id(data.event_type, data.key, discriminator),
+        id=event_id(data.event_type, subject=data.key, discriminator=discriminator),
         source=source,
         type=data.event_type,
         subject=data.key,
@@ -271,7 +269,7 @@ def new(data: PayloadT, *, source: str, time: datetime, discriminator: str) -> E
     )
 
 
-def parse(body: bytes | str, attributes: Mapping[str, object]) -> Event[Payload]:
+def parse(body: bytes | str, *, attributes: Mapping[str, object]) -> Event[Payload]:
     """The typed event of a binary-mode message; :class:`InvalidEventError` names the bad field."""
     event_type = attributes.get("type")
     if not isinstance(event_type, str) or event_type not in TYPES:

@@ -55,13 +55,13 @@ async def run(
     connection = await connecting.connect(bench_settings, service="kiln-bench")
     try:
         channel = await connection.channel()
-        names = await topology.declare(channel, bench_settings, services=(SERVICE,))
+        names = await topology.declare(channel, settings=bench_settings, services=(SERVICE,))
         try:
             return await _measure(
-                connection, bench_settings, names=names, count=count, awaited_count=awaited_count
+                connection, settings=bench_settings, names=names, count=count, awaited_count=awaited_count
             )
         finally:
-            await topology.delete(channel, bench_settings, services=(SERVICE,))
+            await topology.delete(channel, settings=bench_settings, services=(SERVICE,))
             await channel.close()
     finally:
         await connection.close()
@@ -69,8 +69,8 @@ async def run(
 
 async def _measure(
     connection: aio_pika.abc.AbstractConnection,
-    settings: broker_settings.BrokerSettings,
     *,
+    settings: broker_settings.BrokerSettings,
     names: topology.Names,
     count: int,
     awaited_count: int,
@@ -93,12 +93,12 @@ async def _measure(
     async def publish_pipelined() -> None:
         await asyncio.gather(*(publish_one(event) for event in pipelined))
 
-    raw_awaited = await _rate(awaited_count, publish_awaiting_each)
-    raw_pipelined = await _rate(count, publish_pipelined)
+    raw_awaited = await _rate(awaited_count, publish=publish_awaiting_each)
+    raw_pipelined = await _rate(count, publish=publish_pipelined)
     await channel.close()
-    async with await publishing.Publisher.open(connection, settings) as publisher:
-        ours = await _rate(count, lambda: publisher.publish_many(pipelined))
-    consumed = await _consume_rate(connection, settings, total=awaited_count + 2 * count)
+    async with await publishing.Publisher.open(connection, settings=settings) as publisher:
+        ours = await _rate(count, publish=lambda: publisher.publish_many(pipelined))
+    consumed = await _consume_rate(connection, settings=settings, total=awaited_count + 2 * count)
     return Figures(
         messages=count,
         awaited_messages=awaited_count,
@@ -110,7 +110,7 @@ async def _measure(
 
 
 async def _consume_rate(
-    connection: aio_pika.abc.AbstractConnection, settings: broker_settings.BrokerSettings, *, total: int
+    connection: aio_pika.abc.AbstractConnection, *, settings: broker_settings.BrokerSettings, total: int
 ) -> float:
     handled = 0
     done = asyncio.Event()
@@ -122,12 +122,12 @@ async def _consume_rate(
             done.set()
 
     started = time.perf_counter()
-    async with consuming.consuming(connection, settings, service=SERVICE, handler=handle):
+    async with consuming.consuming(connection, settings=settings, service=SERVICE, handler=handle):
         await asyncio.wait_for(done.wait(), timeout=max(30.0, total / 200))
     return total / (time.perf_counter() - started)
 
 
-async def _rate(sent: int, publish: Callable[[], Awaitable[None]]) -> float:
+async def _rate(sent: int, *, publish: Callable[[], Awaitable[None]]) -> float:
     started = time.perf_counter()
     await publish()
     return sent / (time.perf_counter() - started)

@@ -72,8 +72,8 @@ class Consumer:
     def __init__(
         self,
         channel: aio_pika.abc.AbstractChannel,
-        settings: broker_settings.BrokerSettings,
         *,
+        settings: broker_settings.BrokerSettings,
         service: topology.Service,
         handler: Handler,
     ) -> None:
@@ -215,14 +215,14 @@ def _text(error: BaseException) -> str:
 @contextlib.asynccontextmanager
 async def consuming(
     connection: aio_pika.abc.AbstractConnection,
-    settings: broker_settings.BrokerSettings,
     *,
+    settings: broker_settings.BrokerSettings,
     service: topology.Service,
     handler: Handler,
 ) -> AsyncIterator[Consumer]:
     """Consume ``service``'s queues with ``handler`` on a new confirming channel until exit."""
     channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-    consumer = Consumer(channel, settings, service=service, handler=handler)
+    consumer = Consumer(channel, settings=settings, service=service, handler=handler)
     try:
         await consumer.start()
         yield consumer

@@ -50,6 +50,6 @@ def attributes_of(headers: Mapping[str, object]) -> dict[str, str]:
 def from_message(message: aio_pika.abc.AbstractMessage) -> events.Event[events.Payload]:
     """The typed event of ``message``; :class:`InvalidMessageError` says which field is wrong."""
     try:
-        return events.parse(message.body, attributes_of(message.headers or {}))
+        return events.parse(message.body, attributes=attributes_of(message.headers or {}))
     except events.InvalidEventError as e:
         raise errors.InvalidMessageError(str(e)) from e

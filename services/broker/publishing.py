@@ -50,8 +50,8 @@ class Publisher:
     async def open(
         cls,
         connection: aio_pika.abc.AbstractConnection,
-        settings: broker_settings.BrokerSettings,
         *,
+        settings: broker_settings.BrokerSettings,
         exchange: str | None = None,
     ) -> Self:
         """A publisher on a new channel, to ``exchange`` (default: the events exchange)."""

@@ -28,8 +28,8 @@ PREFETCH = 500
 
 async def replay(
     connection: aio_pika.abc.AbstractConnection,
-    settings: broker_settings.BrokerSettings,
     *,
+    settings: broker_settings.BrokerSettings,
     offset: Offset = "first",
     limit: int | None = None,
     idle: float = 1.0,

@@ -112,8 +112,8 @@ class Names:
 
 async def declare(
     channel: aio_pika.abc.AbstractChannel,
-    settings: broker_settings.BrokerSettings,
     *,
+    settings: broker_settings.BrokerSettings,
     services: Sequence[Service] = SERVICES,
 ) -> Names:
     """Declare everything (a no-op where it exists with the same arguments); return the names."""
@@ -186,8 +186,8 @@ async def _declare_service(
 
 async def delete(
     channel: aio_pika.abc.AbstractChannel,
-    settings: broker_settings.BrokerSettings,
     *,
+    settings: broker_settings.BrokerSettings,
     services: Sequence[Service] = SERVICES,
 ) -> None:
     """Delete everything :func:`declare` made (tests, benchmarks, teardown of a sandbox)."""

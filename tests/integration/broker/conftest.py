@@ -48,7 +48,7 @@ async def settings(
     )
     yield settings
     channel = await connection.channel()
-    await topology.delete(channel, settings, services=TEST_SERVICES)
+    await topology.delete(channel, settings=settings, services=TEST_SERVICES)
     await channel.close()
 
 
@@ -58,7 +58,7 @@ async def names(
 ) -> topology.Names:
     """The test topology, declared."""
     channel = await connection.channel()
-    declared = await topology.declare(channel, settings, services=TEST_SERVICES)
+    declared = await topology.declare(channel, settings=settings, services=TEST_SERVICES)
     await channel.close()
     return declared
 

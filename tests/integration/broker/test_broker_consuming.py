@@ -32,7 +32,7 @@ class Recorder:
 
 
 async def _publish(probe: Probe, *batch: events.Event[events.Payload]) -> None:
-    async with await publishing.Publisher.open(probe.connection, probe.settings) as publisher:
+    async with await publishing.Publisher.open(probe.connection, settings=probe.settings) as publisher:
         await publisher.publish_many(batch)
 
 
@@ -43,7 +43,9 @@ async def _work_left(probe: Probe) -> int:
 
 async def test_a_handled_event_is_acked(probe: Probe) -> None:
     handler = Recorder()
-    async with consuming.consuming(probe.connection, probe.settings, service=probe.worker, handler=handler):
+    async with consuming.consuming(
+        probe.connection, settings=probe.settings, service=probe.worker, handler=handler
+    ):
         await _publish(probe, probe.event(1), probe.event(2))
         await probe.eventually(lambda: len(handler.calls) == 2)
 
@@ -66,7 +68,9 @@ async def test_events_about_one_image_are_handled_one_at_a_time_in_order(probe: 
         running.remove(event.subject)
 
     batch = [probe.event(i % 3, discriminator=str(i)) for i in range(30)]
-    async with consuming.consuming(probe.connection, probe.settings, service=probe.worker, handler=handler):
+    async with consuming.consuming(
+        probe.connection, settings=probe.settings, service=probe.worker, handler=handler
+    ):
         await _publish(probe, *batch)
         await probe.eventually(lambda: len(seen) == 30)
 
@@ -80,7 +84,9 @@ async def test_events_about_one_image_are_handled_one_at_a_time_in_order(probe: 
 async def test_a_temporary_error_is_retried_and_then_succeeds(probe: Probe) -> None:
     in_process_attempts = len(probe.settings.backoff) + 1
     handler = Recorder(*(errors.TemporaryError("registry timed out") for _ in range(in_process_attempts)))
-    async with consuming.consuming(probe.connection, probe.settings, service=probe.worker, handler=handler):
+    async with consuming.consuming(
+        probe.connection, settings=probe.settings, service=probe.worker, handler=handler
+    ):
         await _publish(probe, probe.event(1))
         await probe.eventually(lambda: len(handler.calls) == in_process_attempts + 1)
 
@@ -91,7 +97,9 @@ async def test_a_temporary_error_is_retried_and_then_succeeds(probe: Probe) -> N
 
 async def test_a_temporary_error_that_never_passes_is_dead_lettered_after_the_retries(probe: Probe) -> None:
     handler = Recorder(*(errors.TemporaryError("still down") for _ in range(100)))
-    async with consuming.consuming(probe.connection, probe.settings, service=probe.worker, handler=handler):
+    async with consuming.consuming(
+        probe.connection, settings=probe.settings, service=probe.worker, handler=handler
+    ):
         await _publish(probe, probe.event(1))
         [dead] = await probe.drain(probe.names.dead_queue, expect=1)
 
@@ -105,7 +113,9 @@ async def test_a_temporary_error_that_never_passes_is_dead_lettered_after_the_re
 
 async def test_a_permanent_error_is_dead_lettered_at_once_with_its_reason(probe: Probe) -> None:
     handler = Recorder(errors.InvalidError("spec.tag: invalid reference"))
-    async with consuming.consuming(probe.connection, probe.settings, service=probe.worker, handler=handler):
+    async with consuming.consuming(
+        probe.connection, settings=probe.settings, service=probe.worker, handler=handler
+    ):
         await _publish(probe, probe.event(1))
         [dead] = await probe.drain(probe.names.dead_queue, expect=1)
 
@@ -131,7 +141,9 @@ async def test_an_invalid_message_goes_straight_to_the_dead_letters(
 ) -> None:
     headers = {f"ce-{name}": value for name, value in probe.event(1).attributes().items()}
     handler = Recorder()
-    async with consuming.consuming(probe.connection, probe.settings, service=probe.worker, handler=handler):
+    async with consuming.consuming(
+        probe.connection, settings=probe.settings, service=probe.worker, handler=handler
+    ):
         channel = await probe.connection.channel()
         exchange = await channel.get_exchange(probe.names.events_exchange, ensure=False)
         await exchange.publish(aio_pika.Message(body, headers=headers), routing_key="kiln.image.changed")
@@ -146,7 +158,9 @@ async def test_an_invalid_message_goes_straight_to_the_dead_letters(
 
 async def test_a_poison_message_is_dead_lettered_after_the_delivery_limit(probe: Probe) -> None:
     handler = Recorder(*(RuntimeError("bug") for _ in range(100)))
-    async with consuming.consuming(probe.connection, probe.settings, service=probe.worker, handler=handler):
+    async with consuming.consuming(
+        probe.connection, settings=probe.settings, service=probe.worker, handler=handler
+    ):
         await _publish(probe, probe.event(1))
         [dead] = await probe.drain(probe.names.dead_queue, expect=1)
 

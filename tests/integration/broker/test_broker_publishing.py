@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 async def test_a_confirmed_event_arrives_with_its_cloudevents_headers(probe: Probe) -> None:
     event = probe.event(3)
 
-    async with await publishing.Publisher.open(probe.connection, probe.settings) as publisher:
+    async with await publishing.Publisher.open(probe.connection, settings=probe.settings) as publisher:
         await publisher.publish(event)
 
     [shard] = [q for q in probe.names.queues(probe.worker) if await probe.count(q)]
@@ -38,17 +38,17 @@ async def test_a_confirmed_event_arrives_with_its_cloudevents_headers(probe: Pro
 async def test_many_events_are_pipelined_and_all_confirmed(probe: Probe) -> None:
     batch = [probe.event(i) for i in range(300)]
 
-    async with await publishing.Publisher.open(probe.connection, probe.settings) as publisher:
+    async with await publishing.Publisher.open(probe.connection, settings=probe.settings) as publisher:
         await publisher.publish_many(batch)
 
     assert sum([await probe.count(q) for q in probe.names.queues(probe.worker)]) == 300
-    logged = await replay.replay(probe.connection, probe.settings, idle=0.5)
+    logged = await replay.replay(probe.connection, settings=probe.settings, idle=0.5)
     assert logged == batch, "the stream holds every event, in publishing order"
 
 
 async def test_a_publish_to_a_missing_exchange_raises(probe: Probe) -> None:
     async with await publishing.Publisher.open(
-        probe.connection, probe.settings, exchange=f"{probe.settings.prefix}.missing"
+        probe.connection, settings=probe.settings, exchange=f"{probe.settings.prefix}.missing"
     ) as publisher:
         with pytest.raises(publishing.PublishError, match="not published") as raised:
             await publisher.publish(probe.event(1))
@@ -61,7 +61,7 @@ async def test_an_unroutable_publish_is_returned_and_raises(probe: Probe) -> Non
     lonely = await channel.declare_exchange(f"{probe.settings.prefix}.lonely", "topic", auto_delete=True)
     try:
         async with await publishing.Publisher.open(
-            probe.connection, probe.settings, exchange=lonely.name
+            probe.connection, settings=probe.settings, exchange=lonely.name
         ) as publisher:
             with pytest.raises(publishing.PublishError, match="not delivered"):
                 await publisher.publish(probe.event(1))
@@ -73,7 +73,7 @@ async def test_an_unroutable_publish_is_returned_and_raises(probe: Probe) -> Non
 
 
 async def test_the_publisher_keeps_working_after_a_failed_batch(probe: Probe) -> None:
-    async with await publishing.Publisher.open(probe.connection, probe.settings) as publisher:
+    async with await publishing.Publisher.open(probe.connection, settings=probe.settings) as publisher:
         await publisher.publish(probe.event(1))
         good = events.new(
             events.BuildScheduled(namespace="ns", image="app", build="app-build-1"),

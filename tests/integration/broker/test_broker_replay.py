@@ -17,11 +17,11 @@ pytestmark = pytest.mark.integration
 
 async def test_the_stream_can_be_read_again_from_first(probe: Probe) -> None:
     batch = [probe.event(i) for i in range(20)]
-    async with await publishing.Publisher.open(probe.connection, probe.settings) as publisher:
+    async with await publishing.Publisher.open(probe.connection, settings=probe.settings) as publisher:
         await publisher.publish_many(batch)
 
-    first_read = await replay.replay(probe.connection, probe.settings, offset="first", idle=0.5)
-    second_read = await replay.replay(probe.connection, probe.settings, offset="first", idle=0.5)
+    first_read = await replay.replay(probe.connection, settings=probe.settings, offset="first", idle=0.5)
+    second_read = await replay.replay(probe.connection, settings=probe.settings, offset="first", idle=0.5)
 
     assert first_read == batch
     assert second_read == batch, "reading does not consume the log"
@@ -29,16 +29,18 @@ async def test_the_stream_can_be_read_again_from_first(probe: Probe) -> None:
 
 async def test_the_stream_is_read_from_an_offset_up_to_a_limit(probe: Probe) -> None:
     batch = [probe.event(i) for i in range(10)]
-    async with await publishing.Publisher.open(probe.connection, probe.settings) as publisher:
+    async with await publishing.Publisher.open(probe.connection, settings=probe.settings) as publisher:
         await publisher.publish_many(batch)
 
-    assert await replay.replay(probe.connection, probe.settings, offset=6, idle=0.5) == batch[6:]
-    assert await replay.replay(probe.connection, probe.settings, offset="first", limit=3) == batch[:3]
-    assert await replay.replay(probe.connection, probe.settings, offset="next", idle=0.3) == []
+    assert await replay.replay(probe.connection, settings=probe.settings, offset=6, idle=0.5) == batch[6:]
+    assert (
+        await replay.replay(probe.connection, settings=probe.settings, offset="first", limit=3) == batch[:3]
+    )
+    assert await replay.replay(probe.connection, settings=probe.settings, offset="next", idle=0.3) == []
 
 
 async def test_an_undecodable_entry_is_skipped(probe: Probe) -> None:
-    async with await publishing.Publisher.open(probe.connection, probe.settings) as publisher:
+    async with await publishing.Publisher.open(probe.connection, settings=probe.settings) as publisher:
         await publisher.publish(probe.event(1))
         channel = await probe.connection.channel()
         exchange = await channel.get_exchange(probe.names.events_exchange, ensure=False)
@@ -46,4 +48,7 @@ async def test_an_undecodable_entry_is_skipped(probe: Probe) -> None:
         await channel.close()
         await publisher.publish(probe.event(2))
 
-    assert await replay.replay(probe.connection, probe.settings, idle=0.5) == [probe.event(1), probe.event(2)]
+    assert await replay.replay(probe.connection, settings=probe.settings, idle=0.5) == [
+        probe.event(1),
+        probe.event(2),
+    ]

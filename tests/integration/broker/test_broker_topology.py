@@ -20,10 +20,10 @@ pytestmark = pytest.mark.integration
 
 
 async def test_declaring_the_topology_twice_changes_nothing(probe: Probe) -> None:
-    async with await publishing.Publisher.open(probe.connection, probe.settings) as publisher:
+    async with await publishing.Publisher.open(probe.connection, settings=probe.settings) as publisher:
         await publisher.publish(probe.event(1))
         channel = await probe.connection.channel()
-        again = await topology.declare(channel, probe.settings, services=probe.services)
+        again = await topology.declare(channel, settings=probe.settings, services=probe.services)
         await channel.close()
         await publisher.publish(probe.event(2))
 
@@ -36,7 +36,7 @@ async def test_declaring_the_topology_twice_changes_nothing(probe: Probe) -> Non
 
 async def test_consistent_hash_spreads_keys_and_keeps_each_key_on_one_shard(probe: Probe) -> None:
     keys = 1000
-    async with await publishing.Publisher.open(probe.connection, probe.settings) as publisher:
+    async with await publishing.Publisher.open(probe.connection, settings=probe.settings) as publisher:
         for round_ in ("1", "2"):
             await publisher.publish_many(probe.event(i, discriminator=round_) for i in range(keys))
 
@@ -71,10 +71,12 @@ async def test_a_standby_consumer_takes_over_when_the_active_ones_connection_die
 
     try:
         async with (
-            consuming.consuming(first, settings, service=probe.worker, handler=handler("first")) as active,
-            consuming.consuming(second, settings, service=probe.worker, handler=handler("second")),
+            consuming.consuming(
+                first, settings=settings, service=probe.worker, handler=handler("first")
+            ) as active,
+            consuming.consuming(second, settings=settings, service=probe.worker, handler=handler("second")),
         ):
-            async with await publishing.Publisher.open(second, settings) as publisher:
+            async with await publishing.Publisher.open(second, settings=settings) as publisher:
                 await publisher.publish(probe.event(7))
             await probe.eventually(lambda: handled["first"] == ["ns/image-7"])
             await first.close()  # the active worker dies with the message unacknowledged

@@ -48,7 +48,7 @@ PAYLOADS: list[events.Payload] = [
 def test_an_event_survives_body_and_attributes(payload: events.Payload) -> None:
     event = events.new(payload, source="/kiln/test", time=NOW, discriminator="1")
 
-    parsed = events.parse(event.body(), event.attributes())
+    parsed = events.parse(event.body(), attributes=event.attributes())
 
     assert parsed == event
     assert type(parsed.data) is type(payload)
@@ -95,7 +95,7 @@ def test_the_id_is_deterministic_and_depends_on_the_discriminator() -> None:
     again = events.new(payload, source="/b", time=datetime(2030, 1, 1, tzinfo=UTC), discriminator="17")
     later = events.new(payload, source="/a", time=NOW, discriminator="18")
 
-    assert first.id == again.id == events.event_id("kiln.image.changed", "ns/app", "17")
+    assert first.id == again.id == events.event_id("kiln.image.changed", subject="ns/app", discriminator="17")
     assert later.id != first.id
 
 
@@ -177,7 +177,7 @@ def test_an_invalid_event_is_refused_naming_the_field(
     body: bytes, attributes: dict[str, str], message: str
 ) -> None:
     with pytest.raises(events.InvalidEventError, match=re.escape(message)):
-        events.parse(body, attributes)
+        events.parse(body, attributes=attributes)
 
 
 def test_a_naive_time_is_refused() -> None:
