@@ -170,3 +170,25 @@ async def test_a_poison_message_is_dead_lettered_after_the_delivery_limit(probe:
     assert death["queue"] in probe.names.queues(probe.worker)
     assert dead.body == probe.event(1).body()
     assert await _work_left(probe) == 0
+
+
+async def test_an_unsharded_service_retries_through_its_own_retry_queue(probe: Probe) -> None:
+    in_process_attempts = len(probe.settings.backoff) + 1
+    handler = Recorder(*(errors.TemporaryError("api server busy") for _ in range(in_process_attempts)))
+    scheduled = events.new(
+        events.BuildScheduled(namespace="ns", image="app", build="app-build-1"),
+        source="/kiln/tests",
+        time=probe.event(1).time,
+        discriminator="1",
+    )
+    async with consuming.consuming(
+        probe.connection, settings=probe.settings, service=probe.runner, handler=handler
+    ):
+        await _publish(probe, scheduled)
+        await probe.eventually(lambda: len(handler.calls) == in_process_attempts + 1)
+
+    assert handler.calls == [scheduled] * (in_process_attempts + 1)
+    assert [await probe.count(q) for q in (*probe.names.queues(probe.runner), probe.names.dead_queue)] == [
+        0,
+        0,
+    ]
