@@ -71,6 +71,7 @@ class Emulator:
 
     def _serve(self, host: str, port: int, ready: concurrent.futures.Future[str]) -> None:
         loop = self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         try:
             ready.set_result(loop.run_until_complete(self._listen(host, port)))
         except BaseException as e:
@@ -82,7 +83,8 @@ class Emulator:
             pending = asyncio.all_tasks(loop)
             for task in pending:
                 task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             loop.close()

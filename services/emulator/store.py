@@ -253,10 +253,9 @@ class Store:
                 return current
             new = {**current, "metadata": {**meta, "deletionTimestamp": _timestamp(self._clock())}}
             return self._write(resource, current, new)
-        removed = self._remove(resource, current)
         if propagation == "Orphan":
             self._orphan(meta["uid"])
-        return removed
+        return self._remove(resource, current)
 
     def _remove(self, resource: resources.ResourceType, current: Obj) -> Obj:
         meta = current["metadata"]
