@@ -28,11 +28,9 @@ def rfc3339(now: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def condition(kind: str, status: meta.ConditionStatus, reason: str = "", message: str = "") -> meta.Condition:
-    """A condition with empty reason/message left out (not serialised as null)."""
-    fields: dict[str, Any] = {"type": kind, "status": status}
-    if reason:
-        fields["reason"] = reason
+def condition(kind: str, status: meta.ConditionStatus, reason: str, message: str = "") -> meta.Condition:
+    """A condition; an empty message is left out (not serialised as null)."""
+    fields: dict[str, Any] = {"type": kind, "status": status, "reason": reason}
     if message:
         fields["message"] = message
     return meta.Condition(**fields)
