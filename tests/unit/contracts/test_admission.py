@@ -1,4 +1,4 @@
-"""Admission truth tables: kpack's defaults and messages word for word (spec §2, §10 items 1–16)."""
+"""Admission truth tables: kpack's defaults and messages word for word (spec §2, §10 items 1 to 16)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,17 @@ NO_SC = admission.AdmissionContext()
 GIT = {"git": {"url": "http://github.com/repo", "revision": "master"}}
 DIGEST = "sha256:" + "a" * 64
 REMOVE = object()
+NEEDS_STORAGE_CLASS = (
+    "spec.cache.volume.size cannot be set without spec.cache.volume.storageClassName"
+    " or a default StorageClass: "
+)
+LONG_NAME = "this-image-name-that-is-too-long-some-sha-that-is-long-82cb521d636b282340378d80a6307a08e3d4a4c4"
+LABEL_RULE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+    "and must start and end with an alphanumeric character "
+    "(e.g. 'MyValue',  or 'my_value',  or '12345', "
+    "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
 
 
 def an_image(name: str = "image-name", **spec: Any) -> images.Image:
@@ -123,12 +134,12 @@ def test_build_defaults(service_account: object, defaulted: str) -> None:
         (
             an_image(),
             NO_SC,
-            "spec.cache.volume.size cannot be set without spec.cache.volume.storageClassName or a default StorageClass: ",
+            NEEDS_STORAGE_CLASS,
         ),
         (
             an_image(cache={"volume": {}}),
             NO_SC,
-            "spec.cache.volume.size cannot be set without spec.cache.volume.storageClassName or a default StorageClass: ",
+            NEEDS_STORAGE_CLASS,
         ),
         (an_image(cache={"volume": {}}), DEFAULT_SC, None),
         (an_image(cache={"volume": {"size": "5G", "storageClassName": "sc-name"}}), NO_SC, None),
@@ -232,25 +243,18 @@ def test_image_cache_rules_on_create(
         ),
         (an_image(build={"nodeSelector": {"disk": "ssd"}, "env": [{"name": "A", "value": "1"}]}), None),
         (
-            an_image(
-                name="this-image-name-that-is-too-long-some-sha-that-is-long-82cb521d636b282340378d80a6307a08e3d4a4c4"
-            ),
-            "invalid image name: this-image-name-that-is-too-long-some-sha-that-is-long-82cb521d636b282340378d80a6307a08e3d4a4c4,"
-            " name must be a a valid label: metadata.name\nmust be no more than 63 characters",
+            an_image(name=LONG_NAME),
+            f"invalid image name: {LONG_NAME}, name must be a a valid label: metadata.name\n"
+            "must be no more than 63 characters",
         ),
         (
             an_image(name="@NOT!!!VALID!!!"),
-            "invalid image name: @NOT!!!VALID!!!, name must be a a valid label: metadata.name\n"
-            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
-            "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
-            "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+            "invalid image name: @NOT!!!VALID!!!, name must be a a valid label: metadata.name\n" + LABEL_RULE,
         ),
         (
             an_image(name="-" * 64),
             "invalid image name: " + "-" * 64 + ", name must be a a valid label: metadata.name\n"
-            "must be no more than 63 characters,a valid label must be an empty string or consist of alphanumeric "
-            "characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  "
-            "or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+            "must be no more than 63 characters," + LABEL_RULE,
         ),
         (
             an_image(tag="", builder={"name": "b", "kind": "FakeBuilder"}),
@@ -318,7 +322,8 @@ def test_image_rules_on_create(image: images.Image, error: str | None) -> None:
             an_image(
                 additionalTags=["some/image:v2"], cache={"registry": {"tag": "docker.io/some/image:v2"}}
             ),
-            "the registry cache would overwrite the app image: spec.additionalTags[0], spec.cache.registry.tag\n"
+            "the registry cache would overwrite the app image: "
+            "spec.additionalTags[0], spec.cache.registry.tag\n"
             "spec.cache.registry.tag must differ from spec.additionalTags[0]; "
             "use a separate tag such as some/image-cache",
         ),
@@ -413,7 +418,7 @@ def volume(size: str | None = None, storage_class: str | None = None) -> dict[st
             volume("5G"),
             volume("4G"),
             NO_SC,
-            "spec.cache.volume.size cannot be set without spec.cache.volume.storageClassName or a default StorageClass: ",
+            NEEDS_STORAGE_CLASS,
         ),
         (volume("lots"), volume("4G"), EXPANDABLE, None),
         (

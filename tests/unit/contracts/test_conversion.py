@@ -1,4 +1,4 @@
-"""v1alpha1 ⇄ v1alpha2 conversion truth tables (spec §3, §10 items 65–70)."""
+"""v1alpha1 ⇄ v1alpha2 conversion truth tables (spec §3, §10 items 65 to 70)."""
 
 from __future__ import annotations
 
@@ -295,7 +295,8 @@ def test_a_document_at_the_target_version_is_returned_unchanged(doc: dict[str, A
         (
             {"apiVersion": V2, "kind": "ClusterBuilder"},
             V1,
-            "cannot convert ClusterBuilder kpack.io/v1alpha2 to kpack.io/v1alpha1: only kpack Images and Builds convert",
+            "cannot convert ClusterBuilder kpack.io/v1alpha2 to kpack.io/v1alpha1: "
+            "only kpack Images and Builds convert",
         ),
         (
             {"apiVersion": "v1", "kind": "Image"},
