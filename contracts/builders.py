@@ -56,7 +56,7 @@ class Builder(meta.KubeObject):
         return (found.message or "") if found else ""
 
     def build_builder_spec(self) -> builds.BuildBuilderSpec:
-        return builds.BuildBuilderSpec(image=self.status.latest_image or "", image_pull_secrets=None)
+        return builds.BuildBuilderSpec(image=self.status.latest_image or "")
 
     def buildpack_metadata(self) -> list[builds.BuildpackInfo]:
         return list(self.status.builder_metadata or [])

@@ -1,0 +1,1 @@
+"""``kiln``: the command line over Kiln's core and services."""

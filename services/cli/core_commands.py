@@ -1,0 +1,198 @@
+"""The commands over Kiln's pure core: validate, convert, plan, render-pod, schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+import typer
+
+from contracts import (
+    admission,
+    builder_images,
+    builders,
+    builds,
+    conversion,
+    events,
+    images,
+    meta,
+    source_resolvers,
+)
+from services.build_runner import pods
+from services.cli import common
+from services.image_reconciler import reconcile
+
+VALIDATED_KINDS = (images.KIND, builds.KIND)
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("convert")(convert)
+    app.command("plan")(plan)
+    app.command("render-pod")(render_pod)
+    app.command("schema")(schema)
+
+
+def validate(
+    file: Annotated[Path, typer.Argument(help="Image or Build document(s), YAML or JSON")],
+    old: Annotated[Path | None, typer.Option(help="the current object(s), to validate an update")] = None,
+    default_storage_class: Annotated[
+        bool, typer.Option(help="the cluster has a default StorageClass (adds the 2G volume cache)")
+    ] = False,
+    output: common.OutputOption = "yaml",
+) -> None:
+    """Admission as kpack's webhook does it: defaults, then validation. Prints the defaulted objects."""
+    docs = common.load(file)
+    olds = common.load(old) if old is not None else []
+    if olds and len(olds) != len(docs):
+        common.fail(f"--old: expected {len(docs)} document(s) to match {file}, found {len(olds)}")
+    ctx = admission.AdmissionContext(has_default_storage_class=default_storage_class)
+    results: list[Any] = []
+    problems: list[str] = []
+    for index, doc in enumerate(docs):
+        label = _label(doc, index) if len(docs) > 1 else ""
+        try:
+            results.append(_admit(doc, old=olds[index] if olds else None, ctx=ctx))
+        except _Rejected as e:
+            problems.extend(f"{label}{line}" for line in e.messages)
+    if problems:
+        common.fail(problems)
+    common.emit(results, output=output)
+
+
+class _Rejected(Exception):
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("\n".join(messages))
+        self.messages = messages
+
+
+def _admit(doc: dict[str, Any], *, old: dict[str, Any] | None, ctx: admission.AdmissionContext) -> Any:
+    version, kind = doc.get("apiVersion"), doc.get("kind")
+    if version not in conversion.VERSIONS or kind not in VALIDATED_KINDS:
+        raise _Rejected([f"kind: expected a kpack.io Image or Build, got {version} {kind}"])
+    hub, old_hub = _to_hub(doc), _to_hub(old) if old is not None else None
+    if kind == images.KIND:
+        image = admission.default_image(_model(images.Image, hub), ctx)
+        old_image = _model(images.Image, old_hub) if old_hub is not None else None
+        error = admission.validate_image(image, old=old_image, ctx=ctx)
+        defaulted = image.dump()
+    else:
+        build = admission.default_build(_model(builds.Build, hub))
+        old_build = _model(builds.Build, old_hub) if old_hub is not None else None
+        error = admission.validate_build(build, old=old_build)
+        defaulted = build.dump()
+    if error:
+        raise _Rejected([str(e) for e in error.merged()])
+    return conversion.convert(defaulted, str(version))
+
+
+def _to_hub(doc: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return conversion.convert(doc, meta.V1ALPHA2)
+    except conversion.ConversionError as e:
+        raise _Rejected([str(e)]) from e
+
+
+def _model(model: type[M], doc: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(doc)
+    except pydantic.ValidationError as e:
+        raise _Rejected([_describe(e)]) from e
+
+
+def _describe(error: pydantic.ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in d['loc'])}: {d['msg']}" for d in error.errors(include_url=False)
+    )
+
+
+def _label(doc: dict[str, Any], index: int) -> str:
+    name = (doc.get("metadata") or {}).get("name") or f"document {index + 1}"
+    return f"{doc.get('kind', 'object')} {name}: "
+
+
+def convert(
+    file: Annotated[Path, typer.Argument(help="Image or Build document(s)")],
+    to: Annotated[str, typer.Option("--to", help="kpack.io/v1alpha1 or kpack.io/v1alpha2")],
+    output: common.OutputOption = "yaml",
+) -> None:
+    """Convert Images and Builds between kpack.io/v1alpha1 and kpack.io/v1alpha2."""
+    if to not in conversion.VERSIONS:
+        raise typer.BadParameter(f"expected one of {', '.join(conversion.VERSIONS)}", param_hint="--to")
+    converted, problems = [], []
+    for doc in common.load(file):
+        try:
+            converted.append(conversion.convert(doc, to))
+        except conversion.ConversionError as e:
+            problems.append(str(e))
+    if problems:
+        common.fail(problems)
+    common.emit(converted, output=output)
+
+
+def plan(
+    image_file: Annotated[Path, typer.Argument(help="the Image")],
+    builder: Annotated[Path, typer.Option(help="its Builder or ClusterBuilder")],
+    source_resolver: Annotated[Path | None, typer.Option(help="its SourceResolver")] = None,
+    builds_file: Annotated[Path | None, typer.Option("--builds", help="its Builds")] = None,
+    pvc: Annotated[Path | None, typer.Option(help="its cache PersistentVolumeClaim")] = None,
+    now: Annotated[str | None, typer.Option(help="RFC 3339 time to decide at (default: now)")] = None,
+    output: common.OutputOption = "yaml",
+) -> None:
+    """The Image reconcile as a dry run: what Kiln would create, update, delete and write."""
+    at = common.parse_now(now)
+    try:
+        decided = reconcile.plan(
+            image=_load_model(images.Image, image_file),
+            builder=_load_model(builders.Builder, builder),
+            source_resolver=(
+                _load_model(source_resolvers.SourceResolver, source_resolver) if source_resolver else None
+            ),
+            builds=[_checked(builds.Build, d) for d in common.load(builds_file)] if builds_file else [],
+            pvc=common.load_one(pvc) if pvc else None,
+            now=at,
+        )
+    except reconcile.ReconcileError as e:
+        common.fail(str(e))
+    common.emit([decided.to_document()], output=output)
+
+
+def render_pod(
+    build_file: Annotated[Path, typer.Argument(help="the Build")],
+    builder_config: Annotated[Path, typer.Option(help="the builder image as the pod generator sees it")],
+    now: Annotated[str | None, typer.Option(help="RFC 3339 build time (default: now)")] = None,
+    output: common.OutputOption = "yaml",
+) -> None:
+    """Render the build (or rebase) pod of a Build, with its cache arguments."""
+    build = _load_model(builds.Build, build_file)
+    config = _checked(builder_images.BuilderImageConfig, common.load_one(builder_config))
+    try:
+        pod = pods.render_pod(build, config=config, now=common.parse_now(now))
+    except pods.PodGenerationError as e:
+        common.fail(str(e))
+    common.emit([pod], output=output)
+
+
+def schema() -> None:
+    """Print the JSON Schema of every event Kiln's services exchange."""
+    typer.echo(json.dumps(events.json_schema(), indent=2, sort_keys=True))
+
+
+def _load_model(model: type[M], path: Path) -> M:
+    return _checked(model, _hub_if_kpack(common.load_one(path)))
+
+
+def _hub_if_kpack(doc: dict[str, Any]) -> dict[str, Any]:
+    if doc.get("apiVersion") == meta.V1ALPHA1 and doc.get("kind") in VALIDATED_KINDS:
+        return conversion.convert(doc, meta.V1ALPHA2)
+    return doc
+
+
+def _checked(model: type[M], doc: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(doc)
+    except pydantic.ValidationError as e:
+        common.fail(f"{model.__name__}: {_describe(e)}")

@@ -1,0 +1,19 @@
+"""``kiln``: validate, convert, plan and render kpack resources; run the services; the sandbox.
+
+Exit codes: 0 success, 1 invalid input (one message per line on stderr), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from services.cli import core_commands
+
+app = typer.Typer(
+    name="kiln",
+    help="Kiln: kpack-compatible Cloud Native Buildpacks builds, driven by events over RabbitMQ.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+core_commands.register(app)
