@@ -69,6 +69,7 @@ def rendered(error: object) -> str | None:
         ({}, DEFAULT_SC, {"cache": {"volume": {"size": "2G"}}}),
         ({}, NO_SC, {}),
         ({}, None, {}),
+        ({"cache": {"registry": {"tag": "test"}}}, None, {"cache": {"registry": {"tag": "test"}}}),
         ({"cache": {"registry": {"tag": "test"}}}, DEFAULT_SC, {"cache": {"registry": {"tag": "test"}}}),
         (
             {"cache": {"volume": {"size": "5G", "storageClassName": "sc-name"}}},
@@ -82,7 +83,8 @@ def rendered(error: object) -> str | None:
         "a nil cache with a default storage class gets a 2G volume",
         "a nil cache without a default storage class stays nil",
         "the controller's own defaulting (no context) never adds a cache",
-        "a registry cache gets no volume",
+        "a registry cache gets no volume without a context (item 3)",
+        "a registry cache gets no volume even with a default storage class",
         "a volume with size and storage class is left unchanged",
         "an empty cache object is left untouched",
         "a volume without size is left untouched and stays no cache",
