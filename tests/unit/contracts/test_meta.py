@@ -237,10 +237,7 @@ def test_builder_as_the_image_reconciler_reads_it() -> None:
             }
         }
     )
-    assert builder.build_builder_spec().dump() == {
-        "image": f"reg.io/builder@{DIGEST}",
-        "imagePullSecrets": None,
-    }
+    assert builder.build_builder_spec().dump() == {"image": f"reg.io/builder@{DIGEST}"}
     assert [b.dump() for b in builder.buildpack_metadata()] == [{"id": "paketo/java", "version": "1.0"}]
     assert (builder.run_image(), builder.lifecycle_version(), builder.ready_message()) == (
         f"reg.io/run@{DIGEST}",
