@@ -1,0 +1,345 @@
+"""The deployment manifests and compose.yaml: they parse, built-in objects match Kubernetes 1.30's
+schemas, the CRDs are kpack's, every workload runs a Kiln service, and the pieces that must agree
+(queue names, secret names, the kustomization) do."""
+
+from __future__ import annotations
+
+import copy
+import pathlib
+import re
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from services.broker import settings as broker_settings
+from services.broker import topology
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+DEPLOY = REPO / "deploy"
+KUBERNETES_VERSION = "1.30"
+SERVICES = {"bridge", "triggers", "image-reconciler", "build-runner", "image-state"}
+BUILT_IN_KINDS = {
+    "Namespace",
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Deployment",
+    "Service",
+    "PodDisruptionBudget",
+    "ConfigMap",
+    "Secret",
+    "CustomResourceDefinition",
+}
+KPACK_KINDS = {
+    # kind: (plural, scope)
+    "Image": ("images", "Namespaced"),
+    "Build": ("builds", "Namespaced"),
+    "Builder": ("builders", "Namespaced"),
+    "ClusterBuilder": ("clusterbuilders", "Cluster"),
+    "SourceResolver": ("sourceresolvers", "Namespaced"),
+}
+
+Manifest = dict[str, Any]
+
+
+def _manifest_files() -> list[pathlib.Path]:
+    return sorted(path for path in DEPLOY.rglob("*.yaml") if path.name != "kustomization.yaml")
+
+
+def _documents(path: pathlib.Path) -> list[Manifest]:
+    with path.open() as stream:
+        return [document for document in yaml.safe_load_all(stream) if document is not None]
+
+
+def _all_objects() -> list[Manifest]:
+    return [document for path in _manifest_files() for document in _documents(path)]
+
+
+def _objects(kind: str) -> list[Manifest]:
+    return [document for document in _all_objects() if document["kind"] == kind]
+
+
+def _only(kind: str, name: str) -> Manifest:
+    (found,) = [document for document in _objects(kind) if document["metadata"]["name"] == name]
+    return found
+
+
+def _object_id(document: Manifest) -> str:
+    return f"{document['kind']}/{document['metadata']['name']}"
+
+
+def _config_data() -> dict[str, str]:
+    data: dict[str, str] = _only("ConfigMap", "kiln-settings")["data"]
+    return data
+
+
+def _compose() -> Manifest:
+    with (REPO / "compose.yaml").open() as stream:
+        loaded: Manifest = yaml.safe_load(stream)
+    return loaded
+
+
+@pytest.mark.parametrize(
+    "path", [*_manifest_files(), DEPLOY / "kustomization.yaml", REPO / "compose.yaml"], ids=str
+)
+def test_every_file_parses_as_yaml_mappings(path: pathlib.Path) -> None:
+    documents = _documents(path)
+
+    assert documents
+    assert all(isinstance(document, dict) for document in documents)
+
+
+def test_the_manifests_hold_every_kind_the_deployment_needs() -> None:
+    kinds = {document["kind"] for document in _all_objects()}
+
+    assert kinds >= {
+        "Namespace",
+        "ConfigMap",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "RabbitmqCluster",
+        "TriggerAuthentication",
+        "ScaledObject",
+    }
+
+
+@pytest.mark.parametrize(
+    "document",
+    [document for document in _all_objects() if document["kind"] in BUILT_IN_KINDS],
+    ids=_object_id,
+)
+def test_built_in_objects_match_the_kubernetes_schema_strictly(document: Manifest) -> None:
+    kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_strict_validation_rejects_a_misspelt_field() -> None:
+    deployment = copy.deepcopy(_only("Deployment", "kiln-bridge"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["comand"] = ["kiln"]
+
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("kind", sorted(KPACK_KINDS))
+def test_each_kpack_kind_has_a_crd_with_kpacks_group_names_and_scope(kind: str) -> None:
+    plural, scope = KPACK_KINDS[kind]
+    crd = _only("CustomResourceDefinition", f"{plural}.kpack.io")
+
+    assert crd["spec"]["group"] == "kpack.io"
+    assert crd["spec"]["scope"] == scope
+    names = crd["spec"]["names"]
+    assert (names["kind"], names["plural"], names["singular"]) == (kind, plural, kind.lower())
+    assert names["listKind"] == f"{kind}List"
+    assert "kpack" in names["categories"]
+
+
+@pytest.mark.parametrize("kind", sorted(KPACK_KINDS))
+def test_each_crd_stores_v1alpha2_serves_v1alpha1_and_has_a_status_subresource(kind: str) -> None:
+    crd = _only("CustomResourceDefinition", f"{KPACK_KINDS[kind][0]}.kpack.io")
+    versions = {version["name"]: version for version in crd["spec"]["versions"]}
+
+    assert set(versions) == {"v1alpha1", "v1alpha2"}
+    assert versions["v1alpha2"]["storage"] is True
+    assert versions["v1alpha1"]["storage"] is False
+    assert all(version["served"] for version in versions.values())
+    assert all(version["subresources"] == {"status": {}} for version in versions.values())
+    for version in versions.values():
+        properties = version["schema"]["openAPIV3Schema"]["properties"]
+        assert properties["spec"]["x-kubernetes-preserve-unknown-fields"] is True
+        assert properties["status"]["x-kubernetes-preserve-unknown-fields"] is True
+
+
+@pytest.mark.parametrize(
+    ("plural", "columns"),
+    [
+        ("images", ["LatestImage", "Ready"]),
+        ("builds", ["Image", "Succeeded"]),
+        ("builders", ["LatestImage", "Ready"]),
+        ("clusterbuilders", ["LatestImage", "Ready"]),
+        ("sourceresolvers", ["Ready"]),
+    ],
+)
+def test_kubectl_get_shows_kpacks_columns_first(plural: str, columns: list[str]) -> None:
+    crd = _only("CustomResourceDefinition", f"{plural}.kpack.io")
+
+    for version in crd["spec"]["versions"]:
+        shown = [column["name"] for column in version["additionalPrinterColumns"]]
+        assert shown[: len(columns)] == columns
+
+
+def test_the_image_schema_types_tag_and_cache_but_leaves_required_fields_to_admission() -> None:
+    crd = _only("CustomResourceDefinition", "images.kpack.io")
+    (v1alpha2,) = [version for version in crd["spec"]["versions"] if version["name"] == "v1alpha2"]
+    spec_properties = v1alpha2["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+
+    assert spec_properties["tag"]["type"] == "string"
+    assert spec_properties["cache"]["type"] == "object"
+    assert "required" not in v1alpha2["schema"]["openAPIV3Schema"]["properties"]["spec"]
+
+
+@pytest.mark.parametrize("deployment", _objects("Deployment"), ids=_object_id)
+def test_every_deployment_runs_one_kiln_service_hardened_and_probed(deployment: Manifest) -> None:
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+
+    assert container["command"][:2] == ["kiln", "run"]
+    assert container["command"][2] in SERVICES
+    assert len(container["command"]) == 3
+    assert pod["serviceAccountName"] == "kiln"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert container["resources"]["requests"]
+    assert container["resources"]["limits"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"]["path"] == "/healthz"
+        port = container[probe]["httpGet"]["port"]
+        assert {"name": port, "containerPort": 8081} in [
+            {"name": p["name"], "containerPort": p["containerPort"]} for p in container["ports"]
+        ]
+
+
+def test_each_service_has_exactly_one_deployment_with_the_planned_replicas() -> None:
+    replicas = {
+        deployment["spec"]["template"]["spec"]["containers"][0]["command"][2]: deployment["spec"]["replicas"]
+        for deployment in _objects("Deployment")
+    }
+
+    assert len(_objects("Deployment")) == len(SERVICES)
+    assert replicas == {
+        "bridge": 1,
+        "triggers": 2,
+        "image-reconciler": 3,
+        "build-runner": 2,
+        "image-state": 2,
+    }
+
+
+def test_the_broker_secret_the_services_read_is_the_one_the_operator_creates() -> None:
+    (cluster,) = _objects("RabbitmqCluster")
+    expected = f"{cluster['metadata']['name']}-default-user"
+    referenced = {
+        env["valueFrom"]["secretKeyRef"]["name"]
+        for deployment in _objects("Deployment")
+        for env in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        if "secretKeyRef" in env.get("valueFrom", {})
+    }
+    referenced |= {
+        target["name"]
+        for authentication in _objects("TriggerAuthentication")
+        for target in authentication["spec"]["secretTargetRef"]
+    }
+
+    assert referenced == {expected}
+    assert "rabbitmq_consistent_hash_exchange" in cluster["spec"]["rabbitmq"]["additionalPlugins"]
+    assert cluster["spec"]["replicas"] == 3
+
+
+def test_every_deployment_gets_the_broker_url_setting() -> None:
+    for deployment in _objects("Deployment"):
+        env = {item["name"]: item for item in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["KILN_BROKER_URL"]["value"].startswith("amqp://")
+
+
+def test_the_triggers_service_exposes_the_webhook_port_of_the_triggers_pods() -> None:
+    service = _only("Service", "kiln-triggers")
+    (port,) = service["spec"]["ports"]
+    pods = _only("Deployment", "kiln-triggers")["spec"]["template"]
+
+    assert port["port"] == 8080
+    assert service["spec"]["selector"].items() <= pods["metadata"]["labels"].items()
+    container_ports = {p["name"]: p["containerPort"] for p in pods["spec"]["containers"][0]["ports"]}
+    assert container_ports[port["targetPort"]] == 8080
+
+
+def test_the_reconciler_has_a_disruption_budget_selecting_its_pods() -> None:
+    budget = _only("PodDisruptionBudget", "kiln-image-reconciler")
+    pods = _only("Deployment", "kiln-image-reconciler")["spec"]["template"]
+
+    assert budget["spec"]["selector"]["matchLabels"].items() <= pods["metadata"]["labels"].items()
+
+
+def _broker_names() -> topology.Names:
+    data = _config_data()
+    settings = broker_settings.BrokerSettings(
+        prefix=data["KILN_BROKER_PREFIX"], shards=int(data["KILN_BROKER_SHARDS"])
+    )
+    return topology.Names(settings)
+
+
+def _service(name: str) -> topology.Service:
+    (service,) = [service for service in topology.SERVICES if service.name == name]
+    return service
+
+
+def _trigger_pattern(scaled_object: Manifest) -> re.Pattern[str]:
+    (trigger,) = scaled_object["spec"]["triggers"]
+    metadata = trigger["metadata"]
+    assert trigger["type"] == "rabbitmq"
+    assert metadata["mode"] == "QueueLength"
+    if metadata.get("useRegex") == "true":
+        assert metadata["protocol"] == "http"
+        return re.compile(metadata["queueName"])
+    return re.compile(re.escape(metadata["queueName"]) + "$")
+
+
+@pytest.mark.parametrize("service_name", ["image-reconciler", "build-runner"])
+def test_autoscaling_watches_exactly_the_work_queues_of_the_topology(service_name: str) -> None:
+    names = _broker_names()
+    service = _service(service_name)
+    scaled_object = _only("ScaledObject", f"kiln-{service_name}")
+    pattern = _trigger_pattern(scaled_object)
+    every_queue = names.all_queues(topology.SERVICES)
+
+    matched = {queue for queue in every_queue if pattern.match(queue)}
+
+    assert matched == set(names.queues(service))
+    assert scaled_object["spec"]["scaleTargetRef"]["name"] == f"kiln-{service_name}"
+    assert _only("Deployment", f"kiln-{service_name}")
+
+
+def test_the_reconciler_never_scales_past_its_shards() -> None:
+    scaled_object = _only("ScaledObject", "kiln-image-reconciler")
+    deployment = _only("Deployment", "kiln-image-reconciler")
+
+    assert scaled_object["spec"]["maxReplicaCount"] == int(_config_data()["KILN_BROKER_SHARDS"])
+    assert scaled_object["spec"]["minReplicaCount"] == deployment["spec"]["replicas"]
+
+
+def test_the_kustomization_lists_every_manifest_file() -> None:
+    with (DEPLOY / "kustomization.yaml").open() as stream:
+        kustomization = yaml.safe_load(stream)
+    listed = sorted(kustomization["resources"])
+
+    assert listed == sorted(str(path.relative_to(DEPLOY)) for path in _manifest_files())
+
+
+def test_compose_runs_each_service_and_the_sandbox_against_the_broker_and_registry() -> None:
+    services = _compose()["services"]
+    commands = {name: service.get("command") for name, service in services.items()}
+
+    for name in SERVICES:
+        assert commands[name] == ["kiln", "run", name]
+        assert services[name]["image"] == "python:3.11-slim"
+    assert commands["sandbox"] == ["kiln", "sandbox", "--example", "registry-cache"]
+    assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
+    assert services["registry"]["image"] == "registry:2"
+    assert "5000:5000" in services["registry"]["ports"]
+    assert "pip install" in " ".join(commands["install"])
+    assert "-e ." in " ".join(commands["install"])
+
+
+def test_compose_enables_the_consistent_hash_plugin() -> None:
+    compose = _compose()
+    (config,) = compose["services"]["rabbitmq"]["configs"]
+    enabled = compose["configs"][config["source"]]["content"]
+
+    assert config["target"] == "/etc/rabbitmq/enabled_plugins"
+    assert "rabbitmq_consistent_hash_exchange" in enabled
