@@ -26,7 +26,12 @@ T = TypeVar("T")
 
 
 class Emulator:
-    """A Kubernetes API emulator for tests and the local sandbox — not an API server."""
+    """A Kubernetes API emulator for tests and the local sandbox — not an API server.
+
+    ``store`` and ``faults`` are exposed for code running on the server's loop; from anywhere
+    else use the methods (`objects`, `get`, `create`, `compact`, the fault helpers), which hop
+    onto that loop.
+    """
 
     def __init__(
         self,
@@ -68,6 +73,13 @@ class Emulator:
         loop.call_soon_threadsafe(loop.stop)
         await asyncio.to_thread(thread.join)
         self._thread = self._loop = None
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
     def _serve(self, host: str, port: int, ready: concurrent.futures.Future[str]) -> None:
         loop = self._loop = asyncio.new_event_loop()

@@ -13,9 +13,12 @@ from typing import Any
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
-_SET_TERM = re.compile(r"^\s*([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
-_EQ_TERM = re.compile(r"^\s*([^\s!=]+)\s*(==|=|!=)\s*([^\s,]*)\s*$")
-_EXISTS_TERM = re.compile(r"^\s*(!?)\s*([^\s!=()]+)\s*$")
+_KEY = r"([A-Za-z0-9][-A-Za-z0-9_./]*)"
+_VALUE = r"([-A-Za-z0-9_.]*)"
+_SET_TERM = re.compile(rf"^\s*{_KEY}\s+(in|notin)\s+\(([-A-Za-z0-9_., ]*)\)\s*$")
+_EQ_TERM = re.compile(rf"^\s*{_KEY}\s*(==|=|!=)\s*{_VALUE}\s*$")
+_EXISTS_TERM = re.compile(rf"^\s*(!?)\s*{_KEY}\s*$")
+_FIELD_TERM = re.compile(r"^\s*([^\s!=]+)\s*(==|=|!=)\s*([^,]*?)\s*$")
 
 
 class SelectorError(ValueError):
@@ -84,7 +87,7 @@ def field_selector(text: str | None) -> Predicate:
         return lambda obj: True
     terms: list[tuple[str, bool, str]] = []
     for term in _split_terms(text):
-        match = _EQ_TERM.match(term)
+        match = _FIELD_TERM.match(term)
         if not match:
             raise SelectorError(f"invalid field selector: {term.strip()!r}")
         path, op, value = match.groups()

@@ -179,7 +179,7 @@ class Store:
         """PUT (or the end of a PATCH): replace the object, or only its status with ``status=True``."""
         current = self.get(resource, namespace, name)
         validating.for_update(resource, namespace, name, body)
-        sent_version = body["metadata"].get("resourceVersion")
+        sent_version = body["metadata"].get("resourceVersion") or None
         if sent_version is None and not resource.unconditional_update:
             field = "metadata.resourceVersion"
             raise statuses.invalid(
