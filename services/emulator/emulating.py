@@ -142,7 +142,7 @@ class Emulator:
         """Copies of the stored objects of ``resource`` (``images``, ``pods``, ``pvc``…)."""
         return self._call(lambda: self.store.copies(resources.by_name(resource), namespace))
 
-    def get(self, resource: str, name: str, namespace: str = "") -> dict[str, Any] | None:
+    def get(self, resource: str, name: str, namespace: str = "default") -> dict[str, Any] | None:
         """A copy of one stored object, or None."""
         kind = resources.by_name(resource)
         found = self._call(lambda: self.store.find(kind, namespace if kind.namespaced else "", name))
