@@ -1,0 +1,108 @@
+"""The build-runner service: turns a scheduled Build into its build (or rebase) pod.
+
+Consumes ``build.scheduled``. Reads the Build; a finished Build or an existing pod means the
+event was a duplicate. Reads the builder image's config from the registry (cached by digest:
+a digest reference never changes), renders the pod with the pure
+:func:`services.build_runner.pods.render_pod` and creates it. A Build whose pod cannot be
+rendered (windows builder, unsupported platform API, missing builder image) fails with the
+message in its ``Succeeded`` condition, and the Image is told to look again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from contracts import builder_images, builds, events, meta
+from services import errors, ports
+from services.build_runner import pods
+from services.registry import client as registry_client
+from services.registry import config as registry_config
+
+logger = logging.getLogger(__name__)
+SOURCE = "/kiln/build-runner"
+
+
+class BuildRunner:
+    """Handles ``build.scheduled`` for one build-runner worker."""
+
+    def __init__(
+        self,
+        cluster: ports.Cluster,
+        publisher: ports.Publisher,
+        registry: registry_client.RegistryClient,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.cluster = cluster
+        self.publisher = publisher
+        self.registry = registry
+        self.clock = clock
+        self._configs: dict[str, registry_config.ImageConfig] = {}
+
+    async def handle(self, event: events.Event[events.Payload]) -> None:
+        if isinstance(event.data, events.BuildScheduled):
+            await self.run(event.data.namespace, event.data.build)
+
+    async def run(self, namespace: str, name: str) -> None:
+        build = await self.cluster.get_build(namespace, name)
+        if build is None or not build.running():
+            return
+        if await self.cluster.get_pod(namespace, build.pod_name()) is not None:
+            return
+        try:
+            config = await self.builder_config(build.spec.builder.image)
+            pod = pods.render_pod(build, config=config, now=self.clock())
+        except (pods.PodGenerationError, errors.PermanentError) as e:
+            await self._fail(build, message=str(e))
+            return
+        try:
+            await self.cluster.create_pod(pod)
+        except errors.AlreadyExistsError:
+            logger.info("pod of %s/%s already exists", namespace, name)
+            return
+        except errors.InvalidError as e:
+            await self._fail(build, message=str(e))
+            return
+        logger.info("created pod %s/%s", namespace, pod["metadata"]["name"])
+
+    async def builder_config(self, image: str) -> builder_images.BuilderImageConfig:
+        """The builder image as the pod generator sees it; fetched once per digest."""
+        if not image:
+            raise pods.PodGenerationError("the Build has no builder image (spec.builder.image)")
+        config = self._configs.get(image)
+        if config is None:
+            config = await self.registry.fetch_config(image)
+            if "@" in image:
+                self._configs[image] = config
+        return builder_images.BuilderImageConfig(
+            image=image,
+            stack_id=config.stack_id,
+            run_image=config.run_image,
+            platform_apis=config.platform_apis,
+            uid=config.uid if config.uid is not None else 1000,
+            gid=config.gid if config.gid is not None else 1000,
+            os=config.os or "linux",
+            lifecycle_version=config.lifecycle_version or None,
+        )
+
+    async def _fail(self, build: builds.Build, *, message: str) -> None:
+        """``Succeeded=False`` with the reason, then let the Image reconcile see it."""
+        now = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        failed = meta.Condition(
+            type="Succeeded",
+            status="False",
+            reason="PodGenerationFailed",
+            message=message,
+            last_transition_time=now,
+        )
+        status = build.status.with_(observed_generation=build.generation, conditions=[failed])
+        await self.cluster.replace_build_status(build.with_(status=status))
+        image = build.labels.get(builds.IMAGE_LABEL, "")
+        logger.warning("build %s/%s failed before its pod: %s", build.namespace, build.name, message)
+        if image:
+            changed = events.ImageChanged(namespace=build.namespace, name=image)
+            await self.publisher.publish_many(
+                [events.new(changed, source=SOURCE, time=self.clock(), discriminator=f"failed:{build.name}")]
+            )

@@ -1,0 +1,69 @@
+"""What the services need from the cluster: one protocol, typed in the domain's models.
+
+:class:`services.kube.cluster.KubeCluster` implements it over ``kubernetes-asyncio`` (and so over
+a real API server or the emulator). Writes are conditional on ``metadata.resourceVersion``
+where the object carries one; a stale write raises :class:`services.errors.ConflictError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from contracts import builders, builds, events, images, source_resolvers
+
+
+class Publisher(Protocol):
+    """Publishes events with confirms (:class:`services.broker.publishing.Publisher`)."""
+
+    async def publish_many(self, batch: Iterable[events.Event[events.Payload]]) -> None: ...
+
+
+class Cluster(Protocol):
+    """The Kubernetes objects Kiln reads and writes."""
+
+    async def get_image(self, namespace: str, name: str) -> images.Image | None: ...
+
+    async def list_images(self, namespace: str | None = None) -> list[images.Image]: ...
+
+    async def replace_image_status(self, image: images.Image) -> images.Image: ...
+
+    async def get_builder(self, kind: str, namespace: str, name: str) -> builders.Builder | None: ...
+
+    async def get_source_resolver(
+        self, namespace: str, name: str
+    ) -> source_resolvers.SourceResolver | None: ...
+
+    async def create_source_resolver(
+        self, resolver: source_resolvers.SourceResolver
+    ) -> source_resolvers.SourceResolver: ...
+
+    async def replace_source_resolver(
+        self, resolver: source_resolvers.SourceResolver
+    ) -> source_resolvers.SourceResolver: ...
+
+    async def replace_source_resolver_status(
+        self, resolver: source_resolvers.SourceResolver
+    ) -> source_resolvers.SourceResolver: ...
+
+    async def get_build(self, namespace: str, name: str) -> builds.Build | None: ...
+
+    async def list_builds(self, namespace: str, *, image: str) -> list[builds.Build]: ...
+
+    async def create_build(self, build: builds.Build) -> builds.Build: ...
+
+    async def replace_build_status(self, build: builds.Build) -> builds.Build: ...
+
+    async def delete_build(self, namespace: str, name: str) -> None: ...
+
+    async def get_pvc(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    async def create_pvc(self, pvc: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def replace_pvc(self, pvc: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def delete_pvc(self, namespace: str, name: str, *, uid: str | None) -> None: ...
+
+    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    async def create_pod(self, pod: dict[str, Any]) -> dict[str, Any]: ...

@@ -1,0 +1,1 @@
+"""Wiring: the cluster adapter behind :class:`services.ports.Cluster`, and running services."""
