@@ -216,6 +216,10 @@ class KubeCluster:
         namespace = pod["metadata"]["namespace"]
         return await self._send("POST", f"/api/v1/namespaces/{namespace}/pods", pod, creating=True)
 
+    async def replace_pod_status(self, pod: dict[str, Any]) -> dict[str, Any]:
+        md = pod["metadata"]
+        return await self._send("PUT", f"/api/v1/namespaces/{md['namespace']}/pods/{md['name']}/status", pod)
+
     async def _get_raw(self, path: str) -> dict[str, Any] | None:
         try:
             return await self._send("GET", path, None)

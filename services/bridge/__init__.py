@@ -1,0 +1,1 @@
+"""The bridge service: Kubernetes watches (and a periodic resync) turned into events."""
