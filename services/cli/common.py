@@ -32,6 +32,14 @@ def load(path: Path) -> list[dict[str, Any]]:
         fail(str(e))
 
 
+def load_some(path: Path) -> list[dict[str, Any]]:
+    """At least one document: a command that prints what it read has nothing to say about none."""
+    docs = load(path)
+    if not docs:
+        fail(f"{path}: no documents")
+    return docs
+
+
 def load_one(path: Path) -> dict[str, Any]:
     try:
         return documents.load_one(path)

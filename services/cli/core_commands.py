@@ -45,8 +45,8 @@ def validate(
     output: common.OutputOption = "yaml",
 ) -> None:
     """Admission as kpack's webhook does it: defaults, then validation. Prints the defaulted objects."""
-    docs = common.load(file)
-    olds = common.load(old) if old is not None else []
+    docs = common.load_some(file)
+    olds = common.load_some(old) if old is not None else []
     if olds and len(olds) != len(docs):
         common.fail(f"--old: expected {len(docs)} document(s) to match {file}, found {len(olds)}")
     ctx = admission.AdmissionContext(has_default_storage_class=default_storage_class)
@@ -57,7 +57,7 @@ def validate(
         try:
             results.append(_admit(doc, old=olds[index] if olds else None, ctx=ctx))
         except _Rejected as e:
-            problems.extend(f"{label}{line}" for line in e.messages)
+            problems.extend(f"{label}{line}" for message in e.messages for line in message.splitlines())
     if problems:
         common.fail(problems)
     common.emit(results, output=output)
@@ -93,7 +93,15 @@ def _to_hub(doc: dict[str, Any]) -> dict[str, Any]:
     try:
         return conversion.convert(doc, meta.V1ALPHA2)
     except conversion.ConversionError as e:
-        raise _Rejected([str(e)]) from e
+        raise _Rejected([_conversion_message(e, doc)]) from e
+
+
+def _conversion_message(error: conversion.ConversionError, doc: dict[str, Any]) -> str:
+    """One line: pydantic's own text spans several lines and links to its docs."""
+    cause = error.__cause__
+    if isinstance(cause, pydantic.ValidationError):
+        return f"{doc.get('kind')} {doc.get('apiVersion')} is not valid: {_describe(cause)}"
+    return str(error)
 
 
 def _model(model: type[M], doc: dict[str, Any]) -> M:
@@ -123,11 +131,11 @@ def convert(
     if to not in conversion.VERSIONS:
         raise typer.BadParameter(f"expected one of {', '.join(conversion.VERSIONS)}", param_hint="--to")
     converted, problems = [], []
-    for doc in common.load(file):
+    for doc in common.load_some(file):
         try:
             converted.append(conversion.convert(doc, to))
         except conversion.ConversionError as e:
-            problems.append(str(e))
+            problems.append(_conversion_message(e, doc))
     if problems:
         common.fail(problems)
     common.emit(converted, output=output)
@@ -146,12 +154,21 @@ def plan(
     at = common.parse_now(now)
     try:
         decided = reconcile.plan(
-            image=_load_model(images.Image, image_file),
-            builder=_load_model(builders.Builder, builder),
+            image=_load_model(images.Image, image_file, kinds=(images.KIND,)),
+            builder=_load_model(builders.Builder, builder, kinds=builders.KINDS),
             source_resolver=(
-                _load_model(source_resolvers.SourceResolver, source_resolver) if source_resolver else None
+                _load_model(source_resolvers.SourceResolver, source_resolver, kinds=(source_resolvers.KIND,))
+                if source_resolver
+                else None
             ),
-            builds=[_checked(builds.Build, d) for d in common.load(builds_file)] if builds_file else [],
+            builds=(
+                [
+                    _kpack_model(builds.Build, d, kinds=(builds.KIND,), path=builds_file)
+                    for d in common.load(builds_file)
+                ]
+                if builds_file
+                else []
+            ),
             pvc=common.load_one(pvc) if pvc else None,
             now=at,
         )
@@ -167,7 +184,7 @@ def render_pod(
     output: common.OutputOption = "yaml",
 ) -> None:
     """Render the build (or rebase) pod of a Build, with its cache arguments."""
-    build = _load_model(builds.Build, build_file)
+    build = _load_model(builds.Build, build_file, kinds=(builds.KIND,))
     config = _checked(builder_images.BuilderImageConfig, common.load_one(builder_config))
     try:
         pod = pods.render_pod(build, config=config, now=common.parse_now(now))
@@ -181,14 +198,21 @@ def schema() -> None:
     typer.echo(json.dumps(events.json_schema(), indent=2, sort_keys=True))
 
 
-def _load_model(model: type[M], path: Path) -> M:
-    return _checked(model, _hub_if_kpack(common.load_one(path)))
+def _load_model(model: type[M], path: Path, *, kinds: tuple[str, ...]) -> M:
+    return _kpack_model(model, common.load_one(path), kinds=kinds, path=path)
 
 
-def _hub_if_kpack(doc: dict[str, Any]) -> dict[str, Any]:
-    if doc.get("apiVersion") == meta.V1ALPHA1 and doc.get("kind") in VALIDATED_KINDS:
-        return conversion.convert(doc, meta.V1ALPHA2)
-    return doc
+def _kpack_model(model: type[M], doc: dict[str, Any], *, kinds: tuple[str, ...], path: Path) -> M:
+    """``doc`` as ``model``: a kpack.io object of one of ``kinds``, v1alpha1 Images and Builds converted."""
+    version, kind = doc.get("apiVersion"), doc.get("kind")
+    if version not in conversion.VERSIONS or kind not in kinds:
+        common.fail(f"{path}: expected a kpack.io {' or '.join(kinds)}, got {version} {kind}")
+    if version == meta.V1ALPHA1 and kind in VALIDATED_KINDS:
+        try:
+            doc = conversion.convert(doc, meta.V1ALPHA2)
+        except conversion.ConversionError as e:
+            common.fail(_conversion_message(e, doc))
+    return _checked(model, doc)
 
 
 def _checked(model: type[M], doc: dict[str, Any]) -> M:

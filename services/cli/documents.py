@@ -47,4 +47,13 @@ def render(docs: Iterable[Any], *, output: Output) -> str:
     if output == "json":
         payload = items[0] if len(items) == 1 else items
         return json.dumps(payload, indent=2) + "\n"
-    return "---\n".join(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False) for doc in items)
+    return "---\n".join(
+        yaml.dump(doc, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False) for doc in items
+    )
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """No ``&id001`` anchors and ``*id001`` aliases where a dict appears twice: print it each time."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True

@@ -1,0 +1,567 @@
+"""``kiln validate | convert | plan | render-pod | schema`` as a user runs them (typer's CliRunner).
+
+Exit 0 on success with the document(s) on stdout; 1 on invalid input with one message per line on
+stderr and nothing on stdout; 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+from contracts import events
+from services.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NOW = "2026-11-28T12:00:00Z"
+BUILDER_DIGEST = "registry.example.com/builder@sha256:" + "1" * 64
+RUN_DIGEST = "registry.example.com/run@sha256:" + "2" * 64
+APP_DIGEST = "registry.example.com/team/app@sha256:" + "3" * 64
+CACHE_DIGEST = "registry.example.com/team/app-cache@sha256:" + "4" * 64
+RESOLVED_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def kiln(*args: str) -> Result:
+    """Run ``kiln`` in-process (the autouse fixture runs it in the fixtures directory)."""
+    return CliRunner().invoke(main.app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def in_fixtures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+
+
+def ok(result: Result) -> str:
+    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
+    return result.stdout
+
+
+def rejected(result: Result) -> list[str]:
+    assert (result.exit_code, result.stdout) == (1, "")
+    return result.stderr.splitlines()
+
+
+def usage_error(result: Result) -> tuple[str, str]:
+    """(the usage line, the error text inside typer's box, unwrapped)."""
+    assert (result.exit_code, result.stdout) == (2, "")
+    lines = result.stderr.splitlines()
+    boxed = [line.strip("│ ") for line in lines if line.startswith("│")]
+    return lines[0], " ".join(boxed)
+
+
+def defaulted(name: str, *, cache: str = "") -> str:
+    """The text ``kiln validate`` prints for a fixture Image after kpack's webhook defaults."""
+    template = textwrap.dedent(
+        """\
+        apiVersion: kpack.io/v1alpha2
+        kind: Image
+        metadata:
+          name: {name}
+          namespace: default
+        spec:
+          tag: registry.example.com/team/{name}
+          builder:
+            kind: ClusterBuilder
+            name: default
+          serviceAccountName: default
+          source:
+            git:
+              url: https://github.com/x/y
+              revision: main
+        {cache}  failedBuildHistoryLimit: 10
+          successBuildHistoryLimit: 10
+          imageTaggingStrategy: BuildNumber
+        """
+    )
+    return template.format(name=name, cache=cache)
+
+
+def registry_cache(name: str) -> str:
+    return f"  cache:\n    registry:\n      tag: registry.example.com/team/{name}-cache\n"
+
+
+# --- validate -----------------------------------------------------------------------------------
+
+
+def test_validate_prints_the_defaulted_image_as_yaml() -> None:
+    assert ok(kiln("validate", "image.yaml")) == defaulted("app", cache=registry_cache("app"))
+
+
+def test_validate_prints_json_with_output_json() -> None:
+    printed = json.loads(ok(kiln("validate", "image.yaml", "--output", "json")))
+    assert printed == yaml.safe_load(defaulted("app", cache=registry_cache("app")))
+    assert ok(kiln("validate", "image.yaml", "-o", "json")).startswith(
+        '{\n  "apiVersion": "kpack.io/v1alpha2"'
+    )
+
+
+def test_validate_with_a_default_storage_class_adds_the_2g_volume_cache() -> None:
+    out = ok(kiln("validate", "image-no-cache.yaml", "--default-storage-class"))
+    assert out == defaulted("app", cache="  cache:\n    volume:\n      size: 2G\n")
+
+
+def test_validate_without_a_default_storage_class_adds_no_cache() -> None:
+    assert ok(kiln("validate", "image-no-cache.yaml")) == defaulted("app")
+
+
+def test_validate_prints_every_yaml_document_separated_by_dashes() -> None:
+    expected = defaulted("api", cache=registry_cache("api")) + "---\n" + defaulted("web")
+    assert ok(kiln("validate", "images.yaml")) == expected
+
+
+def test_validate_reads_a_json_list_and_prints_a_json_list() -> None:
+    printed = json.loads(ok(kiln("validate", "images.json", "-o", "json")))
+    assert printed == [
+        yaml.safe_load(defaulted("api", cache=registry_cache("api"))),
+        yaml.safe_load(defaulted("web")),
+    ]
+
+
+def test_validate_a_v1alpha1_image_through_conversion_and_prints_it_as_v1alpha1() -> None:
+    assert ok(kiln("validate", "image-v1alpha1.yaml")) == textwrap.dedent(
+        """\
+        apiVersion: kpack.io/v1alpha1
+        kind: Image
+        metadata:
+          name: app
+          namespace: default
+          annotations:
+            kpack.io/cache.registry.tag: registry.example.com/team/app-cache
+        spec:
+          tag: registry.example.com/team/app
+          builder:
+            kind: ClusterBuilder
+            name: default
+          serviceAccount: default
+          source:
+            git:
+              url: https://github.com/x/y
+              revision: main
+          failedBuildHistoryLimit: 10
+          successBuildHistoryLimit: 10
+          imageTaggingStrategy: BuildNumber
+        """
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "messages"),
+    [
+        pytest.param(
+            ["image-both-caches.yaml"],
+            [
+                "only one type of cache can be specified: spec.cache.registry, spec.cache.volume",
+                "spec.cache.volume.size cannot be set without spec.cache.volume.storageClassName"
+                " or a default StorageClass: ",
+            ],
+            id="two kinds of cache are rejected as kpack rejects them",
+        ),
+        pytest.param(
+            ["image-volume-1G.yaml", "--old", "image-volume-2G.yaml"],
+            ["Field cannot be decreased: spec.cache.volume.size", "current: 2G, requested: 1G"],
+            id="an update may not shrink the volume cache",
+        ),
+        pytest.param(
+            ["image-cache-is-app-tag.yaml"],
+            [
+                "the registry cache would overwrite the app image: spec.cache.registry.tag, spec.tag",
+                "spec.cache.registry.tag must differ from spec.tag;"
+                " use a separate tag such as registry.example.com/team/app-cache",
+            ],
+            id="a registry cache tag equal to the app tag is rejected (Kiln's rule)",
+        ),
+        pytest.param(
+            ["images-one-invalid.yaml"],
+            [
+                "Image web: the registry cache would overwrite the app image: spec.cache.registry.tag, spec.tag",
+                "Image web: spec.cache.registry.tag must differ from spec.tag;"
+                " use a separate tag such as registry.example.com/team/web-cache",
+            ],
+            id="with several documents every line names the document it is about",
+        ),
+        pytest.param(
+            ["image-v1alpha1-invalid.yaml"],
+            ["Image kpack.io/v1alpha1 is not valid: spec.tag: Input should be a valid string"],
+            id="a v1alpha1 image that does not convert is one line, not pydantic's report",
+        ),
+        pytest.param(
+            ["cluster-builder.yaml"],
+            ["kind: expected a kpack.io Image or Build, got kpack.io/v1alpha2 ClusterBuilder"],
+            id="only Images and Builds are validated",
+        ),
+        pytest.param(
+            ["empty.yaml"],
+            ["empty.yaml: no documents"],
+            id="an empty file is invalid input, not an empty success",
+        ),
+        pytest.param(
+            ["images.yaml", "--old", "image.yaml"],
+            ["--old: expected 2 document(s) to match images.yaml, found 1"],
+            id="--old must hold one document per document",
+        ),
+        pytest.param(
+            ["missing.yaml"],
+            ["missing.yaml: cannot read: No such file or directory"],
+            id="a missing file is reported by name",
+        ),
+    ],
+)
+def test_validate_rejects_invalid_input_with_one_message_per_line(
+    args: list[str], messages: list[str]
+) -> None:
+    assert rejected(kiln("validate", *args)) == messages
+
+
+# --- convert ------------------------------------------------------------------------------------
+
+
+def test_convert_to_v1alpha1_carries_the_registry_cache_in_an_annotation() -> None:
+    out = ok(kiln("convert", "image.yaml", "--to", "kpack.io/v1alpha1"))
+    assert out == (FIXTURES / "image-v1alpha1.yaml").read_text()
+
+
+def test_convert_from_v1alpha1_reads_the_registry_cache_annotation_back() -> None:
+    out = ok(kiln("convert", "image-v1alpha1.yaml", "--to", "kpack.io/v1alpha2"))
+    assert yaml.safe_load(out) == yaml.safe_load((FIXTURES / "image.yaml").read_text())
+    assert "annotations" not in out
+
+
+def test_convert_to_v1alpha1_carries_the_volume_storage_class_in_an_annotation() -> None:
+    out = ok(kiln("convert", "image-volume-1G.yaml", "--to", "kpack.io/v1alpha1"))
+    assert out == textwrap.dedent(
+        """\
+        apiVersion: kpack.io/v1alpha1
+        kind: Image
+        metadata:
+          name: app
+          namespace: default
+          annotations:
+            kpack.io/cache.volume.storageClassName: fast
+        spec:
+          tag: registry.example.com/team/app
+          builder:
+            kind: ClusterBuilder
+            name: default
+          source:
+            git:
+              url: https://github.com/x/y
+              revision: main
+          cacheSize: 1G
+        """
+    )
+
+
+def test_convert_from_v1alpha1_rebuilds_the_volume_cache_from_size_and_annotation() -> None:
+    out = ok(kiln("convert", "image-volume-v1alpha1.yaml", "--to", "kpack.io/v1alpha2"))
+    assert out == textwrap.dedent(
+        """\
+        apiVersion: kpack.io/v1alpha2
+        kind: Image
+        metadata:
+          name: app
+          namespace: default
+        spec:
+          tag: registry.example.com/team/app
+          builder:
+            kind: ClusterBuilder
+            name: default
+          source:
+            git:
+              url: https://github.com/x/y
+              revision: main
+          cache:
+            volume:
+              size: 1G
+              storageClassName: fast
+        """
+    )
+
+
+def test_convert_a_json_list_prints_a_json_list() -> None:
+    printed = json.loads(ok(kiln("convert", "images.json", "--to", "kpack.io/v1alpha1", "-o", "json")))
+    assert [doc["apiVersion"] for doc in printed] == ["kpack.io/v1alpha1", "kpack.io/v1alpha1"]
+    assert [doc["metadata"].get("annotations") for doc in printed] == [
+        {"kpack.io/cache.registry.tag": "registry.example.com/team/api-cache"},
+        None,
+    ]
+
+
+def test_convert_to_the_same_version_prints_the_object_unchanged() -> None:
+    out = ok(kiln("convert", "image.yaml", "--to", "kpack.io/v1alpha2"))
+    assert yaml.safe_load(out) == yaml.safe_load((FIXTURES / "image.yaml").read_text())
+
+
+def test_convert_rejects_what_is_not_an_image_or_build() -> None:
+    assert rejected(kiln("convert", "cluster-builder.yaml", "--to", "kpack.io/v1alpha1")) == [
+        "cannot convert ClusterBuilder kpack.io/v1alpha2 to kpack.io/v1alpha1: only kpack Images and Builds convert"
+    ]
+
+
+# --- usage errors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "usage", "error"),
+    [
+        pytest.param(
+            ["convert", "image.yaml"],
+            "Usage: kiln convert [OPTIONS] {file}",
+            "Missing option '--to'.",
+            id="convert without --to",
+        ),
+        pytest.param(
+            ["convert", "image.yaml", "--to", "kpack.io/v1"],
+            "Usage: kiln convert [OPTIONS] {file}",
+            "Invalid value for --to: expected one of kpack.io/v1alpha1, kpack.io/v1alpha2",
+            id="convert to an unknown version",
+        ),
+        pytest.param(
+            ["plan", "image.yaml"],
+            "Usage: kiln plan [OPTIONS] {image_file}",
+            "Missing option '--builder'.",
+            id="plan without --builder",
+        ),
+        pytest.param(
+            ["plan", "image.yaml", "--builder", "cluster-builder.yaml", "--now", "yesterday"],
+            "Usage: kiln plan [OPTIONS] {image_file}",
+            "Invalid value for --now: not an RFC 3339 time: yesterday",
+            id="plan at a time that is not RFC 3339",
+        ),
+        pytest.param(
+            ["plan", "image.yaml", "--builder", "cluster-builder.yaml", "--now", "2026-11-28T12:00:00"],
+            "Usage: kiln plan [OPTIONS] {image_file}",
+            "Invalid value for --now: RFC 3339 time needs a time zone: 2026-11-28T12:00:00",
+            id="plan at a time without a zone",
+        ),
+        pytest.param(
+            ["render-pod", "build.yaml"],
+            "Usage: kiln render-pod [OPTIONS] {build_file}",
+            "Missing option '--builder-config'.",
+            id="render-pod without --builder-config",
+        ),
+        pytest.param(
+            ["validate", "image.yaml", "-o", "xml"],
+            "Usage: kiln validate [OPTIONS] {file}",
+            "Invalid value for '--output' / '-o': Value error, 'xml' is not one of 'yaml', 'json'.",
+            id="an unknown output format",
+        ),
+    ],
+)
+def test_usage_errors_exit_2_with_the_usage_line(args: list[str], usage: str, error: str) -> None:
+    assert usage_error(kiln(*args)) == (usage, error)
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+PLAN_KEYS = ["buildRequired", "reasons", "changes", "build", "cachePvc", "deleteBuilds", "status"]
+PLAN = [
+    "plan",
+    "image.yaml",
+    "--builder",
+    "cluster-builder.yaml",
+    "--source-resolver",
+    "source-resolver.yaml",
+]
+
+
+def planned(*extra: str) -> dict[str, Any]:
+    document = yaml.safe_load(ok(kiln(*PLAN, *extra, "--now", NOW)))
+    assert isinstance(document, dict)
+    assert list(document) == PLAN_KEYS
+    return document
+
+
+def test_plan_of_a_first_build_is_a_config_build_named_after_the_image() -> None:
+    document = planned()
+    build = document["build"]
+    assert (document["buildRequired"], document["reasons"]) == ("True", ["CONFIG"])
+    assert document["changes"] == (
+        '[{"reason":"CONFIG","old":{"resources":{},"source":{}},"new":{"resources":{},"source":'
+        f'{{"git":{{"url":"https://github.com/x/y","revision":"{RESOLVED_COMMIT}"}}}}}}}}]'
+    )
+    assert build["metadata"]["name"] == "app-build-1"
+    assert build["metadata"]["annotations"]["image.kpack.io/reason"] == "CONFIG"
+    assert build["spec"]["cache"] == {"registry": {"tag": "registry.example.com/team/app-cache"}}
+    assert build["spec"]["builder"] == {"image": BUILDER_DIGEST}
+    assert build["spec"]["source"] == {"git": {"url": "https://github.com/x/y", "revision": RESOLVED_COMMIT}}
+    assert build["spec"]["tags"] == [
+        "registry.example.com/team/app",
+        "registry.example.com/team/app:b1.20261128.120000",
+    ]
+    assert "lastBuild" not in build["spec"]
+    assert (document["cachePvc"], document["deleteBuilds"]) == ({"action": "none", "object": None}, [])
+    assert document["status"]["latestBuildRef"] == "app-build-1"
+    assert document["status"]["conditions"][0] == {
+        "type": "Ready",
+        "status": "Unknown",
+        "reason": "BuildRunning",
+        "message": "Build 'app-build-1' is executing",
+        "lastTransitionTime": NOW,
+    }
+
+
+def test_plan_after_a_succeeded_build_of_another_commit_reuses_its_cache_image() -> None:
+    document = planned("--builds", "builds.yaml", "-o", "json")
+    build = document["build"]
+    assert (document["buildRequired"], document["reasons"]) == ("True", ["COMMIT"])
+    assert document["changes"] == f'[{{"reason":"COMMIT","old":"{"f" * 40}","new":"{RESOLVED_COMMIT}"}}]'
+    assert build["metadata"]["name"] == "app-build-2"
+    assert build["spec"]["lastBuild"] == {
+        "image": APP_DIGEST,
+        "cache": {"image": CACHE_DIGEST},
+        "stackId": "io.buildpacks.stacks.jammy",
+    }
+    assert document["status"]["latestImage"] == APP_DIGEST
+
+
+def test_plan_accepts_builds_written_as_v1alpha1(tmp_path: Path) -> None:
+    path = tmp_path / "builds-v1alpha1.yaml"
+    path.write_text(ok(kiln("convert", "builds.yaml", "--to", "kpack.io/v1alpha1")))
+    document = planned("--builds", str(path))
+    assert (document["reasons"], document["build"]["metadata"]["name"]) == (["COMMIT"], "app-build-2")
+
+
+def test_plan_without_a_resolver_creates_one_and_waits_for_it() -> None:
+    out = ok(kiln("plan", "image.yaml", "--builder", "cluster-builder.yaml", "--now", NOW))
+    document = yaml.safe_load(out)
+    assert list(document) == PLAN_KEYS
+    assert (document["buildRequired"], document["reasons"], document["changes"], document["build"]) == (
+        "Unknown",
+        [],
+        "",
+        None,
+    )
+    assert document["status"]["conditions"][0] == {
+        "type": "Ready",
+        "status": "Unknown",
+        "reason": "ResolverNotReady",
+        "message": "Error: SourceResolver 'app-source' is not ready",
+        "lastTransitionTime": NOW,
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "messages"),
+    [
+        pytest.param(
+            ["plan", "cluster-builder.yaml", "--builder", "cluster-builder.yaml"],
+            ["cluster-builder.yaml: expected a kpack.io Image, got kpack.io/v1alpha2 ClusterBuilder"],
+            id="the image file must hold an Image",
+        ),
+        pytest.param(
+            ["plan", "image.yaml", "--builder", "image.yaml"],
+            ["image.yaml: expected a kpack.io Builder or ClusterBuilder, got kpack.io/v1alpha2 Image"],
+            id="the builder file must hold a Builder or ClusterBuilder",
+        ),
+        pytest.param(
+            ["plan", "image.yaml", "--builder", "cluster-builder.yaml", "--builds", "image.yaml"],
+            ["image.yaml: expected a kpack.io Build, got kpack.io/v1alpha2 Image"],
+            id="the builds file must hold Builds",
+        ),
+        pytest.param(
+            ["plan", "image-v1alpha1-invalid.yaml", "--builder", "cluster-builder.yaml"],
+            ["Image kpack.io/v1alpha1 is not valid: spec.tag: Input should be a valid string"],
+            id="a v1alpha1 image that does not convert is invalid input, not a crash",
+        ),
+        pytest.param(
+            ["plan", "images.yaml", "--builder", "cluster-builder.yaml"],
+            ["images.yaml: expected exactly one document, found 2"],
+            id="the image file holds one Image",
+        ),
+    ],
+)
+def test_plan_rejects_input_of_the_wrong_kind(args: list[str], messages: list[str]) -> None:
+    assert rejected(kiln(*args, "--now", NOW)) == messages
+
+
+# --- render-pod ---------------------------------------------------------------------------------
+
+
+def rendered(*extra: str) -> dict[str, Any]:
+    out = ok(
+        kiln("render-pod", "build.yaml", "--builder-config", "builder-config.json", "--now", NOW, *extra)
+    )
+    pod = yaml.safe_load(out)
+    assert isinstance(pod, dict)
+    return pod
+
+
+def args_of(pod: dict[str, Any], name: str) -> list[str]:
+    (container,) = [c for c in pod["spec"]["initContainers"] if c["name"] == name]
+    args = container["args"]
+    assert isinstance(args, list)
+    return args
+
+
+def test_render_pod_prints_a_valid_kubernetes_pod() -> None:
+    pod = rendered()
+    kubernetes_validate.validate(pod, "1.30", strict=True)
+    assert (pod["apiVersion"], pod["kind"], pod["metadata"]["name"]) == ("v1", "Pod", "app-build-2-build-pod")
+
+
+def test_render_pod_restores_from_the_pinned_cache_digest_and_exports_to_the_tag() -> None:
+    pod = rendered()
+    assert args_of(pod, "analyze") == [
+        "-layers=/layers",
+        "-analyzed=/layers/analyzed.toml",
+        "-run-image=registry.example.com/run",
+        f"-cache-image={CACHE_DIGEST}",
+        f"-previous-image={APP_DIGEST}",
+        "registry.example.com/team/app",
+    ]
+    assert args_of(pod, "restore") == [
+        "-group=/layers/group.toml",
+        "-layers=/layers",
+        f"-cache-image={CACHE_DIGEST}",
+        "-analyzed=/layers/analyzed.toml",
+    ]
+    assert args_of(pod, "export") == [
+        "-layers=/layers",
+        "-app=/workspace",
+        "-group=/layers/group.toml",
+        "-analyzed=/layers/analyzed.toml",
+        "-project-metadata=/layers/project-metadata.toml",
+        "-cache-image=registry.example.com/team/app-cache",
+        "-report=/var/report/report.toml",
+        "registry.example.com/team/app",
+    ]
+
+
+def test_render_pod_yaml_has_no_anchors_or_aliases_and_equals_the_json() -> None:
+    out = ok(kiln("render-pod", "build.yaml", "--builder-config", "builder-config.json", "--now", NOW))
+    assert "&id" not in out
+    assert "*id" not in out
+    assert yaml.safe_load(out) == rendered("-o", "json")
+
+
+def test_render_pod_rejects_a_build_whose_tag_does_not_parse(tmp_path: Path) -> None:
+    bad = tmp_path / "bad-build.yaml"
+    bad.write_text(
+        (FIXTURES / "build.yaml").read_text().replace("[registry.example.com/team/app]", '["Bad Tag!"]')
+    )
+    result = kiln("render-pod", str(bad), "--builder-config", "builder-config.json", "--now", NOW)
+    assert rejected(result) == ["could not parse reference: Bad Tag!"]
+
+
+def test_render_pod_rejects_a_windows_builder(tmp_path: Path) -> None:
+    config = json.loads((FIXTURES / "builder-config.json").read_text()) | {"os": "windows"}
+    path = tmp_path / "windows.json"
+    path.write_text(json.dumps(config))
+    result = kiln("render-pod", "build.yaml", "--builder-config", str(path), "--now", NOW)
+    assert rejected(result) == ["windows builds are not supported"]
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+
+def test_schema_prints_the_event_json_schema() -> None:
+    out = ok(kiln("schema"))
+    assert json.loads(out) == events.json_schema()
+    assert out == json.dumps(events.json_schema(), indent=2, sort_keys=True) + "\n"
