@@ -45,15 +45,23 @@ def _log_before_sleep(total: int) -> object:
     return log
 
 
-def retrying(backoff: Sequence[float] = DEFAULT_BACKOFF) -> tenacity.AsyncRetrying:
+def retrying(backoff: Sequence[float] = DEFAULT_BACKOFF, *, conflicts: bool = True) -> tenacity.AsyncRetrying:
     """An ``AsyncRetrying`` that retries temporary errors with the delays in ``backoff``.
 
     Use as ``async for attempt in retrying(settings.backoff): with attempt: ...``; the last
-    temporary error is re-raised as itself when the attempts run out.
+    temporary error is re-raised as itself when the attempts run out. ``conflicts=False`` leaves
+    :class:`~services.errors.ConflictError` to the caller: resending the same stale write cannot
+    succeed, only re-reading can (the handler-level retry does that).
     """
     total = len(backoff) + 1
+
+    def retryable(error: BaseException) -> bool:
+        if not conflicts and isinstance(error, errors.ConflictError):
+            return False
+        return isinstance(error, errors.TemporaryError)
+
     return tenacity.AsyncRetrying(
-        retry=tenacity.retry_if_exception_type(errors.TemporaryError),
+        retry=tenacity.retry_if_exception(retryable),
         stop=tenacity.stop_after_attempt(total),
         wait=_wait_from(backoff),
         before_sleep=_log_before_sleep(total),  # type: ignore[arg-type]

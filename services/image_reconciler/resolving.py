@@ -20,11 +20,13 @@ _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 def resolved(
     resolver: source_resolvers.SourceResolver, *, revision: str | None = None, now: str
 ) -> source_resolvers.SourceResolverStatus:
-    """The Ready status of ``resolver``; ``revision`` (from a push event) overrides a git revision."""
+    """The Ready status of ``resolver``; ``revision`` (from a push) moves a branch, never a pinned commit."""
     source = resolver.spec.source
     resolved_source = sources.ResolvedSource()
     if source.git is not None:
-        commit = revision or _previous_revision(resolver) or source.git.revision
+        pinned = bool(_COMMIT.match(source.git.revision))
+        pushed = None if pinned else revision
+        commit = pushed or _previous_revision(resolver) or source.git.revision
         resolved_source = sources.ResolvedSource(
             git=sources.ResolvedGit(
                 url=source.git.url,

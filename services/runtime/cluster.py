@@ -8,6 +8,7 @@ timeouts → TemporaryError), and temporary ones are retried with the settings' 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -58,7 +59,7 @@ class KubeCluster:
         """API requests sent (retries included): the requests-per-build figure."""
 
     async def _call(self, operation: Callable[[], Awaitable[T]], *, creating: bool = False) -> T:
-        async for attempt in retrying.retrying(self.backoff):
+        async for attempt in retrying.retrying(self.backoff, conflicts=False):
             with attempt:
                 self.requests += 1
                 try:
@@ -238,16 +239,21 @@ class KubeCluster:
         """Core objects stay plain dicts (pods, PVCs): no round trip through the generated models."""
 
         async def send() -> dict[str, Any]:
-            data, _, _ = await self.api.call_api(
+            response = await self.api.call_api(
                 path,
                 method,
                 query_params=query or [],
                 header_params={"Accept": "application/json", "Content-Type": "application/json"},
                 body=body,
-                response_types_map={"200": "object", "201": "object"},
                 auth_settings=["BearerToken"],
-                _return_http_data_only=False,
+                _preload_content=False,
             )
+            raw = await response.read()
+            if not 200 <= response.status <= 299:
+                failure = ApiException(status=response.status, reason=response.reason or "")
+                failure.body = raw
+                raise failure
+            data = json.loads(raw)
             return data if isinstance(data, dict) else {}
 
         return await self._call(send, creating=creating or method == "POST")

@@ -109,11 +109,17 @@ class Kubelet:
                 latest_cache = await self.registry.digest_ref(cache_tag)
             except errors.KilnError:
                 latest_cache = ""
+        builder = await self.registry.fetch_config(env["BUILDER_IMAGE"])
         metadata = build_status.CompletionMetadata(
+            buildpack_metadata=[
+                builds.BuildpackInfo(id=bp.id, version=bp.version, homepage=bp.homepage or None)
+                for bp in builder.buildpacks
+            ],
             latest_image=await self.registry.digest_ref(tag),
             latest_cache_image=latest_cache,
-            stack_id=env.get("STACK_ID", "io.buildpacks.stacks.jammy"),
+            stack_id=builder.stack_id,
             stack_run_image=env.get("RUN_IMAGE", ""),
+            lifecycle_version=builder.lifecycle_version,
         )
         return build_status.encode_completion_message(metadata)
 

@@ -1,0 +1,265 @@
+"""``Kube``: the Kubernetes objects Kiln reads and writes, typed, over ``kubernetes-asyncio``.
+
+Each kind is a :class:`Resource` attribute — ``kube.images``, ``kube.builds``, ``kube.builders``,
+``kube.cluster_builders``, ``kube.source_resolvers`` (``kpack.io/v1alpha2``, contracts models)
+and ``kube.pods``, ``kube.pvcs`` (core v1, plain dicts) — with the same verbs:
+
+* ``get`` (NotFoundError) / ``find`` (None), ``list`` by label selector, ``watch``;
+* ``create`` (AlreadyExistsError on 409) and ``create_or_get`` (409 → the existing object);
+* ``replace`` / ``replace_status``: conditional on ``metadata.resourceVersion`` (stale →
+  ConflictError); ``patch`` / ``patch_status``: JSON merge patches with their content type;
+* ``delete`` with ``uid`` / ``resourceVersion`` preconditions (mismatch → ConflictError).
+
+Raw dicts are validated into the contracts here, once. Temporary failures are retried with the
+settings' back-off (:mod:`services.kube.translating`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Generic, TypeVar
+
+import aiohttp
+import pydantic
+from kubernetes_asyncio import client
+
+from contracts import builders, builds, images, meta, source_resolvers
+from services import errors
+from services.kube import endpoints, translating, watching
+from services.kube import settings as kube_settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+M = TypeVar("M", bound=meta.KubeObject)
+GROUP, VERSION = meta.API_GROUP, "v1alpha2"
+
+
+class Resource(Generic[T]):
+    """Typed requests for one kind; ``namespace`` is ignored for cluster-scoped kinds."""
+
+    def __init__(
+        self,
+        endpoint: endpoints.Endpoint,
+        *,
+        kind: str,
+        parse: Callable[[dict[str, Any]], T],
+        dump: Callable[[T], dict[str, Any]],
+        settings: kube_settings.KubeSettings,
+    ) -> None:
+        self.endpoint = endpoint
+        self.kind = kind
+        self._parse = parse
+        self._dump = dump
+        self.settings = settings
+
+    # reading
+
+    async def get(self, name: str, *, namespace: str = "") -> T:
+        """The object; :class:`~services.errors.NotFoundError` when there is none."""
+        return self.parse(await self._call(lambda o: self.endpoint.read(namespace, name, **o)))
+
+    async def find(self, name: str, *, namespace: str = "") -> T | None:
+        """The object, or None when there is none."""
+        try:
+            return await self.get(name, namespace=namespace)
+        except errors.NotFoundError:
+            return None
+
+    async def list(self, *, namespace: str | None = None, label_selector: str = "") -> list[T]:
+        """Objects in ``namespace`` (None: all namespaces) matching ``label_selector``."""
+        return (await self.list_with_version(namespace=namespace, label_selector=label_selector)).items
+
+    async def list_with_version(
+        self, *, namespace: str | None = None, label_selector: str = ""
+    ) -> watching.Listing[T]:
+        """The list and its ``resourceVersion``, the point a watch starts from."""
+        listed = await self.list_raw(namespace=namespace, label_selector=label_selector)
+        version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
+        return watching.Listing([self.parse(item) for item in listed.get("items") or []], version)
+
+    def watch(
+        self, *, namespace: str | None = None, label_selector: str = ""
+    ) -> AsyncIterator[watching.WatchEvent[T]]:
+        """List, then watch: see :func:`services.kube.watching.watch`."""
+        return watching.watch(self, namespace=namespace, label_selector=label_selector)
+
+    # writing
+
+    async def create(self, obj: T) -> T:
+        """Create ``obj``; :class:`~services.errors.AlreadyExistsError` when the name is taken."""
+        body = self._dump(obj)
+        namespace = _namespace_of(body)
+        created = await self._call(lambda o: self.endpoint.create(namespace, body, **o), creating=True)
+        return self.parse(created)
+
+    async def create_or_get(self, obj: T) -> T:
+        """Create ``obj``, or return the object already there under its name."""
+        try:
+            return await self.create(obj)
+        except errors.AlreadyExistsError:
+            body = self._dump(obj)
+            logger.debug("%s %s already exists", self.kind, body["metadata"].get("name"))
+            return await self.get(body["metadata"]["name"], namespace=_namespace_of(body))
+
+    async def replace(self, obj: T) -> T:
+        """Write ``obj`` if it still is at its ``metadata.resourceVersion``; else ConflictError."""
+        namespace, name, body = self._conditional(obj)
+        return self.parse(await self._call(lambda o: self.endpoint.replace(namespace, name, body, **o)))
+
+    async def replace_status(self, obj: T) -> T:
+        """Write ``obj``'s status (status subresource), conditional like :meth:`replace`."""
+        namespace, name, body = self._conditional(obj)
+        replaced = await self._call(lambda o: self.endpoint.replace_status(namespace, name, body, **o))
+        return self.parse(replaced)
+
+    async def patch(self, name: str, patch: dict[str, Any], *, namespace: str = "") -> T:
+        """Apply a JSON merge patch (a ``metadata.resourceVersion`` in it makes it conditional)."""
+        return self.parse(await self._call(lambda o: self.endpoint.patch(namespace, name, patch, **o)))
+
+    async def patch_status(self, name: str, patch: dict[str, Any], *, namespace: str = "") -> T:
+        """Apply a JSON merge patch to the status subresource."""
+        patched = await self._call(lambda o: self.endpoint.patch_status(namespace, name, patch, **o))
+        return self.parse(patched)
+
+    async def delete(
+        self,
+        name: str,
+        *,
+        namespace: str = "",
+        uid: str | None = None,
+        resource_version: str | None = None,
+        missing_ok: bool = False,
+    ) -> None:
+        """Delete, only if the object still has ``uid`` / ``resource_version`` (else ConflictError)."""
+        preconditions = {"uid": uid, "resourceVersion": resource_version}
+        body: dict[str, Any] = {"propagationPolicy": "Background"}
+        if any(preconditions.values()):
+            body["preconditions"] = {k: v for k, v in preconditions.items() if v}
+        try:
+            await self._call(lambda o: self.endpoint.delete(namespace, name, body, **o))
+        except errors.NotFoundError:
+            if not missing_ok:
+                raise
+            logger.debug("%s %s/%s already gone", self.kind, namespace, name)
+
+    # plumbing shared with watching
+
+    def parse(self, raw: dict[str, Any]) -> T:
+        """``raw`` validated into this kind's type; InvalidError when it does not fit."""
+        try:
+            return self._parse(raw)
+        except pydantic.ValidationError as e:
+            name = (raw.get("metadata") or {}).get("name", "?")
+            raise errors.InvalidError(f"{self.kind} {name} from the API does not validate: {e}") from e
+
+    async def list_raw(self, *, namespace: str | None, label_selector: str) -> dict[str, Any]:
+        """The list answer as the server sent it (``items``, ``metadata.resourceVersion``)."""
+        return await self._call(lambda o: self.endpoint.list(namespace, label_selector=label_selector, **o))
+
+    def request_options(self, *, read_timeout: float | None = None) -> dict[str, Any]:
+        timeout = (self.settings.connect_timeout, read_timeout or self.settings.request_timeout)
+        return {"_preload_content": False, "_request_timeout": timeout}
+
+    async def open_watch(
+        self, *, namespace: str | None, label_selector: str, resource_version: str
+    ) -> aiohttp.ClientResponse:
+        """One watch request from ``resource_version``; the caller reads and releases the stream."""
+        seconds = self.settings.watch_timeout_seconds
+        options = self.request_options(read_timeout=seconds + self.settings.request_timeout)
+        return await self.endpoint.list(
+            namespace,
+            label_selector=label_selector,
+            watch=True,
+            resource_version=resource_version,
+            allow_watch_bookmarks=True,
+            timeout_seconds=seconds,
+            **options,
+        )
+
+    async def _call(
+        self, send: Callable[[dict[str, Any]], endpoints.Response], *, creating: bool = False
+    ) -> dict[str, Any]:
+        options = self.request_options()
+        return await translating.call(lambda: send(options), backoff=self.settings.backoff, creating=creating)
+
+    def _conditional(self, obj: T) -> tuple[str, str, dict[str, Any]]:
+        body = self._dump(obj)
+        metadata = body.get("metadata") or {}
+        if not metadata.get("resourceVersion"):
+            raise ValueError(
+                f"{self.kind} {metadata.get('name')}: a conditional write needs a resourceVersion"
+            )
+        return _namespace_of(body), metadata["name"], body
+
+
+def _namespace_of(body: dict[str, Any]) -> str:
+    return str((body.get("metadata") or {}).get("namespace") or "")
+
+
+def _dump_model(obj: meta.KubeObject) -> dict[str, Any]:
+    return obj.dump()
+
+
+def _same_dict(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj
+
+
+def _custom(
+    api: client.CustomObjectsApi,
+    model: type[M],
+    *,
+    plural: str,
+    kind: str,
+    settings: kube_settings.KubeSettings,
+    namespaced: bool = True,
+) -> Resource[M]:
+    endpoint = endpoints.CustomEndpoint(api, GROUP, VERSION, plural, namespaced=namespaced)
+    return Resource(endpoint, kind=kind, parse=model.model_validate, dump=_dump_model, settings=settings)
+
+
+class Kube:
+    """The typed Kubernetes adapter over one ``ApiClient`` (which the caller owns and closes)."""
+
+    def __init__(self, api: client.ApiClient, *, settings: kube_settings.KubeSettings | None = None) -> None:
+        self.api = api
+        self.settings = settings or kube_settings.KubeSettings()
+        custom, core, s = client.CustomObjectsApi(api), client.CoreV1Api(api), self.settings
+        self.images = _custom(custom, images.Image, plural="images", kind=images.KIND, settings=s)
+        self.builds = _custom(custom, builds.Build, plural="builds", kind=builds.KIND, settings=s)
+        self.builders = _custom(
+            custom, builders.Builder, plural="builders", kind=builders.BUILDER, settings=s
+        )
+        self.cluster_builders = _custom(
+            custom,
+            builders.Builder,
+            plural="clusterbuilders",
+            kind=builders.CLUSTER_BUILDER,
+            settings=s,
+            namespaced=False,
+        )
+        self.source_resolvers = _custom(
+            custom,
+            source_resolvers.SourceResolver,
+            plural="sourceresolvers",
+            kind=source_resolvers.KIND,
+            settings=s,
+        )
+        self.pods: Resource[dict[str, Any]] = Resource(
+            endpoints.CoreEndpoint(core, "pod"), kind="Pod", parse=_same_dict, dump=_same_dict, settings=s
+        )
+        self.pvcs: Resource[dict[str, Any]] = Resource(
+            endpoints.CoreEndpoint(core, "persistent_volume_claim"),
+            kind="PersistentVolumeClaim",
+            parse=_same_dict,
+            dump=_same_dict,
+            settings=s,
+        )
+
+    def builder_kind(self, kind: str) -> Resource[builders.Builder]:
+        """``builders`` or ``cluster_builders`` for an Image's ``spec.builder.kind``."""
+        if kind == builders.CLUSTER_BUILDER:
+            return self.cluster_builders
+        if kind == builders.BUILDER:
+            return self.builders
+        raise ValueError(f"unknown builder kind {kind!r}; one of {', '.join(builders.KINDS)}")

@@ -1,0 +1,107 @@
+"""The edge where ``kubernetes_asyncio`` and aiohttp failures become :mod:`services.errors`.
+
+==========================================  =============================================
+client failure                               Kiln error
+==========================================  =============================================
+404                                          NotFoundError
+409 on create                                AlreadyExistsError
+409 on update, patch or delete               ConflictError (stale resourceVersion / uid)
+400, 422                                     InvalidError
+429, 5xx                                     TemporaryError
+other 4xx (401, 403, 405, 410…)              PermanentError
+timeouts, connection errors, broken bodies   TemporaryError
+==========================================  =============================================
+
+:func:`call` sends one request and retries temporary errors with ``services.retrying``; a
+:class:`~services.errors.ConflictError` is *not* retried here: sending the same stale body again
+cannot succeed, so it goes to the caller, who re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio.client import rest
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from services import errors, retrying
+
+logger = logging.getLogger(__name__)
+
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, aiohttp.ClientError, OSError)
+"""Failures below HTTP: the request may not have reached the server, or its answer was lost."""
+
+
+def translate(error: BaseException, *, creating: bool = False) -> errors.KilnError:
+    """The Kiln error for a client failure (``creating``: the request was a create)."""
+    if not isinstance(error, ApiException):
+        return errors.TemporaryError(f"Kubernetes API unreachable: {type(error).__name__}: {error}")
+    status, text = error.status or 0, f"{error.status} {error.reason}: {status_message(error)}"
+    if status == 404:
+        return errors.NotFoundError(text)
+    if status == 409:
+        return errors.AlreadyExistsError(text) if creating else errors.ConflictError(text)
+    if status in (400, 422):
+        return errors.InvalidError(text)
+    if status == 429 or status >= 500 or status == 0:
+        return errors.TemporaryError(text)
+    return errors.PermanentError(text)
+
+
+def status_message(error: ApiException) -> str:
+    """The ``message`` of the ``Status`` body the API server sent, else the raw body."""
+    body = error.body or b""
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    return str(parsed.get("message", text)) if isinstance(parsed, dict) else text
+
+
+async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    """The JSON body of a ``_preload_content=False`` response; ApiException for non-2xx."""
+    try:
+        data = await response.read()
+    finally:
+        response.release()
+    if not 200 <= response.status <= 299:
+        raise ApiException(http_resp=rest.RESTResponse(response, data))
+    try:
+        parsed = json.loads(data) if data else {}
+    except ValueError as e:
+        raise errors.TemporaryError(f"Kubernetes API answered {response.status} with non-JSON") from e
+    return parsed if isinstance(parsed, dict) else {}
+
+
+async def call(
+    operation: Callable[[], Awaitable[aiohttp.ClientResponse]],
+    *,
+    backoff: Sequence[float],
+    creating: bool = False,
+) -> dict[str, Any]:
+    """Send ``operation`` (a raw-response API call) and return its JSON, retrying temporary errors."""
+    async for attempt in retrying.retrying(backoff):
+        with attempt:
+            conflict = await _attempt(operation, creating=creating)
+            if isinstance(conflict, dict):
+                return conflict
+        raise conflict  # not retried: see the module docstring
+    raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+
+async def _attempt(
+    operation: Callable[[], Awaitable[aiohttp.ClientResponse]], *, creating: bool
+) -> dict[str, Any] | errors.ConflictError:
+    try:
+        return await read_json(await operation())
+    except (ApiException, *TRANSPORT_ERRORS) as e:
+        error = translate(e, creating=creating)
+        if isinstance(error, errors.ConflictError):
+            error.__cause__ = e
+            return error
+        raise error from e

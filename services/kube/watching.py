@@ -1,0 +1,187 @@
+"""List, then watch from the list's ``resourceVersion``; resume where a dropped stream stopped.
+
+:func:`watch` is an informer loop without the cache's consumers: it yields typed
+``WatchEvent(type, object)`` pairs (``ADDED``, ``MODIFIED``, ``DELETED``) for one kind:
+
+1. **list** (retried like every request) and yield ``ADDED`` for each object;
+2. **watch** from the list's ``resourceVersion`` with bookmarks; every event and bookmark
+   moves the resumption point forward;
+3. a stream that ends (``timeoutSeconds``) or drops (connection lost, 5xx in an ``ERROR``
+   event) is **resumed from the last version seen**, so nothing is yielded twice;
+4. ``410 Gone`` (the resumption point left the server's window) → **list again** and yield the
+   difference with what was known: ``ADDED`` / ``MODIFIED`` for new or changed objects,
+   ``DELETED`` for the ones that vanished, nothing for unchanged ones.
+
+Opening a stream retries temporary errors with ``services.retrying``; a permanent error (403,
+404 for an unknown kind…) ends the generator with it. Cancel the consuming task, or close the
+generator (``contextlib.aclosing``), to stop: the open stream is closed on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+
+import aiohttp
+from kubernetes_asyncio.client import rest
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from services import errors, retrying
+from services.kube import settings as kube_settings
+from services.kube import translating
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+
+
+class WatchEvent(NamedTuple, Generic[T]):
+    """One change: ``type`` is ``ADDED``, ``MODIFIED`` or ``DELETED``."""
+
+    type: str
+    object: T
+
+
+@dataclasses.dataclass(frozen=True)
+class Listing(Generic[T]):
+    """A list answer: the objects and the ``resourceVersion`` to watch from."""
+
+    items: list[T]
+    resource_version: str
+
+
+class Watchable(Protocol[T_co]):
+    """What :func:`watch` needs of a kind (:class:`services.kube.resources.Resource`)."""
+
+    kind: str
+    settings: kube_settings.KubeSettings
+
+    async def list_raw(self, *, namespace: str | None, label_selector: str) -> dict[str, Any]: ...
+
+    async def open_watch(
+        self, *, namespace: str | None, label_selector: str, resource_version: str
+    ) -> aiohttp.ClientResponse: ...
+
+    def parse(self, raw: dict[str, Any]) -> T_co: ...
+
+
+class _Gone(Exception):
+    """410: the resumption point is too old; list again."""
+
+
+async def watch(
+    resource: Watchable[T], *, namespace: str | None = None, label_selector: str = ""
+) -> AsyncIterator[WatchEvent[T]]:
+    """Every change of ``resource``'s objects in ``namespace`` (None: all) matching the selector."""
+    known: dict[str, dict[str, Any]] = {}
+    version = ""
+    where = f"{resource.kind} in {namespace or 'all namespaces'}"
+    while True:
+        if not version:
+            listed = await resource.list_raw(namespace=namespace, label_selector=label_selector)
+            version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
+            for kind, raw in _relisted(known, listed.get("items") or []):
+                yield WatchEvent(kind, resource.parse(raw))
+        try:
+            response = await _open(resource, namespace=namespace, selector=label_selector, version=version)
+        except _Gone:
+            logger.info("watch of %s: version %s is gone (410); listing again", where, version)
+            version = ""
+            continue
+        try:
+            buffer = b""
+            async for chunk in response.content.iter_any():
+                lines, buffer = _split(buffer + chunk)
+                for event in lines:
+                    kind, raw, version = _step(event, known, version=version)
+                    if kind in (ADDED, MODIFIED, DELETED):
+                        yield WatchEvent(kind, resource.parse(raw))
+        except _Gone:
+            logger.info("watch of %s: version %s is gone (410); listing again", where, version)
+            version = ""
+        except (errors.TemporaryError, ValueError, *translating.TRANSPORT_ERRORS) as e:
+            delay = resource.settings.backoff[0] if resource.settings.backoff else 0.0
+            logger.warning("watch of %s dropped (%s); resuming from %s in %.1f s", where, e, version, delay)
+            await asyncio.sleep(delay)
+        finally:
+            response.close()
+
+
+async def _open(
+    resource: Watchable[T], *, namespace: str | None, selector: str, version: str
+) -> aiohttp.ClientResponse:
+    """A watch stream answering 200, retrying temporary failures; _Gone for 410."""
+    async for attempt in retrying.retrying(resource.settings.backoff):
+        with attempt:
+            try:
+                response = await resource.open_watch(
+                    namespace=namespace, label_selector=selector, resource_version=version
+                )
+            except translating.TRANSPORT_ERRORS as e:
+                raise translating.translate(e) from e
+            if response.status == 200:
+                return response
+            try:
+                data = await response.read()
+            finally:
+                response.release()
+            if response.status == 410:
+                raise _Gone()
+            error = ApiException(http_resp=rest.RESTResponse(response, data))
+            raise translating.translate(error) from error
+    raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+
+def _split(buffer: bytes) -> tuple[list[dict[str, Any]], bytes]:
+    """Complete JSON lines of ``buffer`` decoded, and the incomplete rest."""
+    *complete, rest_ = buffer.split(b"\n")
+    return [json.loads(line) for line in complete if line.strip()], rest_
+
+
+def _step(event: dict[str, Any], known: dict[str, dict[str, Any]], *, version: str) -> tuple[str, Any, str]:
+    """Apply one watch event to ``known``; returns (type, raw object, new resumption version)."""
+    kind, raw = event.get("type", ""), event.get("object") or {}
+    if kind == "ERROR":
+        code = int(raw.get("code") or 500)
+        if code == 410:
+            raise _Gone()
+        error = ApiException(status=code, reason=f"{raw.get('reason', '')}: {raw.get('message', '')}")
+        raise translating.translate(error) from error
+    version = str((raw.get("metadata") or {}).get("resourceVersion") or version)
+    if kind in (ADDED, MODIFIED):
+        known[_key(raw)] = raw
+    elif kind == DELETED:
+        known.pop(_key(raw), None)
+    return kind, raw, version
+
+
+def _relisted(known: dict[str, dict[str, Any]], items: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """Events that take ``known`` to ``items`` (a fresh list), updating ``known`` in place."""
+    fresh = {_key(raw): raw for raw in items}
+    changes: list[tuple[str, Any]] = []
+    for key, old in list(known.items()):
+        new = fresh.get(key)
+        if new is None or _meta(new, "uid") != _meta(old, "uid"):
+            changes.append((DELETED, old))
+            del known[key]
+    for key, raw in fresh.items():
+        old = known.get(key)
+        if old is None:
+            changes.append((ADDED, raw))
+        elif _meta(old, "resourceVersion") != _meta(raw, "resourceVersion"):
+            changes.append((MODIFIED, raw))
+        known[key] = raw
+    return changes
+
+
+def _meta(raw: dict[str, Any], field: str) -> str:
+    return str((raw.get("metadata") or {}).get(field) or "")
+
+
+def _key(raw: dict[str, Any]) -> str:
+    return f"{_meta(raw, 'namespace')}/{_meta(raw, 'name')}"

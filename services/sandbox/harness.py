@@ -1,0 +1,172 @@
+"""The sandbox harness: emulator + simulated kubelet + every service, on the local broker and registry.
+
+Used by ``kiln sandbox`` and by the end-to-end tests. Every run declares its own broker topology
+(a unique name prefix) and deletes it on exit, so runs never see each other's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from contracts import builds as build_models
+from contracts import events
+from services.broker import connecting, topology
+from services.broker import settings as broker_settings
+from services.emulator import Emulator
+from services.registry import builders as registry_builders
+from services.runtime import running
+from services.sandbox import examples
+from services.testbed import kubelet as simulated_kubelet
+
+logger = logging.getLogger(__name__)
+SOURCE = "/kiln/sandbox"
+BUILDER_NAME = "default"
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox; build with :func:`sandbox`."""
+
+    emulator: Emulator
+    wiring: running.Wiring
+    kubelet: simulated_kubelet.Kubelet
+    registry_host: str
+    kubeconfig: Path
+    prefix: str
+    run_id: str
+    builder_image: str = ""
+    commits: dict[str, int] = field(default_factory=dict)
+
+    async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create a kpack object, then write its ``status`` (if any) through the status subresource."""
+        custom = self.wiring.cluster.custom
+        plural = obj["kind"].lower() + "s"
+        group, version = obj["apiVersion"].split("/")
+        namespace = obj["metadata"].get("namespace")
+        if namespace:
+            created = await custom.create_namespaced_custom_object(group, version, namespace, plural, obj)
+        else:
+            created = await custom.create_cluster_custom_object(group, version, plural, obj)
+        if "status" not in obj:
+            return dict(created)
+        created["status"] = obj["status"]
+        name = obj["metadata"]["name"]
+        if namespace:
+            written = await custom.replace_namespaced_custom_object_status(
+                group, version, namespace, plural, name, created
+            )
+        else:
+            written = await custom.replace_cluster_custom_object_status(group, version, plural, name, created)
+        return dict(written)
+
+    async def add_builder(
+        self, *, name: str = BUILDER_NAME, buildpacks: list[dict[str, str]] | None = None
+    ) -> None:
+        """Push a builder image to the registry and create a ready ClusterBuilder for it."""
+        ref = f"{self.registry_host}/sandbox/{self.run_id}-builder"
+        run_image = f"{self.registry_host}/sandbox/run@sha256:{'0' * 64}"
+        digest = await registry_builders.push_builder_image(
+            self.wiring.registry,
+            ref,
+            stack_id=examples.STACK_ID,
+            run_image=run_image.split("@")[0],
+            platform_apis=["0.7", "0.8", "0.9"],
+            buildpacks=buildpacks or examples.BUILDPACKS,
+            lifecycle_version=examples.LIFECYCLE_VERSION,
+        )
+        self.builder_image = f"{ref}@{digest}"
+        await self.apply(
+            examples.cluster_builder(name=name, builder_image=self.builder_image, run_image=run_image)
+        )
+
+    async def push_commit(self, namespace: str, image: str, *, url: str = examples.GIT_URL) -> str:
+        """What a git push webhook does: ``source.changed`` with the next commit."""
+        number = self.commits.get(f"{namespace}/{image}", 1) + 1
+        self.commits[f"{namespace}/{image}"] = number
+        revision = examples.commit(number)
+        changed = events.SourceChanged(namespace=namespace, image=image, url=url, revision=revision)
+        event: events.Event[events.Payload] = events.new(
+            changed, source=SOURCE, time=datetime.now(UTC), discriminator=revision
+        )
+        await self.wiring.publisher.publish_many([event])
+        return revision
+
+    def builds(self, namespace: str | None = None) -> list[build_models.Build]:
+        """Every Build in the emulator, oldest first."""
+        found = [build_models.Build.model_validate(b) for b in self.emulator.objects("builds", namespace)]
+        return sorted(found, key=lambda b: (b.metadata.creation_timestamp or "", b.build_number() or 0))
+
+    def pod(self, build: build_models.Build) -> dict[str, Any] | None:
+        return self.emulator.get("pods", build.pod_name(), build.namespace)
+
+    def cache_args(self, build: build_models.Build) -> dict[str, list[str]]:
+        """Each step of the build's pod → its cache arguments (``-cache-image=…``, ``-cache-dir=…``)."""
+        pod = self.pod(build) or {"spec": {}}
+        return {
+            c["name"]: [a for a in c.get("args", []) if a.startswith(("-cache-image=", "-cache-dir="))]
+            for c in pod["spec"].get("initContainers", [])
+        }
+
+    async def wait_for(self, predicate: Callable[[], bool], *, seconds: float = 30.0, what: str = "") -> None:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"timed out after {seconds:.0f} s waiting for {what or predicate}")
+            await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def sandbox(
+    *,
+    registry_host: str = "127.0.0.1:5000",
+    broker: broker_settings.BrokerSettings | None = None,
+    step_seconds: float = 0.05,
+    fail_at: simulated_kubelet.FailAt | None = None,
+    workdir: Path | None = None,
+    services: tuple[str, ...] = ("all",),
+) -> AsyncIterator[Sandbox]:
+    """Start everything; stop it and delete the run's broker topology on exit."""
+    run_id = uuid.uuid4().hex[:8]
+    base = broker or broker_settings.BrokerSettings()
+    settings = base.model_copy(update={"prefix": f"{base.prefix}-sandbox-{run_id}"})
+    directory = workdir or Path(tempfile.mkdtemp(prefix="kiln-sandbox-"))
+    emulator = Emulator(bookmark_interval=1.0)
+    await emulator.start()
+    try:
+        kubeconfig = emulator.write_kubeconfig(directory / "kubeconfig")
+        run_settings = running.RunSettings(kubeconfig=kubeconfig, resync_seconds=30.0)
+        async with running.running(services, settings=run_settings, broker=settings) as wiring:
+            kubelet = simulated_kubelet.Kubelet(
+                cluster=wiring.cluster, registry=wiring.registry, step_seconds=step_seconds
+            )
+            if fail_at is not None:
+                kubelet.fail_at = fail_at
+            box = Sandbox(emulator, wiring, kubelet, registry_host, kubeconfig, settings.prefix, run_id)
+            task = asyncio.create_task(kubelet.run(), name="simulated-kubelet")
+            try:
+                yield box
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    finally:
+        await emulator.stop()
+        await _delete_topology(settings)
+
+
+async def _delete_topology(settings: broker_settings.BrokerSettings) -> None:
+    connection = await connecting.connect(settings, service="sandbox-cleanup")
+    try:
+        channel = await connection.channel()
+        await topology.delete(channel, settings=settings)
+    finally:
+        await connection.close()
