@@ -32,7 +32,7 @@ async def configuration(settings: kube_settings.KubeSettings) -> client.Configur
     """The client configuration the settings point at (server, credentials, TLS)."""
     configured = client.Configuration()
     if in_cluster(settings):
-        config.load_incluster_config(client_configuration=configured)
+        config.load_incluster_config(client_configuration=configured)  # type: ignore[no-untyped-call]
         logger.info("Kubernetes: in-cluster config, server %s", configured.host)
         return configured
     config_file = str(settings.kubeconfig) if settings.kubeconfig is not None else None

@@ -25,15 +25,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
-from kubernetes_asyncio.client import rest
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from services import errors, retrying
 
 logger = logging.getLogger(__name__)
 
-TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, aiohttp.ClientError, OSError)
-"""Failures below HTTP: the request may not have reached the server, or its answer was lost."""
+TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
+"""Failures below HTTP (``TimeoutError`` is an ``OSError``): the request may not have reached the
+server, or its answer was lost."""
+CLIENT_ERRORS = (ApiException, aiohttp.ClientError, OSError)
+"""Every failure a request through the client can raise."""
 
 
 def translate(error: BaseException, *, creating: bool = False) -> errors.KilnError:
@@ -70,12 +72,20 @@ async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
     finally:
         response.release()
     if not 200 <= response.status <= 299:
-        raise ApiException(http_resp=rest.RESTResponse(response, data))
+        raise api_error(response, data)
     try:
         parsed = json.loads(data) if data else {}
     except ValueError as e:
         raise errors.TemporaryError(f"Kubernetes API answered {response.status} with non-JSON") from e
     return parsed if isinstance(parsed, dict) else {}
+
+
+def api_error(response: aiohttp.ClientResponse, data: bytes) -> ApiException:
+    """The ``ApiException`` the client raises for a non-2xx answer with body ``data``."""
+    error = ApiException(status=response.status, reason=response.reason)
+    error.body = data
+    error.headers = response.headers
+    return error
 
 
 async def call(
@@ -85,12 +95,15 @@ async def call(
     creating: bool = False,
 ) -> dict[str, Any]:
     """Send ``operation`` (a raw-response API call) and return its JSON, retrying temporary errors."""
+    conflict: errors.ConflictError | None = None
     async for attempt in retrying.retrying(backoff):
         with attempt:
-            conflict = await _attempt(operation, creating=creating)
-            if isinstance(conflict, dict):
-                return conflict
-        raise conflict  # not retried: see the module docstring
+            outcome = await _attempt(operation, creating=creating)
+            if not isinstance(outcome, errors.ConflictError):
+                return outcome
+            conflict = outcome
+        if conflict is not None:
+            raise conflict  # not retried: see the module docstring
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
 
@@ -99,7 +112,7 @@ async def _attempt(
 ) -> dict[str, Any] | errors.ConflictError:
     try:
         return await read_json(await operation())
-    except (ApiException, *TRANSPORT_ERRORS) as e:
+    except CLIENT_ERRORS as e:
         error = translate(e, creating=creating)
         if isinstance(error, errors.ConflictError):
             error.__cause__ = e

@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import aiohttp
-from kubernetes_asyncio.client import rest
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from services import errors, retrying
@@ -132,7 +131,7 @@ async def _open(
                 response.release()
             if response.status == 410:
                 raise _Gone()
-            error = ApiException(http_resp=rest.RESTResponse(response, data))
+            error = translating.api_error(response, data)
             raise translating.translate(error) from error
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
@@ -145,7 +144,8 @@ def _split(buffer: bytes) -> tuple[list[dict[str, Any]], bytes]:
 
 def _step(event: dict[str, Any], known: dict[str, dict[str, Any]], *, version: str) -> tuple[str, Any, str]:
     """Apply one watch event to ``known``; returns (type, raw object, new resumption version)."""
-    kind, raw = event.get("type", ""), event.get("object") or {}
+    kind: str = event.get("type", "")
+    raw: dict[str, Any] = event.get("object") or {}
     if kind == "ERROR":
         code = int(raw.get("code") or 500)
         if code == 410:
@@ -170,10 +170,10 @@ def _relisted(known: dict[str, dict[str, Any]], items: list[dict[str, Any]]) -> 
             changes.append((DELETED, old))
             del known[key]
     for key, raw in fresh.items():
-        old = known.get(key)
-        if old is None:
+        seen = known.get(key)
+        if seen is None:
             changes.append((ADDED, raw))
-        elif _meta(old, "resourceVersion") != _meta(raw, "resourceVersion"):
+        elif _meta(seen, "resourceVersion") != _meta(raw, "resourceVersion"):
             changes.append((MODIFIED, raw))
         known[key] = raw
     return changes
