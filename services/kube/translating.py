@@ -94,27 +94,14 @@ async def call(
     backoff: Sequence[float],
     creating: bool = False,
 ) -> dict[str, Any]:
-    """Send ``operation`` (a raw-response API call) and return its JSON, retrying temporary errors."""
-    conflict: errors.ConflictError | None = None
-    async for attempt in retrying.retrying(backoff):
+    """Send ``operation`` (a raw-response API call) and return its JSON, retrying temporary errors.
+
+    A :class:`~services.errors.ConflictError` is not retried (see the module docstring).
+    """
+    async for attempt in retrying.retrying(backoff, conflicts=False):
         with attempt:
-            outcome = await _attempt(operation, creating=creating)
-            if not isinstance(outcome, errors.ConflictError):
-                return outcome
-            conflict = outcome
-        if conflict is not None:
-            raise conflict  # not retried: see the module docstring
+            try:
+                return await read_json(await operation())
+            except CLIENT_ERRORS as e:
+                raise translate(e, creating=creating) from e
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-
-async def _attempt(
-    operation: Callable[[], Awaitable[aiohttp.ClientResponse]], *, creating: bool
-) -> dict[str, Any] | errors.ConflictError:
-    try:
-        return await read_json(await operation())
-    except CLIENT_ERRORS as e:
-        error = translate(e, creating=creating)
-        if isinstance(error, errors.ConflictError):
-            error.__cause__ = e
-            return error
-        raise error from e
