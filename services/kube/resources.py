@@ -17,7 +17,7 @@ settings' back-off (:mod:`services.kube.translating`).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, Generic, TypeVar
 
 import aiohttp
@@ -80,7 +80,7 @@ class Resource(Generic[T]):
 
     def watch(
         self, *, namespace: str | None = None, label_selector: str = ""
-    ) -> AsyncIterator[watching.WatchEvent[T]]:
+    ) -> AsyncGenerator[watching.WatchEvent[T], None]:
         """List, then watch: see :func:`services.kube.watching.watch`."""
         return watching.watch(self, namespace=namespace, label_selector=label_selector)
 

@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import aiohttp
@@ -75,7 +75,7 @@ class _Gone(Exception):
 
 async def watch(
     resource: Watchable[T], *, namespace: str | None = None, label_selector: str = ""
-) -> AsyncIterator[WatchEvent[T]]:
+) -> AsyncGenerator[WatchEvent[T], None]:
     """Every change of ``resource``'s objects in ``namespace`` (None: all) matching the selector."""
     known: dict[str, dict[str, Any]] = {}
     version = ""

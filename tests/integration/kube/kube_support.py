@@ -118,7 +118,7 @@ def meta_of(obj: Any) -> dict[str, Any]:
 
 
 def dump(obj: Any) -> dict[str, Any]:
-    return obj if isinstance(obj, dict) else obj.dump()  # type: ignore[no-any-return]
+    return obj if isinstance(obj, dict) else obj.dump()
 
 
 def load(kube: resources.Kube, kind: str, raw: dict[str, Any]) -> Any:

@@ -39,7 +39,8 @@ async def test_each_kind_goes_through_create_get_list_replace_patch_and_delete(
     md = support.meta_of(created)
     name, ns = md["name"], md.get("namespace", "")
     assert isinstance(created, TYPES[kind])
-    assert md["uid"] and md["resourceVersion"]
+    assert md["uid"]
+    assert md["resourceVersion"]
 
     got = await resource.get(name, namespace=ns)
     listed = await resource.list(namespace=ns or None, label_selector=f"test={namespace},app=a")

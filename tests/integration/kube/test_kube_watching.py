@@ -93,15 +93,16 @@ async def test_a_watch_whose_version_is_gone_lists_again_and_yields_only_the_dif
 
 async def test_cancelling_the_consumer_closes_the_watch(kube: resources.Kube, namespace: str) -> None:
     seen: list[Any] = []
+    got_one = asyncio.Event()
 
     async def consume() -> None:
         async for event in kube.source_resolvers.watch(namespace=namespace):
             seen.append(event)
+            got_one.set()
 
     task = asyncio.create_task(consume())
     await kube.source_resolvers.create(support.source_resolver("r", namespace))
-    while not seen:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(got_one.wait(), timeout=5)
     task.cancel()
     results = await asyncio.gather(task, return_exceptions=True)
 
