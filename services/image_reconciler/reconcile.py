@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import builders, builds, images, meta, source_resolvers
+from contracts import admission, builders, builds, images, meta, source_resolvers
 from services.image_reconciler import cache_volumes, changes, history, next_build, statuses
 
 ReconcileError = changes.ReconcileError
@@ -168,17 +168,7 @@ def _early(image: images.Image, outcome: Outcome, status: images.ImageStatus) ->
 
 def controller_defaults(image: images.Image) -> images.Image:
     """The defaults kpack's controller applies itself (§2.2 items 1-3; never the 2G cache)."""
-    spec = image.spec
-    updates: dict[str, Any] = {}
-    if not spec.service_account_name:
-        updates["service_account_name"] = DEFAULT_SERVICE_ACCOUNT
-    if not spec.image_tagging_strategy:
-        updates["image_tagging_strategy"] = images.BUILD_NUMBER_STRATEGY
-    if spec.failed_build_history_limit is None:
-        updates["failed_build_history_limit"] = DEFAULT_HISTORY_LIMIT
-    if spec.success_build_history_limit is None:
-        updates["success_build_history_limit"] = DEFAULT_HISTORY_LIMIT
-    return image.with_(spec=spec.with_(**updates))
+    return admission.default_image(image)
 
 
 def builds_oldest_first(all_builds: Sequence[builds.Build], *, image_name: str) -> list[builds.Build]:
