@@ -1,0 +1,127 @@
+"""What a simulated build writes to the registry, and the completion container's message.
+
+``push_images`` stands in for the exporter: a small app image (one gzipped tar layer holding the
+build's name, pod uid and a serial) to the build's first tag and, when ``CACHE_TAG`` is set, a
+cache image to that tag, with contents new for every build so each build yields a new digest.
+``completion_message`` stands in for kpack's completion container: it resolves what was pushed
+and encodes base64(gzip(JSON)) with :func:`services.build_runner.build_status.encode_completion_message`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import io
+import json
+import logging
+import tarfile
+from datetime import datetime
+from typing import Any
+
+from contracts import builds
+from services import errors
+from services.build_runner import build_status
+from services.kubelet import build_pods
+from services.registry import client as registry_client
+from services.registry import config as registry_config
+
+logger = logging.getLogger(__name__)
+SIMULATED_LABEL = "dev.kiln.simulated"
+
+
+@dataclasses.dataclass(frozen=True)
+class Pushed:
+    """Manifest digests the image step pushed."""
+
+    image_tag: str
+    image_digest: str
+    cache_tag: str = ""
+    cache_digest: str = ""
+
+
+async def push_images(
+    registry: registry_client.RegistryClient, pod: dict[str, Any], *, step: str, serial: int, now: datetime
+) -> Pushed:
+    """Push the app image (and, on export with ``CACHE_TAG``, the cache image)."""
+    tags = build_pods.tags(pod)
+    if not tags:
+        raise errors.InvalidError(f"step {step} has no tag to push to")
+    metadata = pod.get("metadata") or {}
+    content = {
+        "build": build_pods.build_name(pod),
+        "pod": metadata.get("uid", ""),
+        "serial": serial,
+        "at": now.isoformat(),
+    }
+    layer, diff_id = _layer("app/build.json", content)
+    image_digest = await registry.push_image(tags[0], config=_config("app", diff_id), layers=[layer])
+    cache_tag = build_pods.cache_tag(pod) if step == "export" else ""
+    if not cache_tag:
+        return Pushed(image_tag=tags[0], image_digest=image_digest)
+    cache_layer, cache_diff_id = _layer("cache/layers.json", {**content, "cacheOf": tags[0]})
+    cache_digest = await registry.push_image(
+        cache_tag, config=_config("cache", cache_diff_id), layers=[cache_layer]
+    )
+    return Pushed(tags[0], image_digest, cache_tag, cache_digest)
+
+
+async def completion_message(registry: registry_client.RegistryClient, pod: dict[str, Any]) -> str:
+    """The completion container's termination message for a pod whose image step succeeded."""
+    tags = build_pods.tags(pod)
+    if not tags:
+        raise errors.InvalidError("the build pod has no tag")
+    latest_image = await registry.digest_ref(tags[0])
+    latest_cache = ""
+    cache_tag = build_pods.cache_tag(pod)
+    if cache_tag:
+        try:
+            latest_cache = await registry.digest_ref(cache_tag)
+        except errors.KilnError as e:
+            logger.warning("cache tag %s could not be resolved: %s", cache_tag, e)
+    builder = await _builder_config(registry, pod)
+    metadata = build_status.CompletionMetadata(
+        buildpack_metadata=[
+            builds.BuildpackInfo(id=bp.id, version=bp.version, homepage=bp.homepage or None)
+            for bp in builder.buildpacks
+        ],
+        latest_image=latest_image,
+        latest_cache_image=latest_cache,
+        stack_id=builder.stack_id,
+        stack_run_image=build_pods.run_image(pod),
+        lifecycle_version=builder.lifecycle_version,
+    )
+    return build_status.encode_completion_message(metadata)
+
+
+async def _builder_config(
+    registry: registry_client.RegistryClient, pod: dict[str, Any]
+) -> registry_config.ImageConfig:
+    """The builder image's config (stack, buildpacks, lifecycle); empty if it cannot be read."""
+    image = build_pods.builder_image(pod)
+    try:
+        return await registry.fetch_config(image)
+    except errors.KilnError as e:
+        logger.warning("builder image %s unreadable (%s): no stack or buildpacks reported", image, e)
+        return registry_config.ImageConfig()
+
+
+def _layer(path: str, content: dict[str, Any]) -> tuple[bytes, str]:
+    """A gzipped tar holding ``path`` with ``content`` as JSON; returns (blob, diff id)."""
+    data = json.dumps(content, sort_keys=True).encode()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(path)
+        info.size, info.mode, info.mtime = len(data), 0o644, 0
+        tar.addfile(info, io.BytesIO(data))
+    tar_bytes = raw.getvalue()
+    return gzip.compress(tar_bytes, mtime=0), "sha256:" + hashlib.sha256(tar_bytes).hexdigest()
+
+
+def _config(kind: str, diff_id: str) -> dict[str, Any]:
+    return {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Labels": {SIMULATED_LABEL: kind}},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    }
