@@ -165,7 +165,9 @@ class Kubelet:
                 logger.warning(
                     "simulated kubelet: watch failed (%s); again in %.1f s", e, self.config.restart_delay
                 )
-                await asyncio.sleep(self.config.restart_delay)
+            except Exception:
+                logger.exception("simulated kubelet: watch broke; again in %.1f s", self.config.restart_delay)
+            await asyncio.sleep(self.config.restart_delay)
 
     def _on_pod(self, event: watching.WatchEvent[dict[str, Any]]) -> None:
         pod = event.object
