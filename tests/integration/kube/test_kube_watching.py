@@ -118,3 +118,17 @@ async def test_a_cluster_wide_watch_sees_every_namespace(kube: resources.Kube, n
         seen = await _take(events, 2)
 
     assert seen == [("ADDED", "one"), ("ADDED", "two")]
+
+
+async def test_a_watch_whose_connection_is_dropped_unanswered_is_reopened(
+    kube: resources.Kube, emulator: Emulator, namespace: str
+) -> None:
+    async with contextlib.aclosing(kube.pods.watch(namespace=namespace)) as events:
+        await kube.pods.create(support.pod("first", namespace))
+        assert await _next(events) == ("ADDED", "first")
+        fault = emulator.hang_next(1, seconds=0.2, verb="watch", resource="pods")
+        await kube.pods.create(support.pod("second", namespace))
+        seen = await _next(events)
+
+    assert fault.hits == 1
+    assert seen == ("ADDED", "second")
