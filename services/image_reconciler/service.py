@@ -24,6 +24,10 @@ from services.image_reconciler import resolving, statuses
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/image-reconciler"
+RECONCILE_ADMISSION = admission.AdmissionContext(has_default_storage_class=True)
+"""The storage-class rule needs the cluster's StorageClasses and is the admission webhook's to
+enforce; the reconciler flags every other invalid spec (a PVC without a class then simply uses the
+cluster default, as kpack's does)."""
 MAX_PASSES = 4
 """Plans per event: enough for resolver create → resolve → build, with a margin."""
 
@@ -92,7 +96,7 @@ class ImageReconciler:
 
     async def _admitted(self, image: images.Image) -> bool:
         """An invalid Image gets ``Ready=False`` naming the field, and nothing else happens."""
-        error = admission.validate_image(image)
+        error = admission.validate_image(image, ctx=RECONCILE_ADMISSION)
         if not error:
             return True
         message = "\n".join(str(e) for e in error.merged())

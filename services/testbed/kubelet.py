@@ -94,7 +94,7 @@ class Kubelet:
     async def _complete(self, pod: dict[str, Any]) -> str:
         """Push the app image (and the cache image), then the completion container's message."""
         env = _env(pod)
-        tag = env.get("IMAGE_TAG", "")
+        tag = env.get("IMAGE_TAG") or _rebase_tag(pod)
         build = pod["metadata"]["labels"].get(builds.BUILD_LABEL, "")
         content = json.dumps({"build": build, "pod": pod["metadata"].get("uid"), "at": _now()}).encode()
         await self.registry.push_image(tag, config=_config("app", content), layers=[content])
@@ -109,6 +109,11 @@ class Kubelet:
                 latest_cache = await self.registry.digest_ref(cache_tag)
             except errors.KilnError:
                 latest_cache = ""
+        if "BUILDER_IMAGE" not in env:  # a rebase pod: no lifecycle, same buildpacks
+            rebased = build_status.CompletionMetadata(
+                latest_image=await self.registry.digest_ref(tag), latest_cache_image=latest_cache
+            )
+            return build_status.encode_completion_message(rebased)
         builder = await self.registry.fetch_config(env["BUILDER_IMAGE"])
         metadata = build_status.CompletionMetadata(
             buildpack_metadata=[
@@ -155,6 +160,21 @@ def _terminated(name: str, *, exit_code: int, message: str = "") -> dict[str, An
         "image": "",
         "imageID": "",
     }
+
+
+def _rebase_tag(pod: dict[str, Any]) -> str:
+    """A rebase pod's first tag: the first positional argument after the flags of ``rebase``."""
+    rebase: dict[str, Any] = next(
+        (c for c in pod["spec"].get("initContainers", []) if c["name"] == "rebase"), {}
+    )
+    args: list[str] = rebase.get("args", [])
+    index = 0
+    while index < len(args):
+        if args[index].startswith("-"):
+            index += 1 if "=" in args[index] else 2
+            continue
+        return args[index]
+    return ""
 
 
 def _env(pod: dict[str, Any]) -> dict[str, str]:

@@ -128,13 +128,6 @@ async def test_shrinking_the_volume_cache_is_refused_with_kpacks_message(run: Ru
     assert admission.validate_image(images.Image.model_validate(stored)) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="image-reconciler validates every Image with an empty AdmissionContext "
-    "(services/image_reconciler/service.py _admitted), i.e. as if the cluster had no default "
-    "StorageClass, so a volume cache without storageClassName — the sandbox's own volume-cache "
-    "example — is refused with Ready=False instead of getting a PVC",
-)
 async def test_the_volume_cache_example_as_shipped_gets_a_pvc_and_a_build(run: Run) -> None:
     await run.sb.apply(run.image("volume-cache"))
 
