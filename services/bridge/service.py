@@ -18,16 +18,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from kubernetes_asyncio import client
-
-from contracts import builds, events
+from contracts import builders, builds, events, images
 from services import ports
-from services.runtime import watching
+from services.kube import resources, watching
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/bridge"
-GROUP, VERSION = "kpack.io", "v1alpha2"
-BUILD_POD_SELECTOR = builds.BUILD_LABEL
 FINISHED_PHASES = ("Succeeded", "Failed")
 
 
@@ -36,15 +32,13 @@ class Bridge:
 
     def __init__(
         self,
-        api: client.ApiClient,
+        kube: resources.Kube,
         publisher: ports.Publisher,
         *,
         clock: Callable[[], datetime],
         resync_seconds: float = 300.0,
     ) -> None:
-        self.api = api
-        self.custom = client.CustomObjectsApi(api)
-        self.core = client.CoreV1Api(api)
+        self.kube = kube
         self.publisher = publisher
         self.clock = clock
         self.resync_seconds = resync_seconds
@@ -52,91 +46,63 @@ class Bridge:
 
     async def run(self) -> None:
         """Watch everything and resync periodically, until cancelled."""
-        serialize = self.api.sanitize_for_serialization
         async with asyncio.TaskGroup() as tasks:
-            for plural, handler in (
-                ("images", self.on_image),
-                ("builders", self.on_builder),
-                ("clusterbuilders", self.on_builder),
-            ):
-                tasks.create_task(
-                    watching.watch_forever(
-                        self.custom.list_cluster_custom_object,
-                        GROUP,
-                        VERSION,
-                        plural,
-                        handle=handler,
-                        serialize=serialize,
-                    )
-                )
+            tasks.create_task(watching.follow(self.kube.images, handle=self.on_image))
+            tasks.create_task(watching.follow(self.kube.builders, handle=self.on_builder))
+            tasks.create_task(watching.follow(self.kube.cluster_builders, handle=self.on_builder))
             tasks.create_task(
-                watching.watch_forever(
-                    self.core.list_pod_for_all_namespaces,
-                    label_selector=BUILD_POD_SELECTOR,
-                    handle=self.on_pod,
-                    serialize=serialize,
-                )
+                watching.follow(self.kube.pods, handle=self.on_pod, label_selector=builds.BUILD_LABEL)
             )
             tasks.create_task(self._resync_forever())
 
-    async def on_image(self, kind: str, image: dict[str, Any]) -> None:
-        md = image.get("metadata") or {}
-        key = f"{md.get('namespace')}/{md.get('name')}"
-        if kind == "DELETED":
-            self._image_specs.pop(key, None)
+    async def on_image(self, event: watching.WatchEvent[images.Image]) -> None:
+        image = event.object
+        if event.type == watching.DELETED:
+            self._image_specs.pop(image.key, None)
             return
-        seen = (
-            md.get("generation"),
-            tuple(sorted((md.get("labels") or {}).items())),
-            md.get("deletionTimestamp"),
-        )
-        if self._image_specs.get(key) == seen:
+        md = image.metadata
+        seen = (md.generation, tuple(sorted(image.labels.items())), md.deletion_timestamp)
+        if self._image_specs.get(image.key) == seen:
             return
-        self._image_specs[key] = seen
+        self._image_specs[image.key] = seen
         await self._publish(
-            events.ImageChanged(namespace=md["namespace"], name=md["name"], generation=md.get("generation")),
-            discriminator=f"rv:{md.get('resourceVersion')}",
+            events.ImageChanged(namespace=image.namespace, name=image.name, generation=md.generation),
+            discriminator=f"rv:{md.resource_version}",
         )
 
-    async def on_builder(self, kind: str, builder: dict[str, Any]) -> None:
-        if kind == "DELETED":
+    async def on_builder(self, event: watching.WatchEvent[builders.Builder]) -> None:
+        builder = event.object
+        if event.type == watching.DELETED:
             return
-        md = builder.get("metadata") or {}
+        version = builder.metadata.resource_version
         changed = events.BuilderChanged(
-            kind=builder.get("kind", "Builder"),
-            namespace=md.get("namespace") or "",
-            name=md["name"],
-            resource_version=md.get("resourceVersion"),
+            kind=builder.kind or builders.BUILDER,
+            namespace=builder.namespace,
+            name=builder.name,
+            resource_version=version,
         )
-        await self._publish(changed, discriminator=f"rv:{md.get('resourceVersion')}")
+        await self._publish(changed, discriminator=f"rv:{version}")
 
-    async def on_pod(self, kind: str, pod: dict[str, Any]) -> None:
-        finished = build_finished(pod)
-        if kind != "DELETED" and finished is not None:
-            md = pod["metadata"]
-            await self._publish(finished, discriminator=f"{md.get('uid')}:{finished.outcome}")
+    async def on_pod(self, event: watching.WatchEvent[dict[str, Any]]) -> None:
+        finished = build_finished(event.object)
+        if event.type != watching.DELETED and finished is not None:
+            uid = event.object["metadata"].get("uid")
+            await self._publish(finished, discriminator=f"{uid}:{finished.outcome}")
 
     async def resync(self) -> None:
         """Announce every Image and re-report every finished build pod."""
         stamp = self.clock().isoformat()
-        listed = await self.custom.list_cluster_custom_object(GROUP, VERSION, "images")
-        batch: list[events.Event[events.Payload]] = []
-        for image in listed.get("items", []):
-            md = image["metadata"]
-            changed = events.ImageChanged(namespace=md["namespace"], name=md["name"])
-            batch.append(
-                events.new(changed, source=SOURCE, time=self.clock(), discriminator=f"resync:{stamp}")
+        batch = [
+            self._event(
+                events.ImageChanged(namespace=i.namespace, name=i.name), discriminator=f"resync:{stamp}"
             )
-        pods = self.api.sanitize_for_serialization(
-            await self.core.list_pod_for_all_namespaces(label_selector=BUILD_POD_SELECTOR)
-        )
-        for pod in pods.get("items") or []:
+            for i in await self.kube.images.list()
+        ]
+        for pod in await self.kube.pods.list(label_selector=builds.BUILD_LABEL):
             finished = build_finished(pod)
             if finished is not None:
                 discriminator = f"{pod['metadata'].get('uid')}:{finished.outcome}"
-                batch.append(
-                    events.new(finished, source=SOURCE, time=self.clock(), discriminator=discriminator)
-                )
+                batch.append(self._event(finished, discriminator=discriminator))
         await self.publisher.publish_many(batch)
         logger.info("resync: %d event(s)", len(batch))
 

@@ -20,6 +20,7 @@ from services.broker import replay as broker_replay
 from services.broker import settings as broker_settings
 from services.cli import common
 from services.emulator import bench as emulator_bench
+from services.kube import settings as kube_settings
 from services.runtime import running
 from services.sandbox import examples, harness, reporting
 from services.testbed import registry_process
@@ -62,7 +63,10 @@ def run(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with running.running(
-            services, settings=running.RunSettings(), broker=broker_settings.BrokerSettings()
+            services,
+            settings=running.RunSettings(),
+            broker=broker_settings.BrokerSettings(),
+            kube=kube_settings.KubeSettings(),
         ):
             await stop.wait()
 

@@ -20,10 +20,11 @@ generator (``contextlib.aclosing``), to stop: the open stream is closed on the w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import aiohttp
@@ -185,3 +186,32 @@ def _meta(raw: dict[str, Any], field: str) -> str:
 
 def _key(raw: dict[str, Any]) -> str:
     return f"{_meta(raw, 'namespace')}/{_meta(raw, 'name')}"
+
+
+async def follow(
+    resource: Watchable[T],
+    *,
+    handle: Callable[[WatchEvent[T]], Awaitable[None] | None],
+    namespace: str | None = None,
+    label_selector: str = "",
+    restart_delay: float = 1.0,
+) -> None:
+    """Hand every event of :func:`watch` to ``handle``, watching again whenever the watch gives up.
+
+    Runs until cancelled; ``handle`` may be sync or async.
+    """
+    where = f"{resource.kind} in {namespace or 'all namespaces'}"
+    while True:
+        try:
+            async with contextlib.aclosing(
+                watch(resource, namespace=namespace, label_selector=label_selector)
+            ) as events:
+                async for event in events:
+                    handled = handle(event)
+                    if handled is not None:
+                        await handled
+        except errors.KilnError as e:
+            logger.warning("watch of %s failed (%s); again in %.1f s", where, e, restart_delay)
+        except Exception:
+            logger.exception("watch of %s broke; again in %.1f s", where, restart_delay)
+        await asyncio.sleep(restart_delay)

@@ -13,7 +13,6 @@ step the failure plan names (exit code and message in that container's terminate
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import itertools
 import logging
@@ -154,20 +153,13 @@ class Kubelet:
         return self.records[key]
 
     async def _watch(self) -> None:
-        selector = builds.BUILD_LABEL
-        while True:
-            try:
-                watch = self.kube.pods.watch(namespace=self.config.namespace, label_selector=selector)
-                async with contextlib.aclosing(watch) as events:
-                    async for event in events:
-                        self._on_pod(event)
-            except errors.KilnError as e:
-                logger.warning(
-                    "simulated kubelet: watch failed (%s); again in %.1f s", e, self.config.restart_delay
-                )
-            except Exception:
-                logger.exception("simulated kubelet: watch broke; again in %.1f s", self.config.restart_delay)
-            await asyncio.sleep(self.config.restart_delay)
+        await watching.follow(
+            self.kube.pods,
+            handle=self._on_pod,
+            namespace=self.config.namespace,
+            label_selector=builds.BUILD_LABEL,
+            restart_delay=self.config.restart_delay,
+        )
 
     def _on_pod(self, event: watching.WatchEvent[dict[str, Any]]) -> None:
         pod = event.object

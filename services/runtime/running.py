@@ -13,9 +13,8 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
-from kubernetes_asyncio import client, config
+from kubernetes_asyncio import client
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,8 +24,11 @@ from services.broker import settings as broker_settings
 from services.build_runner import service as build_runner_service
 from services.image_reconciler import service as reconciler_service
 from services.image_state import service as image_state_service
+from services.kube import client as kube_client
+from services.kube import cluster as kube_cluster
+from services.kube import resources as kube_resources
+from services.kube import settings as kube_settings
 from services.registry import client as registry_client
-from services.runtime import cluster as kube_cluster
 
 logger = logging.getLogger(__name__)
 CONSUMERS = {service.name: service for service in topology.SERVICES}
@@ -40,8 +42,6 @@ class RunSettings(BaseSettings):
         env_prefix="KILN_", frozen=True, extra="ignore", use_attribute_docstrings=True
     )
 
-    kubeconfig: Path | None = None
-    """Kubeconfig file; unset: in-cluster config, else ``~/.kube/config``."""
     resync_seconds: float = Field(default=300.0, gt=0)
     """How often the bridge announces every Image again."""
     enable_priority_classes: bool = False
@@ -55,22 +55,11 @@ class Wiring:
     """The adapters the services share in one process."""
 
     api: client.ApiClient
+    kube: kube_resources.Kube
     cluster: kube_cluster.KubeCluster
     publisher: publishing.Publisher
     registry: registry_client.RegistryClient
     connection: object
-
-
-async def api_client(kubeconfig: Path | None) -> client.ApiClient:
-    configuration = client.Configuration()
-    if kubeconfig is not None:
-        await config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
-    else:
-        try:
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        except config.ConfigException:
-            await config.load_kube_config(client_configuration=configuration)
-    return client.ApiClient(configuration)
 
 
 @contextlib.asynccontextmanager
@@ -79,6 +68,7 @@ async def running(
     *,
     settings: RunSettings,
     broker: broker_settings.BrokerSettings,
+    kube: kube_settings.KubeSettings,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> AsyncIterator[Wiring]:
     """Start ``names`` (``all`` for every service); they run until the context exits."""
@@ -94,18 +84,23 @@ async def running(
         await channel.close()
         publisher = await publishing.Publisher.open(connection, settings=broker)
         stack.push_async_callback(publisher.close)
-        api = await api_client(settings.kubeconfig)
+        api = await kube_client.api_client(kube)
         stack.push_async_callback(api.close)
+        typed = kube_resources.Kube(api, settings=kube)
         registry = registry_client.RegistryClient(insecure_hosts=settings.insecure_registries)
         stack.push_async_callback(registry.aclose)
-        cluster = kube_cluster.KubeCluster(api)
         wiring = Wiring(
-            api=api, cluster=cluster, publisher=publisher, registry=registry, connection=connection
+            api=api,
+            kube=typed,
+            cluster=kube_cluster.KubeCluster(typed),
+            publisher=publisher,
+            registry=registry,
+            connection=connection,
         )
         for name in chosen:
             if name == "bridge":
                 bridge = bridge_service.Bridge(
-                    api, publisher, clock=clock, resync_seconds=settings.resync_seconds
+                    typed, publisher, clock=clock, resync_seconds=settings.resync_seconds
                 )
                 await stack.enter_async_context(_background(bridge.run(), name=name))
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import tempfile
 import uuid
@@ -22,10 +23,13 @@ from contracts import events
 from services.broker import connecting, topology
 from services.broker import settings as broker_settings
 from services.emulator import Emulator
+from services.kube import resources as kube_resources
+from services.kube import settings as kube_settings
+from services.kubelet import failures
+from services.kubelet import kubelet as simulated_kubelet
 from services.registry import builders as registry_builders
 from services.runtime import running
 from services.sandbox import examples
-from services.testbed import kubelet as simulated_kubelet
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/sandbox"
@@ -48,25 +52,14 @@ class Sandbox:
 
     async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create a kpack object, then write its ``status`` (if any) through the status subresource."""
-        custom = self.wiring.cluster.custom
-        plural = obj["kind"].lower() + "s"
-        group, version = obj["apiVersion"].split("/")
-        namespace = obj["metadata"].get("namespace")
-        if namespace:
-            created = await custom.create_namespaced_custom_object(group, version, namespace, plural, obj)
-        else:
-            created = await custom.create_cluster_custom_object(group, version, plural, obj)
-        if "status" not in obj:
-            return dict(created)
-        created["status"] = obj["status"]
-        name = obj["metadata"]["name"]
-        if namespace:
-            written = await custom.replace_namespaced_custom_object_status(
-                group, version, namespace, plural, name, created
+        resource = _resource_of(self.wiring.kube, obj["kind"])
+        created = await resource.create(resource.parse(obj))
+        if "status" in obj:
+            created = await resource.replace_status(
+                resource.parse({**created.dump(), "status": obj["status"]})
             )
-        else:
-            written = await custom.replace_cluster_custom_object_status(group, version, plural, name, created)
-        return dict(written)
+        written: dict[str, Any] = created.dump()
+        return written
 
     async def add_builder(
         self, *, name: str = BUILDER_NAME, buildpacks: list[dict[str, str]] | None = None
@@ -100,6 +93,10 @@ class Sandbox:
         await self.wiring.publisher.publish_many([event])
         return revision
 
+    def fail(self, plan: failures.FailurePlan) -> None:
+        """From now on, build pods fail as ``plan`` says."""
+        self.kubelet.config = dataclasses.replace(self.kubelet.config, fail=plan)
+
     def builds(self, namespace: str | None = None) -> list[build_models.Build]:
         """Every Build in the emulator, oldest first."""
         found = [build_models.Build.model_validate(b) for b in self.emulator.objects("builds", namespace)]
@@ -130,7 +127,7 @@ async def sandbox(
     registry_host: str = "127.0.0.1:5000",
     broker: broker_settings.BrokerSettings | None = None,
     step_seconds: float = 0.05,
-    fail_at: simulated_kubelet.FailAt | None = None,
+    fail: failures.FailurePlan = failures.from_annotations,
     workdir: Path | None = None,
     services: tuple[str, ...] = ("all",),
 ) -> AsyncIterator[Sandbox]:
@@ -143,21 +140,12 @@ async def sandbox(
     await emulator.start()
     try:
         kubeconfig = emulator.write_kubeconfig(directory / "kubeconfig")
-        run_settings = running.RunSettings(kubeconfig=kubeconfig, resync_seconds=30.0)
-        async with running.running(services, settings=run_settings, broker=settings) as wiring:
-            kubelet = simulated_kubelet.Kubelet(
-                cluster=wiring.cluster, registry=wiring.registry, step_seconds=step_seconds
-            )
-            if fail_at is not None:
-                kubelet.fail_at = fail_at
-            box = Sandbox(emulator, wiring, kubelet, registry_host, kubeconfig, settings.prefix, run_id)
-            task = asyncio.create_task(kubelet.run(), name="simulated-kubelet")
-            try:
-                yield box
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        run_settings = running.RunSettings(resync_seconds=30.0)
+        kube = kube_settings.KubeSettings(kubeconfig=kubeconfig, in_cluster=False)
+        async with running.running(services, settings=run_settings, broker=settings, kube=kube) as wiring:
+            config = simulated_kubelet.KubeletConfig(step_seconds=step_seconds, fail=fail)
+            async with simulated_kubelet.Kubelet(wiring.kube, wiring.registry, config=config) as kubelet:
+                yield Sandbox(emulator, wiring, kubelet, registry_host, kubeconfig, settings.prefix, run_id)
     finally:
         await emulator.stop()
         await _delete_topology(settings)
@@ -170,3 +158,16 @@ async def _delete_topology(settings: broker_settings.BrokerSettings) -> None:
         await topology.delete(channel, settings=settings)
     finally:
         await connection.close()
+
+
+def _resource_of(kube: kube_resources.Kube, kind: str) -> kube_resources.Resource[Any]:
+    resources: dict[str, kube_resources.Resource[Any]] = {
+        "Image": kube.images,
+        "Build": kube.builds,
+        "Builder": kube.builders,
+        "ClusterBuilder": kube.cluster_builders,
+        "SourceResolver": kube.source_resolvers,
+    }
+    if kind not in resources:
+        raise ValueError(f"the sandbox applies kpack objects only, not {kind}")
+    return resources[kind]

@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from kubernetes_asyncio import client
 
 from services.registry import builders as registry_builders
 from services.sandbox import examples
@@ -24,7 +25,7 @@ NEW_BUILDPACKS = [{"id": "paketo-buildpacks/go", "version": "4.14.0"}]
 
 
 async def update_builder_status(run: Run, change: Any) -> None:
-    custom = run.sb.wiring.cluster.custom
+    custom = client.CustomObjectsApi(run.sb.wiring.api)
     builder = await custom.get_cluster_custom_object(GROUP, VERSION, "clusterbuilders", "default")
     change(builder["status"])
     await custom.replace_cluster_custom_object_status(GROUP, VERSION, "clusterbuilders", "default", builder)

@@ -6,11 +6,12 @@ Real broker, real registry, the Kubernetes emulator, every Kiln service and the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from contracts import builds as build_models
+from services.kubelet import failures
 from services.sandbox import examples
 
 if TYPE_CHECKING:
@@ -83,11 +84,11 @@ async def test_a_new_commit_reads_the_pinned_digest_even_after_another_writer_mo
 
 
 async def test_after_a_failed_build_the_next_build_still_reads_the_last_good_digest(run: Run) -> None:
-    def fail_build_two(pod: dict[str, object]) -> str | None:
-        labels = pod["metadata"]["labels"]  # type: ignore[index]
-        return "build" if labels.get(build_models.BUILD_NUMBER_LABEL) == "2" else None  # type: ignore[union-attr]
+    def fail_build_two(pod: dict[str, Any]) -> failures.Failure | None:
+        labels = pod["metadata"]["labels"]
+        return failures.Failure("build") if labels.get(build_models.BUILD_NUMBER_LABEL) == "2" else None
 
-    run.sb.kubelet.fail_at = fail_build_two
+    run.sb.fail(fail_build_two)
     await run.sb.apply(run.image("registry-cache"))
     [first] = await run.wait_finished(1)
     good = first.status.latest_cache_image

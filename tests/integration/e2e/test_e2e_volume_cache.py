@@ -11,6 +11,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from kubernetes_asyncio import client
 
 from contracts import admission, images
 
@@ -31,7 +32,7 @@ def volume_image(run: Run, *, size: str) -> dict[str, Any]:
 
 async def edit_spec(run: Run, change: Any) -> None:
     """What ``kubectl edit`` does: read the Image, change its spec, replace it."""
-    custom = run.sb.wiring.cluster.custom
+    custom = client.CustomObjectsApi(run.sb.wiring.api)
     current = await custom.get_namespaced_custom_object(GROUP, VERSION, run.namespace, "images", run.name)
     change(current["spec"])
     await custom.replace_namespaced_custom_object(GROUP, VERSION, run.namespace, "images", run.name, current)

@@ -1,0 +1,92 @@
+"""``KubeCluster``: :class:`services.ports.Cluster` — what the services ask for — over :class:`Kube`.
+
+One port call is one API request (retries of temporary failures aside); ``calls`` counts them, which
+gives the "API requests per build" figure. Reads answer None for a missing object; writes keep
+``Kube``'s errors (AlreadyExistsError on create, ConflictError on a stale conditional write).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import builders, builds, images, source_resolvers
+from services.kube import resources
+
+
+class KubeCluster:
+    """The Kubernetes objects Kiln's services read and write, typed in the domain's models."""
+
+    def __init__(self, kube: resources.Kube) -> None:
+        self.kube = kube
+        self.calls = 0
+        """Port calls made so far (each one API request, not counting retries)."""
+
+    def _count(self) -> resources.Kube:
+        self.calls += 1
+        return self.kube
+
+    async def get_image(self, namespace: str, name: str) -> images.Image | None:
+        return await self._count().images.find(name, namespace=namespace)
+
+    async def list_images(self, namespace: str | None = None) -> list[images.Image]:
+        return await self._count().images.list(namespace=namespace)
+
+    async def replace_image_status(self, image: images.Image) -> images.Image:
+        return await self._count().images.replace_status(image)
+
+    async def get_builder(self, kind: str, namespace: str, name: str) -> builders.Builder | None:
+        if kind not in builders.KINDS:
+            return None
+        return await self._count().builder_kind(kind).find(name, namespace=namespace)
+
+    async def get_source_resolver(self, namespace: str, name: str) -> source_resolvers.SourceResolver | None:
+        return await self._count().source_resolvers.find(name, namespace=namespace)
+
+    async def create_source_resolver(
+        self, resolver: source_resolvers.SourceResolver
+    ) -> source_resolvers.SourceResolver:
+        return await self._count().source_resolvers.create(resolver)
+
+    async def replace_source_resolver(
+        self, resolver: source_resolvers.SourceResolver
+    ) -> source_resolvers.SourceResolver:
+        return await self._count().source_resolvers.replace(resolver)
+
+    async def replace_source_resolver_status(
+        self, resolver: source_resolvers.SourceResolver
+    ) -> source_resolvers.SourceResolver:
+        return await self._count().source_resolvers.replace_status(resolver)
+
+    async def get_build(self, namespace: str, name: str) -> builds.Build | None:
+        return await self._count().builds.find(name, namespace=namespace)
+
+    async def list_builds(self, namespace: str, *, image: str) -> list[builds.Build]:
+        selector = f"{builds.IMAGE_LABEL}={image}"
+        return await self._count().builds.list(namespace=namespace, label_selector=selector)
+
+    async def create_build(self, build: builds.Build) -> builds.Build:
+        return await self._count().builds.create(build)
+
+    async def replace_build_status(self, build: builds.Build) -> builds.Build:
+        return await self._count().builds.replace_status(build)
+
+    async def delete_build(self, namespace: str, name: str) -> None:
+        await self._count().builds.delete(name, namespace=namespace, missing_ok=True)
+
+    async def get_pvc(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self._count().pvcs.find(name, namespace=namespace)
+
+    async def create_pvc(self, pvc: dict[str, Any]) -> dict[str, Any]:
+        return await self._count().pvcs.create(pvc)
+
+    async def replace_pvc(self, pvc: dict[str, Any]) -> dict[str, Any]:
+        return await self._count().pvcs.replace(pvc)
+
+    async def delete_pvc(self, namespace: str, name: str, *, uid: str | None) -> None:
+        await self._count().pvcs.delete(name, namespace=namespace, uid=uid, missing_ok=True)
+
+    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self._count().pods.find(name, namespace=namespace)
+
+    async def create_pod(self, pod: dict[str, Any]) -> dict[str, Any]:
+        return await self._count().pods.create(pod)
