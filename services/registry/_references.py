@@ -1,14 +1,15 @@
-"""The little image-reference parsing the HTTP client needs: registry host, repository, tag/digest.
+"""Image references as the HTTP client needs them: which host serves the API, which path to call.
 
-The full reference grammar (validation messages, normalisation for users) lives in ``contracts``;
-this parser only answers "which URL do I call".
+Parsing and normalisation are :mod:`contracts.references` (one grammar for the whole project);
+this module adds the client's view: the API host of Docker Hub, a lower-cased host, and a
+:class:`~services.errors.PermanentError` for a string that is no reference.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 
+from contracts import references
 from services import errors
 
 DOCKER_HUB = "index.docker.io"
@@ -16,10 +17,6 @@ DOCKER_HUB = "index.docker.io"
 
 _DOCKER_HUB_API = "registry-1.docker.io"
 _DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPOSITORY = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 
 
 class InvalidReferenceError(errors.PermanentError, ValueError):
@@ -69,32 +66,13 @@ def canonical_host(host: str) -> str:
 
 def parse(text: str) -> Reference:
     """Parse ``[host/]repository[:tag][@sha256:…]``; Docker Hub short names get ``library/``."""
-    rest, _, digest = text.strip().partition("@")
-    if digest and not _DIGEST.match(digest):
-        raise InvalidReferenceError(f"invalid digest in image reference {text!r}")
-    name, tag = _split_tag(rest)
-    host, repository = _split_host(name)
-    if not _REPOSITORY.match(repository):
-        raise InvalidReferenceError(f"invalid repository name in image reference {text!r}")
-    if tag is not None and not _TAG.match(tag):
-        raise InvalidReferenceError(f"invalid tag in image reference {text!r}")
-    return Reference(host=host, repository=repository, tag=tag, digest=digest or None)
-
-
-def _split_tag(name: str) -> tuple[str, str | None]:
-    head, sep, tail = name.rpartition(":")
-    if sep and "/" not in tail:
-        return head, tail
-    return name, None
-
-
-def _split_host(name: str) -> tuple[str, str]:
-    first, sep, rest = name.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        host = canonical_host(first)
-        repository = rest
-    else:
-        host, repository = DOCKER_HUB, name
-    if host == DOCKER_HUB and "/" not in repository:
-        repository = f"library/{repository}"
-    return host, repository
+    try:
+        parsed = references.parse(text.strip())
+    except references.InvalidReferenceError as e:
+        raise InvalidReferenceError(f"invalid image reference {text!r}: {e}") from e
+    return Reference(
+        host=canonical_host(parsed.registry),
+        repository=parsed.repository,
+        tag=parsed.tag or None,
+        digest=parsed.digest or None,
+    )
