@@ -10,6 +10,7 @@ message in its ``Succeeded`` condition, and the Image is told to look again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -24,22 +25,16 @@ logger = logging.getLogger(__name__)
 SOURCE = "/kiln/build-runner"
 
 
+@dataclasses.dataclass
 class BuildRunner:
     """Handles ``build.scheduled`` for one build-runner worker."""
 
-    def __init__(
-        self,
-        cluster: ports.Cluster,
-        publisher: ports.Publisher,
-        registry: registry_client.RegistryClient,
-        *,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.cluster = cluster
-        self.publisher = publisher
-        self.registry = registry
-        self.clock = clock
-        self._configs: dict[str, registry_config.ImageConfig] = {}
+    cluster: ports.Cluster
+    publisher: ports.Publisher
+    registry: registry_client.RegistryClient
+    _: dataclasses.KW_ONLY
+    clock: Callable[[], datetime]
+    _configs: dict[str, registry_config.ImageConfig] = dataclasses.field(default_factory=dict, init=False)
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
         if isinstance(event.data, events.BuildScheduled):

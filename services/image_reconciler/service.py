@@ -13,6 +13,7 @@ resolve → plan again → Build.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -32,21 +33,15 @@ MAX_PASSES = 4
 """Plans per event: enough for resolver create → resolve → build, with a margin."""
 
 
+@dataclasses.dataclass
 class ImageReconciler:
     """Handles the events of one image-reconciler worker."""
 
-    def __init__(
-        self,
-        cluster: ports.Cluster,
-        publisher: ports.Publisher,
-        *,
-        clock: Callable[[], datetime],
-        enable_priority_classes: bool = False,
-    ) -> None:
-        self.cluster = cluster
-        self.publisher = publisher
-        self.clock = clock
-        self.enable_priority_classes = enable_priority_classes
+    cluster: ports.Cluster
+    publisher: ports.Publisher
+    _: dataclasses.KW_ONLY
+    clock: Callable[[], datetime]
+    enable_priority_classes: bool = False
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
         data = event.data
@@ -100,12 +95,7 @@ class ImageReconciler:
         if not error:
             return True
         message = "\n".join(str(e) for e in error.merged())
-        now = self.clock()
-        ready = statuses.condition("Ready", "False", "InvalidSpec", message)
-        status = image.status.with_(
-            observed_generation=image.generation,
-            conditions=[_stamped(ready, image.status.condition("Ready"), now=now)],
-        )
+        status = statuses.invalid_spec(image, message=message, now=self.clock())
         if status.dump() != image.status.dump():
             await self.cluster.replace_image_status(image.with_(status=status))
         logger.warning("image %s is invalid: %s", image.key, message)
@@ -195,9 +185,3 @@ def _keep_extensions(image: images.Image, status: images.ImageStatus) -> images.
     """Kiln's own status fields (e.g. ``latestCacheImage``) survive kpack's status rebuild."""
     extra = image.status.model_extra or {}
     return status.with_(**extra) if extra else status
-
-
-def _stamped(condition: meta.Condition, previous: meta.Condition | None, *, now: datetime) -> meta.Condition:
-    unchanged = previous is not None and previous.status == condition.status and previous.last_transition_time
-    stamp = previous.last_transition_time if unchanged and previous else statuses.rfc3339(now)
-    return condition.with_(last_transition_time=stamp)

@@ -66,6 +66,11 @@ def builder_not_found(image: images.Image, *, now: datetime) -> images.ImageStat
     return _with_conditions(image, [ready], now=now)
 
 
+def invalid_spec(image: images.Image, *, message: str, now: datetime) -> images.ImageStatus:
+    """Kiln: an Image that fails validation gets Ready False ``InvalidSpec`` naming the field(s)."""
+    return _with_conditions(image, [condition(READY, "False", "InvalidSpec", message)], now=now)
+
+
 def build_running(
     image: images.Image, *, build: builds.Build, builder: builders.Builder, now: datetime
 ) -> images.ImageStatus:

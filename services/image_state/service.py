@@ -15,11 +15,12 @@ event never moves it back. A finished Build's status is never rewritten (idempot
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from contracts import builds, events, references
+from contracts import builds, events
 from services import errors, ports
 from services.build_runner import build_status
 from services.registry import client as registry_client
@@ -30,21 +31,15 @@ CACHE_IMAGE_FIELD = "latestCacheImage"
 CACHE_BUILD_FIELD = "latestCacheBuildNumber"
 
 
+@dataclasses.dataclass
 class ImageState:
     """Handles ``build.finished`` and ``cache.digest.updated`` for one image-state worker."""
 
-    def __init__(
-        self,
-        cluster: ports.Cluster,
-        publisher: ports.Publisher,
-        registry: registry_client.RegistryClient,
-        *,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.cluster = cluster
-        self.publisher = publisher
-        self.registry = registry
-        self.clock = clock
+    cluster: ports.Cluster
+    publisher: ports.Publisher
+    registry: registry_client.RegistryClient
+    _: dataclasses.KW_ONLY
+    clock: Callable[[], datetime]
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
         data = event.data
@@ -119,8 +114,3 @@ class ImageState:
             **{CACHE_IMAGE_FIELD: updated.latest_cache_image, CACHE_BUILD_FIELD: updated.build_number}
         )
         await self.cluster.replace_image_status(image.with_(status=status))
-
-
-def repository_of(digest_ref: str) -> str:
-    """``repo@sha256:…`` → the fully qualified repository (for messages and tables)."""
-    return references.parse(digest_ref).name if digest_ref else ""

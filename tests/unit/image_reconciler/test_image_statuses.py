@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import image_fixtures as fx
 import pytest
 
-from contracts import builders, builds
+from contracts import builders, builds, images
 from services.image_reconciler import statuses
 
 T = fx.NOW_TEXT
@@ -336,3 +337,36 @@ def test_rfc3339_converts_to_utc_and_treats_naive_times_as_utc() -> None:
 def test_an_image_without_generation_keeps_its_observed_generation() -> None:
     image = fx.image(status={"observedGeneration": 5}, generation=0)
     assert statuses.builder_not_found(image, now=fx.NOW).observed_generation == 5
+
+
+def test_an_invalid_spec_is_ready_false_with_the_message_and_keeps_an_unchanged_transition_time() -> None:
+    image = images.Image.model_validate(
+        {
+            "metadata": {"name": "app", "namespace": "ns", "generation": 3},
+            "status": {
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "False",
+                        "reason": "Other",
+                        "lastTransitionTime": "2020-01-01T00:00:00Z",
+                    }
+                ]
+            },
+        }
+    )
+
+    status = statuses.invalid_spec(image, message="bad: spec.tag", now=datetime(2026, 1, 1, tzinfo=UTC))
+
+    assert status.dump() == {
+        "observedGeneration": 3,
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "InvalidSpec",
+                "message": "bad: spec.tag",
+                "lastTransitionTime": "2020-01-01T00:00:00Z",
+            }
+        ],
+    }
