@@ -144,10 +144,9 @@ class ImageReconciler:
                 await self.cluster.replace_source_resolver(decided.source_resolver.object)
         if decided.build is not None:
             await self._schedule(decided.build)
-        if decided.status_changed:
-            await self.cluster.replace_image_status(
-                image.with_(status=_keep_extensions(image, decided.status))
-            )
+        status = _keep_extensions(image, decided.status)
+        if status.dump() != image.status.dump():  # Kiln's fields included: no write when nothing changed
+            await self.cluster.replace_image_status(image.with_(status=status))
         for name in decided.delete_builds:
             await self.cluster.delete_build(image.namespace, name)
 
