@@ -11,22 +11,13 @@ The input is ours, so unknown keys are refused.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
+
+from contracts import meta
 
 
-class BuilderImageConfig(BaseModel):
+class BuilderImageConfig(meta.WireModel):
     """What the builder image tells the pod generator: stack, run image, lifecycle APIs, user."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        use_attribute_docstrings=True,
-    )
 
     image: str
     """Resolved builder image (digest reference); the image of every lifecycle step."""

@@ -36,7 +36,8 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, c
 
 import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+
+from contracts import meta
 
 SCHEMA_ID = "https://kiln.dev/schemas/events.json"
 
@@ -56,18 +57,8 @@ class InvalidEventError(ValueError):
     """A body or attribute set that is not a valid Kiln event; the message names the field."""
 
 
-class Payload(BaseModel):
+class Payload(meta.WireModel):
     """Base of every event payload: frozen, strict about unknown keys, camelCase on the wire."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        use_attribute_docstrings=True,
-    )
 
     event_type: ClassVar[str]
     """The CloudEvents ``type`` of this payload."""

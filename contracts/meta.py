@@ -48,6 +48,20 @@ class KubeModel(BaseModel):
         return self.model_copy(update=changes)
 
 
+class WireModel(BaseModel):
+    """Base of inputs that are Kiln's own (events, builder configs): camelCase, unknown keys refused."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        use_attribute_docstrings=True,
+    )
+
+
 class OwnerReference(KubeModel):
     api_version: str
     """API version of the owner, e.g. ``kpack.io/v1alpha2``."""

@@ -24,8 +24,9 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
+
+from contracts import meta
 
 DOCKER_ANNOTATION = "kpack.io/docker"
 GIT_ANNOTATION = "kpack.io/git"
@@ -41,17 +42,8 @@ ALL_KINDS: tuple[Kind, ...] = ("docker", "git", "blob")
 DOCKER_ONLY: tuple[Kind, ...] = ("docker",)
 
 
-class BuildSecret(BaseModel):
+class BuildSecret(meta.WireModel):
     """One secret of the build's service account, as far as the pod generator needs it."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        use_attribute_docstrings=True,
-    )
 
     name: str
     """Secret name."""
