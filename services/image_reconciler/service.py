@@ -110,16 +110,19 @@ class ImageReconciler:
         builder = await self.cluster.get_builder(
             image.spec.builder.kind, image.spec.builder.namespace or image.namespace, image.spec.builder.name
         )
+        observed_builds = await self.cluster.list_builds(image.namespace, image=image.name)
         decided = planning.plan(
             image=image,
             builder=builder,
             source_resolver=resolver,
-            builds=await self.cluster.list_builds(image.namespace, image=image.name),
+            builds=observed_builds,
             pvc=await self.cluster.get_pvc(image.namespace, meta.child_name(image.name, "-cache")),
             now=self.clock(),
             enable_priority_classes=self.enable_priority_classes,
         )
         await self._execute(image, decided)
+        if decided.outcome == "BuildRunning":
+            await self._announce(planning.builds_oldest_first(observed_builds, image_name=image.name)[-1])
         return decided.source_resolver.action != "none"
 
     async def _resolve(
@@ -164,12 +167,18 @@ class ImageReconciler:
 
     async def _schedule(self, build: builds.Build) -> None:
         await _create_or_keep(self.cluster.create_build(build))
+        await self._announce(build)
+        logger.info("scheduled %s/%s (%s)", build.namespace, build.name, build.reason())
+
+    async def _announce(self, build: builds.Build) -> None:
+        """``build.scheduled`` for ``build``: again for a running build, since a worker that died
+        between creating a Build and announcing it leaves a Build without a pod; the build-runner
+        ignores a Build whose pod exists."""
         image_name = build.labels.get(builds.IMAGE_LABEL, "")
         scheduled = events.BuildScheduled(namespace=build.namespace, image=image_name, build=build.name)
         await self.publisher.publish_many(
             [events.new(scheduled, source=SOURCE, time=self.clock(), discriminator=build.name)]
         )
-        logger.info("scheduled %s/%s (%s)", build.namespace, build.name, build.reason())
 
 
 async def _create_or_keep(creating: object) -> None:

@@ -1,0 +1,194 @@
+"""Scenario 6: image-reconciler workers in separate processes, many images, shuffled and duplicated
+triggers, and a worker killed mid-run.
+
+The in-process sandbox runs the bridge, build-runner, image-state and the simulated kubelet; the
+image-reconciler runs only as ``python -m services.cli run image-reconciler`` worker processes on
+the sandbox's broker prefix and kubeconfig. Every Image must end with exactly its three builds
+(the first, and one per push round); no build of an Image may start while another of the same
+Image still runs (checked at the moment the simulated kubelet starts each pod); and killing the
+busiest worker (SIGKILL) during the second round loses nothing: its shards fail over, and the
+survivors schedule the whole third round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts import builds as build_models
+from contracts import events
+from services.kubelet import failures
+from services.sandbox import examples, harness
+
+REGISTRY = "127.0.0.1:5000"
+IMAGES = int(os.environ.get("KILN_SCALE_OUT_IMAGES", "300"))
+WORKERS = 3
+DUPLICATED = 0.10
+WAIT_SECONDS = 240.0
+
+
+@dataclass
+class Worker:
+    """One ``kiln run image-reconciler`` process and its log."""
+
+    process: asyncio.subprocess.Process
+    log: Path
+
+    def scheduled(self) -> int:
+        """Builds this worker has scheduled so far (its ``scheduled …`` log lines)."""
+        return self.log.read_text(errors="replace").count('"message":"scheduled ')
+
+
+class Overlaps:
+    """A kubelet failure plan that fails nothing but records pods started while a sibling runs."""
+
+    def __init__(self) -> None:
+        self.sandbox: harness.Sandbox | None = None
+        self.started: dict[str, list[str]] = {}
+        self.overlapping: list[tuple[str, str]] = []
+
+    def __call__(self, pod: dict[str, Any]) -> failures.Failure | None:
+        assert self.sandbox is not None
+        md = pod["metadata"]
+        image = f"{md['namespace']}/{md['labels'][build_models.IMAGE_LABEL]}"
+        for sibling in self.started.get(image, []):
+            record = self.sandbox.kubelet.record(md["namespace"], sibling)
+            if record is not None and not record.done:
+                self.overlapping.append((sibling, md["name"]))
+        self.started.setdefault(image, []).append(md["name"])
+        return None
+
+
+@pytest.fixture
+async def workers_sandbox(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[harness.Sandbox, list[asyncio.subprocess.Process]]]:
+    async with harness.sandbox(
+        registry_host=REGISTRY, step_seconds=0.01, services=("bridge", "build-runner", "image-state")
+    ) as sb:
+        env = {
+            **os.environ,
+            "KILN_BROKER_PREFIX": sb.prefix,
+            "KILN_KUBE_KUBECONFIG": str(sb.kubeconfig),
+            "KILN_KUBE_IN_CLUSTER": "false",
+        }
+        workers = []
+        for index in range(WORKERS):
+            path = tmp_path / f"worker-{index}.log"
+            with path.open("wb") as log:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "services.cli",
+                    "run",
+                    "image-reconciler",
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                )
+            workers.append(Worker(process, path))
+        try:
+            yield sb, workers
+        finally:
+            for worker in workers:
+                if worker.process.returncode is None:
+                    worker.process.terminate()
+            await asyncio.gather(*(w.process.wait() for w in workers))
+
+
+def _counts(sb: harness.Sandbox, namespace: str) -> tuple[int, int]:
+    objects = sb.emulator.objects("builds", namespace)
+    finished = [b for b in objects if not build_models.Build.model_validate(b).running()]
+    return len(objects), len(finished)
+
+
+async def _wait(sb: harness.Sandbox, predicate: Any, *, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"timed out after {WAIT_SECONDS:.0f} s waiting for {what}")
+        await asyncio.sleep(0.5)
+
+
+@pytest.mark.timeout(900)
+async def test_three_workers_build_every_image_exactly_as_often_as_it_should_and_survive_a_kill(
+    workers_sandbox: tuple[harness.Sandbox, list[Worker]],
+) -> None:
+    sb, workers = workers_sandbox
+    overlaps = Overlaps()
+    overlaps.sandbox = sb
+    sb.fail(overlaps)
+    await sb.add_builder()
+    namespace = f"scale-{uuid.uuid4().hex[:8]}"
+    names = [f"app-{index:03d}" for index in range(IMAGES)]
+    for name in names:
+        await sb.apply(
+            examples.image(
+                "registry-cache", name=name, namespace=namespace, registry=REGISTRY, builder="default"
+            )
+        )
+    await _wait(sb, lambda: _counts(sb, namespace)[1] >= IMAGES, what=f"{IMAGES} first builds")
+
+    rng = random.Random(7)
+    await sb.wiring.publisher.publish_many(_pushes(namespace, names, commit=2, rng=rng))
+    await _wait(
+        sb, lambda: _counts(sb, namespace)[0] >= IMAGES + IMAGES // 3, what="a third of the second builds"
+    )
+    busiest = max(workers, key=Worker.scheduled)
+    survivors = [w for w in workers if w is not busiest]
+    assert busiest.scheduled() > 0
+    busiest.process.kill()
+    await busiest.process.wait()
+    before = {id(w): w.scheduled() for w in survivors}
+    await _wait(sb, lambda: _counts(sb, namespace)[1] >= 2 * IMAGES, what=f"{2 * IMAGES} finished builds")
+    await sb.wiring.publisher.publish_many(_pushes(namespace, names, commit=3, rng=rng))
+    await _wait(sb, lambda: _counts(sb, namespace)[1] >= 3 * IMAGES, what=f"{3 * IMAGES} finished builds")
+    await asyncio.sleep(2.0)  # late duplicates would create one more build now
+
+    all_builds = [build_models.Build.model_validate(b) for b in sb.emulator.objects("builds", namespace)]
+    by_image: dict[str, list[build_models.Build]] = {}
+    for build in all_builds:
+        by_image.setdefault(build.labels[build_models.IMAGE_LABEL], []).append(build)
+    assert sorted(by_image) == names
+    wrong = {
+        name: sorted((b.name, b.reason()) for b in found)
+        for name, found in by_image.items()
+        if sorted((b.name, b.reason()) for b in found)
+        != [(f"{name}-build-1", "CONFIG"), (f"{name}-build-2", "COMMIT"), (f"{name}-build-3", "COMMIT")]
+    }
+    assert wrong == {}
+    assert [b.name for b in all_builds if not b.succeeded()] == []
+    assert overlaps.overlapping == []
+    assert busiest.process.returncode == -9
+    assert [w.process.returncode for w in survivors] == [None] * (WORKERS - 1)
+    # the killed worker's shards failed over: the survivors scheduled every third build
+    assert sum(w.scheduled() - before[id(w)] for w in survivors) >= IMAGES
+
+
+def _pushes(
+    namespace: str, names: list[str], *, commit: int, rng: random.Random
+) -> list[events.Event[events.Payload]]:
+    """A git push for every Image, shuffled, with a tenth of them delivered twice (same event id)."""
+    revision = examples.commit(commit)
+    pushes: list[events.Event[events.Payload]] = [
+        events.new(
+            events.SourceChanged(namespace=namespace, image=name, url=examples.GIT_URL, revision=revision),
+            source="/kiln/tests",
+            time=datetime.now(UTC),
+            discriminator=revision,
+        )
+        for name in names
+    ]
+    batch = [*pushes, *rng.sample(pushes, int(len(pushes) * DUPLICATED))]
+    rng.shuffle(batch)
+    return batch
