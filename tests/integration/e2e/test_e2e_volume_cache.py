@@ -8,10 +8,12 @@ generation change and publishes ``image.changed``.
 from __future__ import annotations
 
 import copy
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from kubernetes_asyncio import client
+from kubernetes_asyncio.client.exceptions import ApiException
 
 from contracts import admission, images
 
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 GROUP, VERSION = "kpack.io", "v1alpha2"
 STORAGE_CLASS = "fast"
+CONFLICT_RETRIES = 5
 
 
 def volume_image(run: Run, *, size: str) -> dict[str, Any]:
@@ -31,11 +34,26 @@ def volume_image(run: Run, *, size: str) -> dict[str, Any]:
 
 
 async def edit_spec(run: Run, change: Any) -> None:
-    """What ``kubectl edit`` does: read the Image, change its spec, replace it."""
+    """What ``kubectl edit`` does: read the Image, change its spec, replace it.
+
+    The services write the Image's status meanwhile, which moves its resourceVersion: a replace
+    built on a stale read gets 409 Conflict, and is read and applied again (client-go's
+    ``RetryOnConflict``). Any other error, or a conflict that persists, fails the test.
+    """
     custom = client.CustomObjectsApi(run.sb.wiring.api)
-    current = await custom.get_namespaced_custom_object(GROUP, VERSION, run.namespace, "images", run.name)
-    change(current["spec"])
-    await custom.replace_namespaced_custom_object(GROUP, VERSION, run.namespace, "images", run.name, current)
+    for _ in range(CONFLICT_RETRIES):
+        current = await custom.get_namespaced_custom_object(GROUP, VERSION, run.namespace, "images", run.name)
+        change(current["spec"])
+        try:
+            await custom.replace_namespaced_custom_object(
+                GROUP, VERSION, run.namespace, "images", run.name, current
+            )
+        except ApiException as error:
+            if error.status != HTTPStatus.CONFLICT:
+                raise
+        else:
+            return
+    pytest.fail(f"the Image {run.name} stayed in conflict through {CONFLICT_RETRIES} edits")
 
 
 def pvc(run: Run) -> dict[str, Any] | None:
