@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
@@ -31,7 +33,7 @@ import aio_pika.abc
 
 from contracts import events
 from services import errors, retrying
-from services.broker import messages, topology
+from services.broker import membership, messages, topology
 from services.broker import settings as broker_settings
 
 logger = logging.getLogger(__name__)
@@ -66,50 +68,192 @@ class KeyLocks:
                 del self._users[key], self._locks[key]
 
 
+Observe = Callable[[str, str, str, float], None]
+"""Told of every settled delivery: (service, event type, outcome, seconds from delivery to settlement).
+Outcomes: ``ok``, ``retry``, ``dead-letter``, ``invalid``, ``requeue``."""
+
+
+@dataclasses.dataclass(eq=False)
+class _Subscription:
+    """One work queue consumed on a channel of its own, so that it can be handed over alone."""
+
+    queue: str
+    channel: aio_pika.abc.AbstractChannel | None = None
+    consumer: tuple[aio_pika.abc.AbstractQueue, str] | None = None
+    leaving: bool = False
+    in_flight: set[asyncio.Task[object]] = dataclasses.field(default_factory=set)
+
+
 class Consumer:
-    """Consumes a service's work queues with ``handler``; start it, and stop it to drain."""
+    """Consumes a service's work queues with ``handler``; start it, and stop it to drain.
+
+    Each work queue has its own channel. For a sharded service with ``settings.balance``, the
+    workers keep a roster (:mod:`services.broker.membership`); whenever it settles on a new set of
+    workers, each worker hands over the shards that are not its own by closing that shard's channel
+    once its handlers in flight are done (the broker then makes the next waiting consumer active,
+    the owner among them) and subscribing again, at the back of the line. Deliveries that arrive
+    meanwhile are left unacknowledged and return to the shard with the closed channel.
+    """
 
     def __init__(
         self,
-        channel: aio_pika.abc.AbstractChannel,
+        connection: aio_pika.abc.AbstractConnection,
         *,
         settings: broker_settings.BrokerSettings,
         service: topology.Service,
         handler: Handler,
+        observe: Observe | None = None,
+        worker: str | None = None,
     ) -> None:
-        self._channel = channel
+        self._connection = connection
         self._settings = settings
         self._service = service
         self._handler = handler
+        self._observe = observe
         self._names = topology.Names(settings)
         self._locks = KeyLocks()
-        self._tags: list[tuple[aio_pika.abc.AbstractQueue, str]] = []
-        self._in_flight: set[asyncio.Task[object]] = set()
+        self._subscriptions = {name: _Subscription(name) for name in self._names.queues(service)}
+        self._republisher: aio_pika.abc.AbstractChannel | None = None
+        self._members = contextlib.AsyncExitStack()
+        self._balancer: asyncio.Task[None] | None = None
+        self.settled: tuple[str, ...] | None = None
+        """The roster this worker last balanced for (its handovers done), None before the first."""
+        self.worker = worker or membership.new_worker_id(service.name)
+        """This worker's id in the service's roster."""
+        self.owned: tuple[str, ...] = tuple(self._subscriptions)
+        """The work queues this worker should be the active consumer of (all until balanced)."""
+        self.delivered: collections.Counter[str] = collections.Counter()
+        """Deliveries handled so far, by work queue."""
+        self.handovers = 0
+        """Shards handed over so far."""
+
+    @property
+    def balancing(self) -> bool:
+        return self._service.sharded and self._settings.balance and len(self._subscriptions) > 1
 
     async def start(self) -> None:
-        """Start consuming every work queue of the service (shards: one active consumer each)."""
-        await self._channel.set_qos(prefetch_count=self._settings.prefetch)
-        for queue_name in self._names.queues(self._service):
-            queue = await self._channel.get_queue(queue_name, ensure=False)
-            tag = await queue.consume(self._on_message)
-            self._tags.append((queue, tag))
-        logger.info("consuming %s", self._names.queues(self._service))
+        """Subscribe to every work queue of the service; join the roster when balancing."""
+        self._republisher = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        for subscription in self._subscriptions.values():
+            await self._subscribe(subscription)
+        if self.balancing:
+            heartbeat = self._settings.heartbeat_seconds
+            roster = membership.Roster(self.worker, heartbeat=heartbeat)
+            await self._members.enter_async_context(
+                membership.announcing(
+                    self._connection,
+                    exchange=self._names.members(self._service),
+                    roster=roster,
+                    heartbeat=heartbeat,
+                )
+            )
+            self._balancer = asyncio.create_task(self._balance(roster), name=f"balance {self.worker}")
+            reconnects = getattr(self._connection, "reconnect_callbacks", None)
+            if reconnects is not None:
+                reconnects.add(self._on_reconnect)
+        logger.info("consuming %s as %s", list(self._subscriptions), self.worker)
 
     async def stop(self) -> None:
-        """Stop taking deliveries and wait for the handlers in flight to finish."""
-        for queue, tag in self._tags:
-            with contextlib.suppress(Exception):
-                await queue.cancel(tag)
-        self._tags.clear()
-        while self._in_flight:
-            await asyncio.wait(set(self._in_flight))
+        """Stop taking deliveries, wait for the handlers in flight, leave the roster."""
+        if self._balancer is not None:
+            self._balancer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._balancer
+            self._balancer = None
+        for subscription in self._subscriptions.values():
+            subscription.leaving = True
+            if subscription.consumer is not None:
+                queue, tag = subscription.consumer
+                with contextlib.suppress(Exception):
+                    await queue.cancel(tag)
+        for subscription in self._subscriptions.values():
+            await self._drained(subscription)
+            await _close(subscription.channel)
+            subscription.channel, subscription.consumer = None, None
+        reconnects = getattr(self._connection, "reconnect_callbacks", None)
+        if reconnects is not None:
+            reconnects.discard(self._on_reconnect)
+        await self._members.aclose()
+        await _close(self._republisher)
+        self._republisher = None
 
-    async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+    def health(self) -> str | None:
+        """Why this consumer cannot work now, or ``None``."""
+        if self._republisher is None or self._republisher.is_closed:
+            return f"{self._service.name}: its publishing channel is closed"
+        closed = [s.queue for s in self._subscriptions.values() if s.channel is None or s.channel.is_closed]
+        if closed and not any(s.leaving for s in self._subscriptions.values()):
+            return f"{self._service.name}: channels closed for {closed}"
+        if self._balancer is not None and self._balancer.done():
+            return f"{self._service.name}: shard balancing stopped"
+        return None
+
+    async def _subscribe(self, subscription: _Subscription) -> None:
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self._settings.prefetch)
+        queue = await channel.get_queue(subscription.queue, ensure=False)
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            await self._on_message(subscription, message)
+
+        subscription.channel = channel
+        subscription.consumer = (queue, await queue.consume(on_message))
+        subscription.leaving = False
+
+    def _on_reconnect(self, *_: object) -> None:
+        """Restored channels rejoin their shards in any order: balance again once settled."""
+        self.settled = None
+
+    async def _balance(self, roster: membership.Roster) -> None:
+        """Hand over foreign shards whenever the roster settles (same for two heartbeats) anew."""
+        previous: tuple[str, ...] | None = None
+        while True:
+            await asyncio.sleep(self._settings.heartbeat_seconds)
+            workers = roster.workers()
+            if workers == previous and workers != self.settled:
+                await self._rebalance(workers)
+            previous = workers
+
+    async def _rebalance(self, workers: tuple[str, ...]) -> None:
+        owned = membership.assign(tuple(self._subscriptions), workers)[self.worker]
+        foreign = [s for name, s in self._subscriptions.items() if name not in owned]
+        logger.info(
+            "%s: %d worker(s); owning %s, handing over %d shard(s)",
+            self.worker,
+            len(workers),
+            list(owned),
+            len(foreign),
+        )
+        self.owned = owned
+        await asyncio.gather(*(self._hand_over(s) for s in foreign))
+        self.settled = workers
+
+    async def _hand_over(self, subscription: _Subscription) -> None:
+        """Let the next waiting consumer of ``subscription``'s shard take it; wait in line again."""
+        subscription.leaving = True
+        await self._drained(subscription)
+        await _close(subscription.channel)
+        subscription.channel = None
+        await self._subscribe(subscription)
+        self.handovers += 1
+
+    async def _drained(self, subscription: _Subscription) -> None:
+        while subscription.in_flight:
+            await asyncio.wait(set(subscription.in_flight))
+
+    async def _on_message(
+        self, subscription: _Subscription, message: aio_pika.abc.AbstractIncomingMessage
+    ) -> None:
+        if subscription.leaving:
+            return  # stays unacknowledged; returns to the shard when the channel closes
         task = asyncio.current_task()
         assert task is not None
-        self._in_flight.add(task)
+        subscription.in_flight.add(task)
+        self.delivered[subscription.queue] += 1
+        started = time.monotonic()
+        outcome = "requeue"
         try:
-            await self._process(message)
+            outcome = await self._process(message)
         except Exception:
             # A retry or dead letter that was not confirmed: hand the message back; the broker
             # redelivers it, and x-delivery-limit bounds how often.
@@ -117,38 +261,44 @@ class Consumer:
             with contextlib.suppress(Exception):
                 await message.nack(requeue=True)
         finally:
-            self._in_flight.discard(task)
+            subscription.in_flight.discard(task)
+            if self._observe is not None:
+                event_type = message.type or "unknown"
+                self._observe(self._service.name, event_type, outcome, time.monotonic() - started)
 
-    async def _process(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+    async def _process(self, message: aio_pika.abc.AbstractIncomingMessage) -> str:
+        """Handle and settle ``message``; return the outcome."""
         try:
             event = messages.from_message(message)
         except errors.InvalidMessageError as e:
             await self._dead_letter(message, reason="invalid", error=e)
-            return
+            return "invalid"
         async with self._locks.hold(event.subject):
             try:
                 await self._run_handler(event)
             except errors.TemporaryError as e:
-                await self._retry_later(message, error=e)
+                return await self._retry_later(message, error=e)
             except errors.PermanentError as e:
                 await self._dead_letter(message, reason="permanent", error=e)
+                return "dead-letter"
             except Exception:
                 logger.exception("handler failed on %s %s; requeueing", event.type, event.id)
                 await message.nack(requeue=True)
-            else:
-                await message.ack()
+                return "requeue"
+            await message.ack()
+            return "ok"
 
     async def _run_handler(self, event: events.Event[events.Payload]) -> None:
         async for attempt in retrying.retrying(self._settings.backoff):
             with attempt:
                 await self._handler(event)
 
-    async def _retry_later(self, message: aio_pika.abc.AbstractIncomingMessage, *, error: Exception) -> None:
+    async def _retry_later(self, message: aio_pika.abc.AbstractIncomingMessage, *, error: Exception) -> str:
         attempt = _attempt_of(message)
         retry_queues = self._names.retry_queues(self._service)
         if attempt >= len(retry_queues):
             await self._dead_letter(message, reason="retries-exhausted", error=error)
-            return
+            return "dead-letter"
         headers = {**(message.headers or {}), ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: _text(error)}
         logger.warning(
             "event %s failed temporarily; retry %d/%d in %.1f s: %s",
@@ -160,6 +310,7 @@ class Consumer:
         )
         await self._republish(message, headers=headers, exchange="", routing_key=retry_queues[attempt])
         await message.ack()
+        return "retry"
 
     async def _dead_letter(
         self, message: aio_pika.abc.AbstractIncomingMessage, *, reason: str, error: Exception
@@ -188,6 +339,10 @@ class Consumer:
         exchange: str,
         routing_key: str,
     ) -> None:
+        """Publish a copy on the confirming channel; return once the broker confirmed it."""
+        channel = self._republisher
+        if channel is None:
+            raise errors.TemporaryError("the consumer is stopped")
         copy = aio_pika.Message(
             body=message.body,
             headers=headers,
@@ -197,10 +352,14 @@ class Consumer:
             type=message.type,
             timestamp=message.timestamp,
         )
-        target = await self._channel.get_exchange(exchange, ensure=False) if exchange else None
-        if target is None:
-            target = self._channel.default_exchange
+        target = await channel.get_exchange(exchange, ensure=False) if exchange else channel.default_exchange
         await target.publish(copy, routing_key=routing_key, mandatory=True)
+
+
+async def _close(channel: aio_pika.abc.AbstractChannel | None) -> None:
+    if channel is not None:
+        with contextlib.suppress(Exception):
+            await channel.close()
 
 
 def _attempt_of(message: aio_pika.abc.AbstractIncomingMessage) -> int:
@@ -219,13 +378,12 @@ async def consuming(
     settings: broker_settings.BrokerSettings,
     service: topology.Service,
     handler: Handler,
+    observe: Observe | None = None,
 ) -> AsyncIterator[Consumer]:
-    """Consume ``service``'s queues with ``handler`` on a new confirming channel until exit."""
-    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-    consumer = Consumer(channel, settings=settings, service=service, handler=handler)
+    """Consume ``service``'s queues with ``handler`` until exit (then drain)."""
+    consumer = Consumer(connection, settings=settings, service=service, handler=handler, observe=observe)
     try:
         await consumer.start()
         yield consumer
     finally:
         await consumer.stop()
-        await channel.close()

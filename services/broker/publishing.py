@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Self
 
@@ -45,6 +45,8 @@ class Publisher:
         self._channel = channel
         self._exchange = exchange
         self._window = asyncio.Semaphore(max_in_flight)
+        self.observe: Callable[[str], None] | None = None
+        """Told the type of every event the broker confirmed (metrics)."""
 
     @classmethod
     async def open(
@@ -92,6 +94,8 @@ class Publisher:
     async def _send(self, event: events.Event[events.Payload]) -> None:
         try:
             await self._exchange.publish(messages.to_message(event), routing_key=event.type, mandatory=True)
+            if self.observe is not None:
+                self.observe(event.type)
         except aio_pika.exceptions.DeliveryError as e:
             raise PublishError(f"event {event.id} ({event.type}) not delivered: {_describe(e)}") from e
         except (aiormq.exceptions.AMQPError, aio_pika.exceptions.ChannelInvalidStateError) as e:

@@ -29,5 +29,9 @@ class BrokerSettings(BaseSettings):
     """Unacknowledged messages a consumer holds at once."""
     max_in_flight: int = Field(default=1000, ge=1)
     """Unconfirmed publishes the publisher keeps in flight."""
+    balance: bool = True
+    """Spread a sharded service's shards evenly over its live workers (see ``membership``)."""
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    """How often a worker announces itself to the others of its service; silent for three → gone."""
     stream_max_age: str = Field(default="7D", pattern=r"^\d+[YMDhms]$")
     """Retention of the event stream (``x-max-age``)."""

@@ -15,6 +15,8 @@
     <p>.<service>.retry.<i>  quorum, x-message-ttl = retry_delays[i], dead-letters back into the
                              inbox, so a retried event lands on the same shard (same key)
     <p>.dead (fanout) ──► <p>.dead                 quorum: what no retry can fix, with reasons
+    <p>.<service>.members (fanout)  heartbeats of a sharded service's workers, each hearing them on
+                             an exclusive queue of its own (see ``membership``: shard balancing)
 
 Each service gets its own inbox and shards so that every service sees every event it consumes,
 and, within a service, events about one image are handled by one worker at a time, in order.
@@ -90,6 +92,10 @@ class Names:
     def inbox(self, service: Service) -> str:
         return f"{self.settings.prefix}.{service.name}"
 
+    def members(self, service: Service) -> str:
+        """The fanout exchange on which the workers of a sharded service announce themselves."""
+        return f"{self.inbox(service)}.members"
+
     def queues(self, service: Service) -> tuple[str, ...]:
         """The work queues of ``service``: its shards, or its single queue."""
         if not service.sharded:
@@ -107,7 +113,8 @@ class Names:
         return tuple(names)
 
     def all_exchanges(self, services: Sequence[Service]) -> tuple[str, ...]:
-        return (self.events_exchange, self.dead_exchange, *(self.inbox(s) for s in services))
+        members = [self.members(s) for s in services if s.sharded]
+        return (self.events_exchange, self.dead_exchange, *(self.inbox(s) for s in services), *members)
 
 
 async def declare(
@@ -161,6 +168,8 @@ async def _declare_service(
         )
     for event_type in service.event_types:
         await inbox.bind(events_exchange, routing_key=event_type)
+    if service.sharded:
+        await channel.declare_exchange(names.members(service), aio_pika.ExchangeType.FANOUT, durable=True)
     work_arguments: aio_pika.abc.HeadersType = {
         "x-queue-type": "quorum",
         "x-delivery-limit": settings.delivery_limit,

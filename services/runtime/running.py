@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -29,10 +30,12 @@ from services.kube import cluster as kube_cluster
 from services.kube import resources as kube_resources
 from services.kube import settings as kube_settings
 from services.registry import client as registry_client
+from services.runtime import admin
 
 logger = logging.getLogger(__name__)
 CONSUMERS = {service.name: service for service in topology.SERVICES}
 SERVICE_NAMES = ("bridge", *CONSUMERS)
+BROKER_DOWN = "the broker connection is down; reconnecting"
 
 
 class RunSettings(BaseSettings):
@@ -48,6 +51,10 @@ class RunSettings(BaseSettings):
     """Write kpack's build priority classes on Builds."""
     insecure_registries: tuple[str, ...] = ()
     """Registry hosts reached over plain http (loopback hosts always are)."""
+    admin_host: str = "0.0.0.0"
+    """Interface of the admin endpoint (``/healthz``, ``/readyz``, ``/metrics``)."""
+    admin_port: int | None = Field(default=8081, ge=0, le=65535)
+    """Port of the admin endpoint; 0 picks a free one, unset (``KILN_ADMIN_PORT=``) serves none."""
 
 
 @dataclass
@@ -60,6 +67,10 @@ class Wiring:
     publisher: publishing.Publisher
     registry: registry_client.RegistryClient
     connection: object
+    health: admin.Health
+    metrics: admin.Metrics
+    admin_url: str | None = None
+    """Where the admin endpoint answers, when it is served."""
 
 
 @contextlib.asynccontextmanager
@@ -82,31 +93,55 @@ async def running(
         channel = await connection.channel()
         await topology.declare(channel, settings=broker)
         await channel.close()
+        metrics, health = admin.Metrics(), admin.Health()
+        health.add("broker", lambda: None if connection.connected.is_set() else BROKER_DOWN, liveness=False)
         publisher = await publishing.Publisher.open(connection, settings=broker)
+        publisher.observe = metrics.published
         stack.push_async_callback(publisher.close)
         api = await kube_client.api_client(kube)
         stack.push_async_callback(api.close)
         typed = kube_resources.Kube(api, settings=kube)
         registry = registry_client.RegistryClient(insecure_hosts=settings.insecure_registries)
         stack.push_async_callback(registry.aclose)
+        cluster = kube_cluster.KubeCluster(typed)
+        metrics.count_api_requests(lambda: cluster.calls)
         wiring = Wiring(
             api=api,
             kube=typed,
-            cluster=kube_cluster.KubeCluster(typed),
+            cluster=cluster,
             publisher=publisher,
             registry=registry,
             connection=connection,
+            health=health,
+            metrics=metrics,
         )
         for name in chosen:
             if name == "bridge":
                 bridge = bridge_service.Bridge(
                     typed, publisher, clock=clock, resync_seconds=settings.resync_seconds
                 )
-                await stack.enter_async_context(_background(bridge.run(), name=name))
+                task = await stack.enter_async_context(_background(bridge.run(), name=name))
+                health.add(name, functools.partial(_task_health, task), liveness=True)
                 continue
             handler = _handler(name, wiring=wiring, settings=settings, clock=clock)
-            await stack.enter_async_context(
-                consuming.consuming(connection, settings=broker, service=CONSUMERS[name], handler=handler)
+            consumer = await stack.enter_async_context(
+                consuming.consuming(
+                    connection,
+                    settings=broker,
+                    service=CONSUMERS[name],
+                    handler=handler,
+                    observe=metrics.settled,
+                )
+            )
+            health.add(name, consumer.health, liveness=False)
+        if settings.admin_port is not None:
+            wiring.admin_url = await stack.enter_async_context(
+                admin.serving(
+                    admin.application(health, metrics),
+                    host=settings.admin_host,
+                    port=settings.admin_port,
+                    what="admin endpoint",
+                )
             )
         logger.info("running %s", ", ".join(chosen))
         yield wiring
@@ -131,11 +166,20 @@ def _handler(
     ).handle
 
 
+def _task_health(task: asyncio.Task[None]) -> str | None:
+    if not task.done():
+        return None
+    if task.cancelled():
+        return f"{task.get_name()} was cancelled"
+    error = task.exception()
+    return f"{task.get_name()} stopped: {error!r}" if error else f"{task.get_name()} returned"
+
+
 @contextlib.asynccontextmanager
-async def _background(coroutine: object, *, name: str) -> AsyncIterator[None]:
+async def _background(coroutine: object, *, name: str) -> AsyncIterator[asyncio.Task[None]]:
     task: asyncio.Task[None] = asyncio.create_task(coroutine, name=name)  # type: ignore[arg-type]
     try:
-        yield
+        yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -130,8 +130,12 @@ async def sandbox(
     fail: failures.FailurePlan = failures.from_annotations,
     workdir: Path | None = None,
     services: tuple[str, ...] = ("all",),
+    admin_port: int | None = 0,
 ) -> AsyncIterator[Sandbox]:
-    """Start everything; stop it and delete the run's broker topology on exit."""
+    """Start everything; stop it and delete the run's broker topology on exit.
+
+    The admin endpoint (health, metrics) listens on ``admin_port`` (0: a free port; None: none);
+    ``wiring.admin_url`` says where."""
     run_id = uuid.uuid4().hex[:8]
     base = broker or broker_settings.BrokerSettings()
     settings = base.model_copy(update={"prefix": f"{base.prefix}-sandbox-{run_id}"})
@@ -140,7 +144,7 @@ async def sandbox(
     await emulator.start()
     try:
         kubeconfig = emulator.write_kubeconfig(directory / "kubeconfig")
-        run_settings = running.RunSettings(resync_seconds=30.0)
+        run_settings = running.RunSettings(resync_seconds=30.0, admin_host="127.0.0.1", admin_port=admin_port)
         kube = kube_settings.KubeSettings(kubeconfig=kubeconfig, in_cluster=False)
         async with running.running(services, settings=run_settings, broker=settings, kube=kube) as wiring:
             config = simulated_kubelet.KubeletConfig(step_seconds=step_seconds, fail=fail)

@@ -45,6 +45,7 @@ async def settings(
         backoff=(0.01, 0.02),
         retry_delays=(0.2,),
         prefetch=50,
+        heartbeat_seconds=0.2,
     )
     yield settings
     channel = await connection.channel()

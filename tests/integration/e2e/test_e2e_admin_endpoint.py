@@ -1,0 +1,71 @@
+"""The admin endpoint of a running Kiln: health, readiness and Prometheus metrics after a build."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+if TYPE_CHECKING:
+    from tests.integration.e2e.conftest import Run
+
+pytestmark = pytest.mark.integration
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a Prometheus exposition: (name, sorted labels) → value."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_health_readiness_and_metrics_answer_for_every_service(run: Run) -> None:
+    await run.sb.apply(run.image("registry-cache"))
+    [build] = await run.wait_finished(1)
+    assert build.succeeded()
+    url = run.sb.wiring.admin_url
+    assert url is not None
+
+    async with httpx.AsyncClient(base_url=url) as http:
+        live, ready, metrics = [await http.get(path) for path in ("/healthz", "/readyz", "/metrics")]
+
+    assert (live.status_code, live.json()) == (200, {"status": "ok", "checks": {"bridge": "ok"}})
+    assert (ready.status_code, ready.json()) == (
+        200,
+        {
+            "status": "ok",
+            "checks": {
+                "bridge": "ok",
+                "broker": "ok",
+                "image-reconciler": "ok",
+                "build-runner": "ok",
+                "image-state": "ok",
+            },
+        },
+    )
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    found = samples(metrics.text)
+    handled = {
+        (dict(labels)["service"], dict(labels)["type"], dict(labels)["outcome"]): value
+        for (name, labels), value in found.items()
+        if name == "kiln_events_handled_total"
+    }
+    assert handled[("build-runner", "kiln.build.scheduled", "ok")] >= 1
+    assert handled[("image-state", "kiln.build.finished", "ok")] >= 1
+    assert handled[("image-reconciler", "kiln.image.changed", "ok")] >= 1
+    assert all(outcome == "ok" for (_, _, outcome) in handled), handled
+    published = {
+        dict(labels)["type"]: v for (n, labels), v in found.items() if n == "kiln_events_published_total"
+    }
+    assert published["kiln.build.scheduled"] >= 1
+    assert published["kiln.cache.digest.updated"] >= 1
+    assert found[("kiln_kube_requests_total", ())] > 10
+    count = found[
+        ("kiln_event_handle_seconds_count", (("service", "image-state"), ("type", "kiln.build.finished")))
+    ]
+    assert count == handled[("image-state", "kiln.build.finished", "ok")]
