@@ -108,7 +108,8 @@ async def _sandbox(
         host = await _registry(registry, stack)
         box = await stack.enter_async_context(harness.sandbox(registry_host=host, step_seconds=step_seconds))
         typer.echo(
-            f"kubeconfig: {box.kubeconfig}  (kubectl --kubeconfig {box.kubeconfig} get images,builds,pods)",
+            f"kubeconfig: {box.kubeconfig}  (kubectl --kubeconfig {box.kubeconfig} get images,builds,pods)\n"
+            f"health and metrics: {box.wiring.admin_url}/metrics  webhooks: {box.wiring.webhooks_url}/webhooks/…",
             err=True,
         )
         await box.add_builder()
