@@ -39,6 +39,10 @@ class KubeCluster:
             return None
         return await self._count().builder_kind(kind).find(name, namespace=namespace)
 
+    async def list_builders(self, kind: str, namespace: str | None = None) -> list[builders.Builder]:
+        """Builders (in ``namespace``; None: all) or ClusterBuilders; ValueError for another kind."""
+        return await self._count().builder_kind(kind).list(namespace=namespace)
+
     async def get_source_resolver(self, namespace: str, name: str) -> source_resolvers.SourceResolver | None:
         return await self._count().source_resolvers.find(name, namespace=namespace)
 

@@ -15,6 +15,7 @@ import yaml
 
 from services.broker import settings as broker_settings
 from services.broker import topology
+from services.triggers import settings as triggers_settings
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
@@ -229,7 +230,7 @@ def test_the_broker_secret_the_services_read_is_the_one_the_operator_creates() -
         env["valueFrom"]["secretKeyRef"]["name"]
         for deployment in _objects("Deployment")
         for env in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
-        if "secretKeyRef" in env.get("valueFrom", {})
+        if "secretKeyRef" in env.get("valueFrom", {}) and not env["valueFrom"]["secretKeyRef"].get("optional")
     }
     referenced |= {
         target["name"]
@@ -240,6 +241,25 @@ def test_the_broker_secret_the_services_read_is_the_one_the_operator_creates() -
     assert referenced == {expected}
     assert "rabbitmq_consistent_hash_exchange" in cluster["spec"]["rabbitmq"]["additionalPlugins"]
     assert cluster["spec"]["replicas"] == 3
+
+
+def test_the_triggers_read_each_webhook_secret_from_an_optional_key_of_the_kiln_triggers_secret() -> None:
+    deployment = _only("Deployment", "kiln-triggers")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    optional = {
+        item["name"]: item["valueFrom"]["secretKeyRef"]
+        for item in env
+        if item.get("valueFrom", {}).get("secretKeyRef", {}).get("optional")
+    }
+    credentials = ("github_secret", "gitlab_token", "generic_token", "registry_token")
+
+    assert sorted(optional) == sorted(triggers_settings.TriggersSettings.env_var(c) for c in credentials)
+    assert {(ref["name"], ref["key"]) for ref in optional.values()} == {
+        ("kiln-triggers", "github-secret"),
+        ("kiln-triggers", "gitlab-token"),
+        ("kiln-triggers", "generic-token"),
+        ("kiln-triggers", "registry-token"),
+    }
 
 
 def test_every_deployment_gets_the_broker_url_setting() -> None:

@@ -1,0 +1,165 @@
+"""Which Images a git push affects and which builders a registry push affects, and the events that
+say so. Pure: no I/O; time is a parameter.
+
+**Git.** An Image is affected by a push when
+
+* its ``spec.source.git.url`` denotes the same repository as one of the push's URLs —
+  :func:`repository_key` reduces ``https://``, ``http://``, ``ssh://``, ``git://`` and scp-like
+  ``git@host:path`` URLs to ``host/path``: host in lowercase, without user or port, without a
+  trailing ``/`` or ``.git`` (the path keeps its case: git servers may tell ``App`` from ``app``);
+* and its ``spec.source.git.revision`` names the pushed branch or tag, short (``main``) or full
+  (``refs/heads/main``). A revision that is a commit SHA is pinned: no push moves it.
+
+Each affected Image gets a ``source.changed`` carrying the URL *as the Image spells it* (the
+reconciler compares it with the SourceResolver's) and the pushed commit. Its id derives from the
+delivery id and the commit, so a redelivered webhook publishes the same event again.
+
+**Registry.** A manifest pushed to ``host/repository`` affects every Builder and ClusterBuilder
+whose ``spec.tag`` or ``status.latestImage`` names that repository (compared as
+:mod:`contracts.references` normalises references, the host in lowercase): one
+``builder.changed`` each.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+from contracts import builders, events, images, references
+from services.triggers import webhooks
+
+SOURCE = "/kiln/triggers"
+"""The CloudEvents source of the events the triggers service publishes."""
+GIT_SCHEMES = ("https", "http", "ssh", "git", "git+ssh", "ssh+git")
+_SCP_LIKE = re.compile(r"^(?:[^@/:]+@)?(?P<host>[^@/:]+):(?P<path>.+)$")
+"""``[user@]host:path``, git's scp-like syntax for ssh."""
+_DOCKER_HUB_ALIASES = ("docker.io", "registry-1.docker.io")
+
+
+# git
+
+
+def repository_key(url: str) -> str | None:
+    """``host/path`` naming the repository ``url`` points at, or None if it is not a git URL."""
+    url = url.strip()
+    if "://" in url:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme.lower() not in GIT_SCHEMES:
+            return None
+        host, path = parts.hostname or "", parts.path
+    else:
+        found = _SCP_LIKE.match(url)
+        if found is None:
+            return None
+        host, path = found["host"].lower(), found["path"]
+    path = path.strip("/").removesuffix(".git").rstrip("/")
+    if not host or not path:
+        return None
+    return f"{host}/{path}"
+
+
+def is_commit(revision: str) -> bool:
+    """Whether ``revision`` is a full commit SHA (a pinned revision)."""
+    return bool(webhooks.COMMIT.match(revision))
+
+
+def followed_revisions(ref: str | None) -> frozenset[str] | None:
+    """The ``spec.source.git.revision`` values that follow ``ref``; None: every branch and tag."""
+    if ref is None:
+        return None
+    for prefix in (webhooks.BRANCH_PREFIX, webhooks.TAG_PREFIX):
+        if ref.startswith(prefix):
+            return frozenset({ref, ref.removeprefix(prefix)})
+    return frozenset({ref, webhooks.BRANCH_PREFIX + ref, webhooks.TAG_PREFIX + ref})
+
+
+def affects(image: images.Image, push: webhooks.Push) -> bool:
+    """Whether ``push`` brings a new commit to the branch or tag ``image`` builds."""
+    git = image.spec.source.git
+    if git is None or not git.url or not git.revision or is_commit(git.revision):
+        return False
+    pushed = {key for key in map(repository_key, push.urls) if key is not None}
+    if repository_key(git.url) not in pushed:
+        return False
+    revisions = followed_revisions(push.ref)
+    return revisions is None or git.revision in revisions
+
+
+def affected_images(listed: Iterable[images.Image], push: webhooks.Push) -> list[images.Image]:
+    """The Images ``push`` affects, ordered by ``namespace/name``."""
+    return sorted((image for image in listed if affects(image, push)), key=lambda image: image.key)
+
+
+def source_changed(
+    listed: Iterable[images.Image], push: webhooks.Push, *, time: datetime
+) -> list[events.Event[events.Payload]]:
+    """One ``source.changed`` per affected Image, with the URL as that Image spells it."""
+    return [
+        events.new(
+            events.SourceChanged(
+                namespace=image.namespace,
+                image=image.name,
+                url=image.spec.source.git.url if image.spec.source.git else "",
+                revision=push.commit,
+            ),
+            source=SOURCE,
+            time=time,
+            discriminator=f"push:{push.delivery}:{push.commit}",
+        )
+        for image in affected_images(listed, push)
+    ]
+
+
+# registry
+
+
+def registry_repository(host: str, repository: str) -> tuple[str, str]:
+    """``(registry, repository)`` of a push, normalised as :mod:`contracts.references` does."""
+    host = host.lower()
+    if host in _DOCKER_HUB_ALIASES:
+        host = references.DEFAULT_REGISTRY
+    if host == references.DEFAULT_REGISTRY and "/" not in repository:
+        repository = f"library/{repository}"
+    return host, repository
+
+
+def builder_repositories(builder: builders.Builder) -> set[tuple[str, str]]:
+    """The repositories of ``spec.tag`` and ``status.latestImage`` (those that parse)."""
+    spec_tag = (builder.spec or {}).get("tag")
+    found = set()
+    for value in (spec_tag, builder.status.latest_image):
+        if not isinstance(value, str) or not value:
+            continue
+        try:
+            parsed = references.parse(value)
+        except references.InvalidReferenceError:
+            continue
+        found.add((parsed.registry.lower(), parsed.repository))
+    return found
+
+
+def builder_changed(
+    listed: Mapping[str, Sequence[builders.Builder]],
+    pushes: Sequence[webhooks.ManifestPush],
+    *,
+    time: datetime,
+) -> list[events.Event[events.Payload]]:
+    """One ``builder.changed`` per builder (``listed`` by kind) whose repository was pushed to."""
+    changed: list[events.Event[events.Payload]] = []
+    for kind, candidates in sorted(listed.items()):
+        for builder in sorted(candidates, key=lambda b: (b.namespace, b.name)):
+            repositories = builder_repositories(builder)
+            hits = [p for p in pushes if registry_repository(p.host, p.repository) in repositories]
+            if not hits:
+                continue
+            payload = events.BuilderChanged(
+                kind="ClusterBuilder" if kind == builders.CLUSTER_BUILDER else "Builder",
+                namespace="" if kind == builders.CLUSTER_BUILDER else builder.namespace,
+                name=builder.name,
+                resource_version=builder.metadata.resource_version,
+            )
+            discriminator = "registry:" + ",".join(sorted({f"{p.id}@{p.digest}" for p in hits}))
+            changed.append(events.new(payload, source=SOURCE, time=time, discriminator=discriminator))
+    return changed
