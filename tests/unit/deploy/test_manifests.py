@@ -260,6 +260,13 @@ def test_the_triggers_read_each_webhook_secret_from_an_optional_key_of_the_kiln_
         ("kiln-triggers", "generic-token"),
         ("kiln-triggers", "registry-token"),
     }
+    readers = {
+        other["metadata"]["name"]
+        for other in _objects("Deployment")
+        for item in other["spec"]["template"]["spec"]["containers"][0]["env"]
+        if item.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "kiln-triggers"
+    }
+    assert readers == {"kiln-triggers"}
 
 
 def test_every_deployment_gets_the_broker_url_setting() -> None:
