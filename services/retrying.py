@@ -34,7 +34,11 @@ def _log_before_sleep(total: int) -> object:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
         delay = retry_state.next_action.sleep if retry_state.next_action else 0.0
-        logger.warning(
+        # A lost optimistic-concurrency race is routine (two services writing one object): re-read
+        # and decide again. Only repeated conflicts, or other failures, deserve a warning.
+        routine = isinstance(error, errors.ConflictError) and retry_state.attempt_number == 1
+        logger.log(
+            logging.INFO if routine else logging.WARNING,
             "attempt %d/%d failed; retrying in %.1f s: %s",
             retry_state.attempt_number,
             total,

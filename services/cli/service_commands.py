@@ -128,7 +128,7 @@ async def _sandbox(
                     reporting.build_report(build, cache_args=box.cache_args(build), registry=host)
                 )
             if until_builds == 0 or len(reported) < until_builds:
-                await box.push_commit("default", "sample")
+                await box.push_commit()
     return 0
 
 

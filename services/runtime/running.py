@@ -31,10 +31,12 @@ from services.kube import resources as kube_resources
 from services.kube import settings as kube_settings
 from services.registry import client as registry_client
 from services.runtime import admin
+from services.triggers import service as triggers_service
+from services.triggers import settings as triggers_settings
 
 logger = logging.getLogger(__name__)
 CONSUMERS = {service.name: service for service in topology.SERVICES}
-SERVICE_NAMES = ("bridge", *CONSUMERS)
+SERVICE_NAMES = ("bridge", "triggers", *CONSUMERS)
 BROKER_DOWN = "the broker connection is down; reconnecting"
 
 
@@ -71,6 +73,8 @@ class Wiring:
     metrics: admin.Metrics
     admin_url: str | None = None
     """Where the admin endpoint answers, when it is served."""
+    webhooks_url: str | None = None
+    """Where the triggers service takes webhooks, when it runs."""
 
 
 @contextlib.asynccontextmanager
@@ -81,8 +85,11 @@ async def running(
     broker: broker_settings.BrokerSettings,
     kube: kube_settings.KubeSettings,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    triggers: triggers_settings.TriggersSettings | None = None,
 ) -> AsyncIterator[Wiring]:
-    """Start ``names`` (``all`` for every service); they run until the context exits."""
+    """Start ``names`` (``all`` for every service); they run until the context exits.
+
+    ``triggers`` defaults to ``TriggersSettings()`` (the ``KILN_TRIGGERS_*`` environment)."""
     chosen = list(SERVICE_NAMES) if "all" in names else list(dict.fromkeys(names))
     unknown = [n for n in chosen if n not in SERVICE_NAMES]
     if unknown:
@@ -122,6 +129,16 @@ async def running(
                 )
                 task = await stack.enter_async_context(_background(bridge.run(), name=name))
                 health.add(name, functools.partial(_task_health, task), liveness=True)
+                continue
+            if name == "triggers":
+                hooks = triggers_service.Triggers(
+                    cluster, publisher, settings=triggers or triggers_settings.TriggersSettings(), clock=clock
+                )
+                wiring.webhooks_url = await stack.enter_async_context(
+                    admin.serving(
+                        hooks.app(), host=hooks.settings.host, port=hooks.settings.port, what="webhooks"
+                    )
+                )
                 continue
             handler = _handler(name, wiring=wiring, settings=settings, clock=clock)
             consumer = await stack.enter_async_context(

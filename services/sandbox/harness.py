@@ -9,17 +9,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
+import hmac
+import json
 import logging
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import httpx
+from pydantic import SecretStr
+
 from contracts import builds as build_models
-from contracts import events
 from services.broker import connecting, topology
 from services.broker import settings as broker_settings
 from services.emulator import Emulator
@@ -30,9 +35,11 @@ from services.kubelet import kubelet as simulated_kubelet
 from services.registry import builders as registry_builders
 from services.runtime import running
 from services.sandbox import examples
+from services.triggers import settings as triggers_settings
 
 logger = logging.getLogger(__name__)
-SOURCE = "/kiln/sandbox"
+WEBHOOK_SECRET = "kiln-sandbox"
+"""The sandbox's webhook secret (GitHub signatures) and token (generic webhooks): it listens on localhost only."""
 BUILDER_NAME = "default"
 
 
@@ -81,16 +88,37 @@ class Sandbox:
             examples.cluster_builder(name=name, builder_image=self.builder_image, run_image=run_image)
         )
 
-    async def push_commit(self, namespace: str, image: str, *, url: str = examples.GIT_URL) -> str:
-        """What a git push webhook does: ``source.changed`` with the next commit."""
-        number = self.commits.get(f"{namespace}/{image}", 1) + 1
-        self.commits[f"{namespace}/{image}"] = number
+    async def push_commit(self, *, url: str = examples.GIT_URL, branch: str = examples.BRANCH) -> str:
+        """What a git host does on a push: a signed GitHub push webhook to the triggers service,
+        which publishes ``source.changed`` for every Image following ``branch`` of ``url``.
+        Returns the new commit."""
+        if self.wiring.webhooks_url is None:
+            raise RuntimeError("push_commit needs the triggers service in the sandbox")
+        number = self.commits.get(url, 1) + 1
+        self.commits[url] = number
         revision = examples.commit(number)
-        changed = events.SourceChanged(namespace=namespace, image=image, url=url, revision=revision)
-        event: events.Event[events.Payload] = events.new(
-            changed, source=SOURCE, time=datetime.now(UTC), discriminator=revision
-        )
-        await self.wiring.publisher.publish_many([event])
+        body = json.dumps(
+            {
+                "ref": f"refs/heads/{branch}",
+                "after": revision,
+                "repository": {"clone_url": f"{url}.git", "html_url": url},
+                "head_commit": {"id": revision},
+            }
+        ).encode()
+        signature = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": f"sha256={signature}",
+        }
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            response = await http.post(
+                f"{self.wiring.webhooks_url}/webhooks/github", content=body, headers=headers
+            )
+        if response.status_code != HTTPStatus.ACCEPTED:
+            raise RuntimeError(f"the push webhook was refused: {response.status_code} {response.text}")
+        logger.info("pushed %s to %s@%s: %s", revision, url, branch, response.json())
         return revision
 
     def fail(self, plan: failures.FailurePlan) -> None:
@@ -146,7 +174,15 @@ async def sandbox(
         kubeconfig = emulator.write_kubeconfig(directory / "kubeconfig")
         run_settings = running.RunSettings(resync_seconds=30.0, admin_host="127.0.0.1", admin_port=admin_port)
         kube = kube_settings.KubeSettings(kubeconfig=kubeconfig, in_cluster=False)
-        async with running.running(services, settings=run_settings, broker=settings, kube=kube) as wiring:
+        hooks = triggers_settings.TriggersSettings(
+            host="127.0.0.1",
+            port=0,
+            github_secret=SecretStr(WEBHOOK_SECRET),
+            generic_token=SecretStr(WEBHOOK_SECRET),
+        )
+        async with running.running(
+            services, settings=run_settings, broker=settings, kube=kube, triggers=hooks
+        ) as wiring:
             config = simulated_kubelet.KubeletConfig(step_seconds=step_seconds, fail=fail)
             async with simulated_kubelet.Kubelet(wiring.kube, wiring.registry, config=config) as kubelet:
                 yield Sandbox(emulator, wiring, kubelet, registry_host, kubeconfig, settings.prefix, run_id)

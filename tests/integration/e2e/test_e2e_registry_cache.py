@@ -69,7 +69,7 @@ async def test_a_new_commit_reads_the_pinned_digest_even_after_another_writer_mo
     )
     assert f"{run.cache_tag}@{intruder}" != pinned
     assert await run.sb.wiring.registry.resolve_digest(run.cache_tag) == intruder
-    revision = await run.sb.push_commit(run.namespace, run.name)
+    revision = await run.sb.push_commit()
 
     first, second = await run.wait_finished(2)
 
@@ -94,7 +94,7 @@ async def test_after_a_failed_build_the_next_build_still_reads_the_last_good_dig
     good = first.status.latest_cache_image
     assert good == f"{run.cache_tag}@{await run.sb.wiring.registry.resolve_digest(run.cache_tag)}"
 
-    await run.sb.push_commit(run.namespace, run.name)
+    await run.sb.push_commit()
     _, failed = await run.wait_finished(2)
     assert failed.build_number() == 2
     succeeded = failed.status.condition("Succeeded")
@@ -103,7 +103,7 @@ async def test_after_a_failed_build_the_next_build_still_reads_the_last_good_dig
     assert not failed.status.latest_cache_image
     assert run.sb.cache_args(failed) == cache_image_args(reads=good, writes=run.cache_tag)
 
-    await run.sb.push_commit(run.namespace, run.name)
+    await run.sb.push_commit()
     _, _, third = await run.wait_finished(3)
 
     assert (third.reason(), third.build_number()) == ("COMMIT", 3)

@@ -15,12 +15,15 @@ import yaml
 
 from services.broker import settings as broker_settings
 from services.broker import topology
+from services.runtime import admin, running
 from services.triggers import settings as triggers_settings
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
 KUBERNETES_VERSION = "1.30"
-SERVICES = {"bridge", "triggers", "image-reconciler", "build-runner", "image-state"}
+SERVICES = set(running.SERVICE_NAMES)
+ADMIN = admin.application(admin.Health(), admin.Metrics())
+"""The admin endpoint the probes reach (port 8081, ``KILN_ADMIN_PORT``)."""
 BUILT_IN_KINDS = {
     "Namespace",
     "ServiceAccount",
@@ -199,10 +202,12 @@ def test_every_deployment_runs_one_kiln_service_hardened_and_probed(deployment: 
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert container["resources"]["requests"]
     assert container["resources"]["limits"]
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert container[probe]["httpGet"]["path"] == "/healthz"
+    served = {route.resource.canonical for route in ADMIN.router.routes() if route.resource is not None}
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        assert container[probe]["httpGet"]["path"] == path
+        assert path in served
         port = container[probe]["httpGet"]["port"]
-        assert {"name": port, "containerPort": 8081} in [
+        assert {"name": port, "containerPort": running.RunSettings.model_fields["admin_port"].default} in [
             {"name": p["name"], "containerPort": p["containerPort"]} for p in container["ports"]
         ]
 
