@@ -22,6 +22,7 @@ from services.cli import common
 from services.emulator import bench as emulator_bench
 from services.kube import settings as kube_settings
 from services.runtime import running
+from services.sandbox import bench as sandbox_bench
 from services.sandbox import examples, harness, reporting
 from services.testbed import registry_process
 
@@ -171,18 +172,31 @@ def replay(
 def bench(
     messages: Annotated[int, typer.Option(help="messages per broker measurement")] = 5000,
     requests: Annotated[int, typer.Option(help="requests per emulator measurement")] = 2000,
+    images: Annotated[int, typer.Option(help="Images rebuilt for the requests-per-build measurement")] = 10,
+    registry: Annotated[str, typer.Option(help="registry host for the build measurement")] = "127.0.0.1:5000",
 ) -> None:
-    """Measure: our publisher vs raw aio-pika in the same run, and the Kubernetes emulator's requests/s."""
+    """Measure: API requests per build and memory, our publisher vs raw aio-pika in the same run,
+    and the Kubernetes emulator's requests/s."""
 
-    async def main() -> tuple[broker_bench.Figures, list[emulator_bench.Figure]]:
+    async def main() -> tuple[sandbox_bench.BuildFigures, broker_bench.Figures, list[emulator_bench.Figure]]:
+        builds = await sandbox_bench.measure(images=images, registry_host=registry)
         prefix = f"kiln-bench-{Path.cwd().name}"
         settings = broker_settings.BrokerSettings(prefix=prefix)
         figures = await broker_bench.run(settings, count=messages, awaited_count=min(messages, 1000))
-        return figures, await emulator_bench.measure_in_child(requests=requests)
+        return builds, figures, await emulator_bench.measure_in_child(requests=requests)
 
-    broker_figures, emulator_figures = asyncio.run(main())
+    _logging(False)
+    build_figures, broker_figures, emulator_figures = asyncio.run(main())
+    typer.echo(
+        f"builds ({build_figures.images} Images rebuilt by one git push, all services in this process)"
+    )
+    typer.echo(f"  Kubernetes API requests per build     {build_figures.requests_per_build:>9.1f}")
+    typer.echo(f"  peak RSS of the process               {build_figures.peak_rss_mib:>9.0f} MiB")
     raw = broker_figures.raw_pipelined_msg_s
-    typer.echo("broker (persistent ~300-byte events, quorum queues, publisher confirms)")
+    typer.echo(
+        f"broker (persistent ~300-byte events, quorum queues, publisher confirms; "
+        f"pipelined: median of {broker_figures.rounds} alternating rounds)"
+    )
     typer.echo(f"  raw aio-pika, awaiting each confirm   {broker_figures.raw_awaited_msg_s:>9,.0f} msg/s")
     typer.echo(f"  raw aio-pika, pipelined confirms      {raw:>9,.0f} msg/s")
     typer.echo(
