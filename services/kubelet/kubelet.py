@@ -45,6 +45,8 @@ class KubeletConfig:
     """Which pods fail, where: by default the ``kubelet.kiln.dev/fail-at`` annotation."""
     restart_delay: float = 1.0
     """Seconds before watching again when the watch gave up on the API server."""
+    resync_seconds: float = 10.0
+    """How often the build pods are listed, to start any the watch did not bring (logged)."""
 
 
 @dataclasses.dataclass
@@ -121,19 +123,21 @@ class Kubelet:
         self._serial = itertools.count(1)
         self._changed = asyncio.Condition()
         self._watcher: asyncio.Task[None] | None = None
+        self._resyncer: asyncio.Task[None] | None = None
         self._runs: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         if self._watcher is None:
             self._watcher = asyncio.create_task(self._watch(), name="simulated-kubelet")
+            self._resyncer = asyncio.create_task(self._resync_forever(), name="simulated-kubelet-resync")
 
     async def stop(self) -> None:
         """Stop watching and abandon the pods still running; waits for every task to end."""
-        tasks = [*self._runs, *([self._watcher] if self._watcher else [])]
+        tasks = [*self._runs, *(t for t in (self._watcher, self._resyncer) if t is not None)]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._watcher = None
+        self._watcher = self._resyncer = None
 
     async def __aenter__(self) -> Kubelet:
         await self.start()
@@ -161,7 +165,23 @@ class Kubelet:
             restart_delay=self.config.restart_delay,
         )
 
-    def _on_pod(self, event: watching.WatchEvent[dict[str, Any]]) -> None:
+    async def _resync_forever(self) -> None:
+        """List the build pods every ``resync_seconds``, as a real kubelet syncs its pods."""
+        while True:
+            await asyncio.sleep(self.config.resync_seconds)
+            try:
+                pods = await self.kube.pods.list_raw(
+                    namespace=self.config.namespace, label_selector=builds.BUILD_LABEL
+                )
+            except errors.KilnError as e:
+                logger.warning(
+                    "simulated kubelet: resync failed (%s); next in %.0f s", e, self.config.resync_seconds
+                )
+                continue
+            for pod in pods.get("items") or []:
+                self._on_pod(watching.WatchEvent(watching.ADDED, pod), resync=True)
+
+    def _on_pod(self, event: watching.WatchEvent[dict[str, Any]], *, resync: bool = False) -> None:
         pod = event.object
         metadata = pod.get("metadata") or {}
         key = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
@@ -169,6 +189,8 @@ class Kubelet:
             return
         if not (build_pods.is_build_pod(pod) and build_pods.is_unstarted(pod)):
             return
+        if resync:
+            logger.warning("simulated kubelet: pod %s found by the resync before the watch brought it", key)
         self.records[key] = PodRecord(
             namespace=metadata.get("namespace", ""),
             name=metadata.get("name", ""),
