@@ -226,6 +226,12 @@ GITLAB_OUTCOMES = [
         id="a GitLab branch deletion is ignored",
     ),
     pytest.param(
+        tp.gitlab_push(ref="refs/merge-requests/7/head"),
+        "Push Hook",
+        webhooks.Ignored(reason="refs/merge-requests/7/head is neither a branch nor a tag"),
+        id="a GitLab push to a ref that is neither a branch nor a tag is ignored",
+    ),
+    pytest.param(
         {"object_kind": "merge_request"},
         "Merge Request Hook",
         webhooks.Ignored(
