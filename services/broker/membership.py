@@ -78,7 +78,9 @@ async def announcing(
     """Announce ``roster.me`` on ``exchange`` and record the others into ``roster`` until exit."""
     channel = await connection.channel()
     members = await channel.get_exchange(exchange, ensure=False)
+    # Named (not server-named) so that a robust channel can declare it again after a reconnect.
     inbox = await channel.declare_queue(
+        f"{exchange}.{roster.me}",
         exclusive=True,
         auto_delete=True,
         arguments={"x-message-ttl": round(heartbeat * MISSED_HEARTBEATS * 1000)},
