@@ -211,7 +211,12 @@ class Consumer:
             await asyncio.sleep(self._settings.heartbeat_seconds)
             workers = roster.workers()
             if workers == previous and workers != self.settled:
-                await self._rebalance(workers)
+                try:
+                    await self._rebalance(workers)
+                except Exception:  # e.g. a channel that could not be opened: try again next beat
+                    logger.exception(
+                        "%s: balancing for %d worker(s) failed; retrying", self.worker, len(workers)
+                    )
             previous = workers
 
     async def _rebalance(self, workers: tuple[str, ...]) -> None:
@@ -230,12 +235,13 @@ class Consumer:
 
     async def _hand_over(self, subscription: _Subscription) -> None:
         """Let the next waiting consumer of ``subscription``'s shard take it; wait in line again."""
-        subscription.leaving = True
-        await self._drained(subscription)
-        await _close(subscription.channel)
-        subscription.channel = None
+        if subscription.channel is not None:
+            subscription.leaving = True
+            await self._drained(subscription)
+            await _close(subscription.channel)
+            subscription.channel, subscription.consumer = None, None
+            self.handovers += 1
         await self._subscribe(subscription)
-        self.handovers += 1
 
     async def _drained(self, subscription: _Subscription) -> None:
         while subscription.in_flight:
