@@ -65,6 +65,56 @@ class RunImage(meta.KubeModel):
     """The builder's run image when the Build was scheduled."""
 
 
+class Service(meta.KubeModel):
+    """A service to bind (a Kubernetes ObjectReference): a Secret itself, or a provisioned service."""
+
+    api_version: str = ""
+    """``apiVersion`` of the service; with ``kind`` it names the resource to read."""
+    kind: str = ""
+    """``Secret``, or the kind of a provisioned service whose ``status.binding`` names a Secret."""
+    name: str = ""
+    """Name of the service in the Build's namespace; also the binding's name."""
+
+    def is_secret(self) -> bool:
+        """kpack looks at the kind only: a ``Secret`` is bound as it is, whatever its apiVersion."""
+        return self.kind == "Secret"
+
+
+class CNBBinding(meta.KubeModel):
+    """A CNB binding (deprecated): metadata from a ConfigMap, optionally a Secret."""
+
+    name: str = ""
+    """Binding name: the directory under ``/platform/bindings``."""
+    metadata_ref: meta.LocalObjectReference | None = None
+    """ConfigMap holding the binding's metadata (kind, provider, …)."""
+    secret_ref: meta.LocalObjectReference | None = None
+    """Secret holding the binding's credentials."""
+
+
+class NotaryV1Config(meta.KubeModel):
+    url: str = ""
+    """Notary server the completion step signs the image with."""
+    secret_ref: meta.LocalObjectReference = Field(default_factory=meta.LocalObjectReference)
+    """Secret with the notary signing keys, mounted at ``/var/notary/v1``."""
+
+
+class NotaryConfig(meta.KubeModel):
+    v1: NotaryV1Config | None = None
+    """Notary v1 signing."""
+
+
+class CosignAnnotation(meta.KubeModel):
+    name: str = ""
+    """Annotation key on the cosign signature."""
+    value: str = ""
+    """Annotation value."""
+
+
+class CosignConfig(meta.KubeModel):
+    annotations: list[CosignAnnotation] | None = None
+    """Extra annotations of the cosign signature, after the build timestamp and number."""
+
+
 class BuildSpec(meta.KubeModel):
     tags: list[str] | None = None
     """Tags to export; ``tags[0]`` is the image's tag."""
@@ -84,10 +134,14 @@ class BuildSpec(meta.KubeModel):
     """Build environment."""
     resources: dict[str, Any] | None = None
     """Build step resources."""
-    services: list[dict[str, Any]] | None = None
-    """Service bindings."""
-    cnb_bindings: list[dict[str, Any]] | None = None
-    """CNB bindings."""
+    services: list[Service] | None = None
+    """Services to bind; when set, ``cnbBindings`` are ignored."""
+    cnb_bindings: list[CNBBinding] | None = None
+    """CNB bindings (deprecated), used only without ``services``."""
+    notary: NotaryConfig | None = None
+    """Notary signing of the built image."""
+    cosign: CosignConfig | None = None
+    """Cosign signature settings."""
     project_descriptor_path: str | None = None
     """Path of ``project.toml``."""
     default_process: str | None = None
@@ -118,6 +172,10 @@ class BuildSpec(meta.KubeModel):
 
     def registry_cache(self) -> bool:
         return self.cache is not None and self.cache.registry is not None and self.cache.registry.tag != ""
+
+    def notary_v1(self) -> NotaryV1Config | None:
+        """The notary v1 configuration, if any."""
+        return self.notary.v1 if self.notary is not None else None
 
     def registry_cache_tag(self) -> str:
         """``CACHE_TAG``: the registry tag if a registry object is present, else empty."""

@@ -2,7 +2,8 @@
 
 * :mod:`.cache_args` — the cache argument matrix (none, volume, registry first build, registry
   with a pinned digest).
-* :mod:`.secrets` — secret and image-pull-secret arguments, volumes and mounts.
+* :mod:`.secrets` — secret, cosign key and image-pull-secret arguments, volumes and mounts.
+* :mod:`.bindings` — the Build's service and CNB bindings: resolved, checked, mounted.
 * :mod:`.steps` — the init containers and the completion container.
 * :mod:`.pods` — :func:`~.pods.render_pod`: the whole Pod manifest, or a rebase pod.
 * :mod:`.build_status` — the Build status read from its pod and the completion container's

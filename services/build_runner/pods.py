@@ -2,12 +2,18 @@
 
 ``render_pod`` decides, in order:
 
-1. a ``windows`` builder image → :class:`PodGenerationError` ``windows builds are not supported``;
-2. the platform API: the highest of 0.9, 0.8, 0.7 the builder supports, else
+1. the bindings (:mod:`services.build_runner.bindings`): a forbidden or missing one is a
+   :class:`PodGenerationError`, rebase or not, as kpack resolves them before anything else;
+2. a ``windows`` builder image → :class:`PodGenerationError` ``windows builds are not supported``;
+3. the platform API: the highest of 0.9, 0.8, 0.7 the builder supports, else
    ``unsupported builder platform API versions: <list>``;
-3. a rebase pod when the only reason is ``STACK`` and the stack is unchanged;
-4. otherwise the full build pod: ``prepare, analyze, detect, restore, build, export`` and
+4. a rebase pod when the only reason is ``STACK`` and the stack is unchanged;
+5. otherwise the full build pod: ``prepare, analyze, detect, restore, build, export`` and
    ``completion``, with the cache of :mod:`services.build_runner.cache_args`.
+
+Volumes in kpack's order: build secrets, cosign keys, image pull secrets, the cache, the empty
+directories, the registry source's pull secret, ``notary-dir`` (the notary Secret when the Build
+signs with notary, else empty) and the bindings.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any
 
 from contracts import builder_images, builds, meta, references
 from services import errors
-from services.build_runner import cache_args, steps
+from services.build_runner import bindings, cache_args, steps
 from services.build_runner import secrets as build_secrets
 
 SUPPORTED_PLATFORM_APIS = ("0.9", "0.8", "0.7")
@@ -61,8 +67,17 @@ def render_pod(
     image_pull_secrets: Sequence[str] = (),
     images: steps.PodImages | None = None,
     insecure_ssh_trust_unknown_hosts: bool = True,
+    lookups: bindings.Lookups | None = None,
 ) -> dict[str, Any]:
-    """The Pod (apiVersion v1) that runs ``build``; raise :class:`PodGenerationError` if none can."""
+    """The Pod (apiVersion v1) that runs ``build``; raise :class:`PodGenerationError` if none can.
+
+    ``lookups`` holds what the bindings need from the cluster; without it only Secret services
+    and CNB bindings can be resolved.
+    """
+    try:
+        resolved = bindings.resolve(build, lookups=lookups or bindings.Lookups())
+    except bindings.BindingError as e:
+        raise PodGenerationError(str(e)) from e
     if config.os == "windows":
         raise PodGenerationError("windows builds are not supported")
     api = platform_api(config)
@@ -77,6 +92,8 @@ def render_pod(
         images=images or steps.PodImages(),
         secrets=build_secrets.secret_setup(secrets),
         pulls=build_secrets.image_pull_setup(image_pull_secrets, taken=[s.name for s in secrets]),
+        cosign=build_secrets.cosign_setup(secrets),
+        bindings=bindings.binding_setup(resolved),
         insecure_ssh_trust_unknown_hosts=insecure_ssh_trust_unknown_hosts,
     )
     pod = _rebase_pod(inputs, config=config, secrets=secrets) if rebase else _build_pod(inputs, config=config)
@@ -124,12 +141,13 @@ def _dns_probe_host(build: builds.Build) -> str:
 def _build_pod(inputs: steps.StepInputs, *, config: builder_images.BuilderImageConfig) -> dict[str, Any]:
     build = inputs.build
     volumes = [
-        *inputs.secrets.volumes,
+        *build_secrets.volumes(inputs.secrets, inputs.cosign),
         *inputs.pulls.volumes,
         *cache_args.cache_volume(build),
         *({"name": name, "emptyDir": {}} for name in _EMPTY_DIRS),
         _registry_source_pull_secrets_volume(build),
-        {"name": "notary-dir", "emptyDir": {}},
+        notary_volume(build),
+        *inputs.bindings.volumes,
     ]
     spec = {
         "initContainers": steps.build_steps(inputs),
@@ -149,17 +167,25 @@ def _rebase_pod(
     docker = build_secrets.secret_setup(secrets, kinds=build_secrets.DOCKER_ONLY)
     last_image = (build.spec.last_build or builds.LastBuild()).image
     volumes = [
-        *docker.volumes,
+        *build_secrets.volumes(docker, inputs.cosign),
         *inputs.pulls.volumes,
         {"name": "report-dir", "emptyDir": {}},
-        {"name": "notary-dir", "emptyDir": {}},
+        notary_volume(build),
     ]
     spec = {
         "initContainers": [steps.rebase(inputs, setup=docker, last_built_image=last_image)],
-        "containers": [steps.completion(inputs, setup=docker, with_home=False)],
+        "containers": [steps.completion(inputs, setup=docker, rebase=True)],
         "volumes": volumes,
     }
     return _pod(build, config=config, spec=spec)
+
+
+def notary_volume(build: builds.Build) -> dict[str, Any]:
+    """``notary-dir``: the notary v1 Secret when the Build signs with notary, else empty."""
+    notary = build.spec.notary_v1()
+    if notary is not None:
+        return {"name": "notary-dir", "secret": {"secretName": notary.secret_ref.name}}
+    return {"name": "notary-dir", "emptyDir": {}}
 
 
 def _registry_source_pull_secrets_volume(build: builds.Build) -> dict[str, Any]:

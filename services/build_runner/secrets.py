@@ -13,9 +13,16 @@ secret                                           argument
 annotation ``kpack.io/blob``                       ``-blob=<name>=<url>``
 ==============================================  ====================================
 
-Each one is mounted read-only at ``/var/build-secrets/<name>`` from volume
-``secret-volume-<index>``; image pull secrets become ``-imagepull=<name>`` with volume
-``pull-secret-volume-<index>``.
+Each one is mounted at ``/var/build-secrets/<name>`` from volume ``secret-volume-<index>``, where
+``<index>`` is the secret's position among the service account's secrets (first of each name), as
+kpack numbers them: skipped secrets leave gaps. Image pull secrets become ``-imagepull=<name>``
+with volume ``pull-secret-volume-<index>``, mounted read-only.
+
+A secret with a non-empty ``cosign.key`` is a cosign signing key for the completion step: volume
+``secret-volume-<index>`` (the same numbering), mounted at ``/var/build-secrets/cosign/<name>``,
+plus ``-cosign-repositories=<name>=<repository>`` and ``-cosign-docker-media-types=<name>=<value>``
+when its ``kpack.io/cosign.repository`` and ``kpack.io/cosign.docker-media-types`` annotations are
+set. A secret that is both (a docker secret holding a cosign key) has one volume and two mounts.
 """
 
 from __future__ import annotations
@@ -35,7 +42,11 @@ BASIC_AUTH = "kubernetes.io/basic-auth"
 DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
 DOCKER_CFG = "kubernetes.io/dockercfg"
 SSH_AUTH = "kubernetes.io/ssh-auth"
+COSIGN_KEY = "cosign.key"
+COSIGN_REPOSITORY_ANNOTATION = "kpack.io/cosign.repository"
+COSIGN_DOCKER_MEDIA_TYPES_ANNOTATION = "kpack.io/cosign.docker-media-types"
 SECRET_PATH = "/var/build-secrets/{name}"
+COSIGN_SECRET_PATH = "/var/build-secrets/cosign/{name}"
 
 Kind = Literal["docker", "git", "blob"]
 ALL_KINDS: tuple[Kind, ...] = ("docker", "git", "blob")
@@ -50,7 +61,14 @@ class BuildSecret(meta.WireModel):
     type: str = "Opaque"
     """Secret type, e.g. ``kubernetes.io/basic-auth``."""
     annotations: dict[str, str] = Field(default_factory=dict)
-    """``kpack.io/docker``, ``kpack.io/git`` or ``kpack.io/blob`` with the registry or URL."""
+    """``kpack.io/docker``, ``kpack.io/git`` or ``kpack.io/blob`` with the registry or URL;
+    ``kpack.io/cosign.*`` on a cosign key."""
+    data_keys: list[str] = Field(default_factory=list)
+    """Keys of the secret's ``data`` that hold a non-empty value (the values are never needed)."""
+
+    def cosign(self) -> bool:
+        """A cosign signing key: ``data`` has a non-empty ``cosign.key``."""
+        return COSIGN_KEY in self.data_keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,21 +101,60 @@ def secret_arg(secret: BuildSecret, *, kinds: Iterable[Kind] = ALL_KINDS) -> str
     return None
 
 
+def distinct(secrets: Sequence[BuildSecret]) -> list[BuildSecret]:
+    """The first secret of each name, in order (kpack's generator drops repeated names)."""
+    first: dict[str, BuildSecret] = {}
+    for secret in secrets:
+        first.setdefault(secret.name, secret)
+    return list(first.values())
+
+
 def secret_setup(secrets: Sequence[BuildSecret], *, kinds: Iterable[Kind] = ALL_KINDS) -> SecretSetup:
-    """Volumes, mounts and arguments of the secrets of ``kinds``, first of each name only."""
+    """Volumes, mounts and arguments of the secrets of ``kinds``, numbered by position."""
     setup = SecretSetup()
     kinds = tuple(kinds)
-    seen: set[str] = set()
-    for secret in secrets:
+    for index, secret in enumerate(distinct(secrets)):
         arg = secret_arg(secret, kinds=kinds)
-        if arg is None or secret.name in seen:
+        if arg is None:
             continue
-        seen.add(secret.name)
-        volume = f"secret-volume-{len(setup.volumes)}"
+        volume = f"secret-volume-{index}"
         setup.volumes.append({"name": volume, "secret": {"secretName": secret.name}})
         setup.mounts.append({"name": volume, "mountPath": SECRET_PATH.format(name=secret.name)})
         setup.args.append(arg)
     return setup
+
+
+def cosign_args(secret: BuildSecret) -> list[str]:
+    """The repository and docker media types a cosign key's annotations ask for, in that order."""
+    notes = secret.annotations
+    args = []
+    if notes.get(COSIGN_REPOSITORY_ANNOTATION):
+        args.append(f"-cosign-repositories={secret.name}={notes[COSIGN_REPOSITORY_ANNOTATION]}")
+    if notes.get(COSIGN_DOCKER_MEDIA_TYPES_ANNOTATION):
+        args.append(f"-cosign-docker-media-types={secret.name}={notes[COSIGN_DOCKER_MEDIA_TYPES_ANNOTATION]}")
+    return args
+
+
+def cosign_setup(secrets: Sequence[BuildSecret]) -> SecretSetup:
+    """Volumes, mounts (under ``/var/build-secrets/cosign``) and arguments of the cosign keys."""
+    setup = SecretSetup()
+    for index, secret in enumerate(distinct(secrets)):
+        if not secret.cosign():
+            continue
+        volume = f"secret-volume-{index}"
+        setup.volumes.append({"name": volume, "secret": {"secretName": secret.name}})
+        setup.mounts.append({"name": volume, "mountPath": COSIGN_SECRET_PATH.format(name=secret.name)})
+        setup.args.extend(cosign_args(secret))
+    return setup
+
+
+def volumes(*setups: SecretSetup) -> list[dict[str, Any]]:
+    """The volumes of ``setups`` in order, each name once (a secret can be both kinds of key)."""
+    declared: dict[str, dict[str, Any]] = {}
+    for setup in setups:
+        for volume in setup.volumes:
+            declared.setdefault(volume["name"], volume)
+    return list(declared.values())
 
 
 def image_pull_setup(names: Sequence[str], *, taken: Iterable[str] = ()) -> SecretSetup:

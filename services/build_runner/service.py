@@ -2,10 +2,12 @@
 
 Consumes ``build.scheduled``. Reads the Build; a finished Build or an existing pod means the
 event was a duplicate. Reads the builder image's config from the registry (cached by digest:
-a digest reference never changes), renders the pod with the pure
-:func:`services.build_runner.pods.render_pod` and creates it. A Build whose pod cannot be
-rendered (windows builder, unsupported platform API, missing builder image) fails with the
-message in its ``Succeeded`` condition, and the Image is told to look again.
+a digest reference never changes) and, for a Build with bindings, what they need from the
+cluster (the namespace's service accounts, whose secrets no binding may use, and each
+provisioned service); renders the pod with the pure :func:`services.build_runner.pods.render_pod`
+and creates it. A Build whose pod cannot be rendered (windows builder, unsupported platform API,
+missing builder image, a forbidden or missing binding) fails with the message in its
+``Succeeded`` condition, and the Image is told to look again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 
 from contracts import builder_images, builds, events, meta
 from services import errors, ports
-from services.build_runner import pods
+from services.build_runner import bindings, pods
 from services.registry import client as registry_client
 from services.registry import config as registry_config
 
@@ -47,8 +49,9 @@ class BuildRunner:
         if await self.cluster.get_pod(namespace, build.pod_name()) is not None:
             return
         try:
+            lookups = await self.binding_lookups(build)
             config = await self.builder_config(build.spec.builder.image)
-            pod = pods.render_pod(build, config=config, now=self.clock())
+            pod = pods.render_pod(build, config=config, now=self.clock(), lookups=lookups)
         except (pods.PodGenerationError, errors.PermanentError) as e:
             await self._fail(build, message=str(e))
             return
@@ -61,6 +64,24 @@ class BuildRunner:
             await self._fail(build, message=str(e))
             return
         logger.info("created pod %s/%s", namespace, pod["metadata"]["name"])
+
+    async def binding_lookups(self, build: builds.Build) -> bindings.Lookups:
+        """What the Build's bindings need from the cluster; nothing is read for a Build without any."""
+        if not bindings.requested(build):
+            return bindings.Lookups()
+        accounts = await self.cluster.list_service_accounts(build.namespace)
+        forbidden = bindings.forbidden_secrets(accounts)
+        provisioned: dict[bindings.ServiceKey, str | None] = {}
+        for service in bindings.provisioned_services(build):
+            found = await self.cluster.get_custom_object(
+                build.namespace,
+                api_version=service.api_version,
+                plural=bindings.resource_plural(service.kind),
+                name=service.name,
+            )
+            if found is not None:
+                provisioned[bindings.key(service)] = bindings.binding_secret(found)
+        return bindings.Lookups(forbidden_secrets=forbidden, provisioned=provisioned)
 
     async def builder_config(self, image: str) -> builder_images.BuilderImageConfig:
         """The builder image as the pod generator sees it; fetched once per digest."""

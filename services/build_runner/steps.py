@@ -5,11 +5,12 @@ step       command                     reads / writes
 =========  ==========================  ==========================================================
 prepare    /cnb/process/build-init     fetches the source, credentials, platform env
 analyze    /cnb/lifecycle/analyzer     previous image, run image, cache (registry only)
-detect     /cnb/lifecycle/detector     buildpack group and plan
+detect     /cnb/lifecycle/detector     buildpack group and plan (sees the bindings)
 restore    /cnb/lifecycle/restorer     layers from the cache
-build      /cnb/lifecycle/builder      runs the buildpacks
+build      /cnb/lifecycle/builder      runs the buildpacks (sees the bindings)
 export     /cnb/lifecycle/exporter     the image to every tag, the cache, the report
-completion /cnb/process/completion     build metadata into its termination message
+completion /cnb/process/completion     build metadata into its termination message; signs
+                                       with notary and the cosign keys
 rebase     /cnb/process/rebase         new run image under the last built image
 =========  ==========================  ==========================================================
 """
@@ -21,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts import builds, sources
-from services.build_runner import cache_args
+from services.build_runner import bindings, cache_args
 from services.build_runner import secrets as build_secrets
 
 BUILD_STEPS = ("prepare", "analyze", "detect", "restore", "build", "export", "completion", "rebase")
@@ -40,7 +41,7 @@ REGISTRY_SOURCE_PULL_SECRETS = {
     "readOnly": True,
 }
 HOME_ENV = {"name": "HOME", "value": "/builder/home"}
-BINDING_ROOT_ENV = {"name": "SERVICE_BINDING_ROOT", "value": "/platform/bindings"}
+BINDING_ROOT_ENV = {"name": "SERVICE_BINDING_ROOT", "value": bindings.BINDING_ROOT}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +66,8 @@ class StepInputs:
     images: PodImages = dataclasses.field(default_factory=PodImages)
     secrets: build_secrets.SecretSetup = dataclasses.field(default_factory=build_secrets.SecretSetup)
     pulls: build_secrets.SecretSetup = dataclasses.field(default_factory=build_secrets.SecretSetup)
+    cosign: build_secrets.SecretSetup = dataclasses.field(default_factory=build_secrets.SecretSetup)
+    bindings: build_secrets.SecretSetup = dataclasses.field(default_factory=build_secrets.SecretSetup)
     insecure_ssh_trust_unknown_hosts: bool = True
 
     def env(self, name: str, value: str) -> dict[str, str]:
@@ -211,7 +214,7 @@ def analyze(inputs: StepInputs) -> dict[str, Any]:
 
 def detect(inputs: StepInputs) -> dict[str, Any]:
     args = ["-app=/workspace", "-group=/layers/group.toml", "-plan=/layers/plan.toml"]
-    mounts = [LAYERS, PLATFORM, inputs.workspace()]
+    mounts = [LAYERS, PLATFORM, inputs.workspace(), *inputs.bindings.mounts]
     return _lifecycle(inputs, "detect", args=args, mounts=mounts, env=[inputs.platform_api_env()])
 
 
@@ -229,7 +232,7 @@ def restore(inputs: StepInputs) -> dict[str, Any]:
 
 def build(inputs: StepInputs) -> dict[str, Any]:
     args = ["-layers=/layers", "-app=/workspace", "-group=/layers/group.toml", "-plan=/layers/plan.toml"]
-    mounts = [LAYERS, PLATFORM, inputs.workspace()]
+    mounts = [LAYERS, PLATFORM, inputs.workspace(), *inputs.bindings.mounts]
     env = [inputs.platform_api_env(), BINDING_ROOT_ENV]
     return _lifecycle(inputs, "build", args=args, mounts=mounts, env=env)
 
@@ -271,16 +274,24 @@ def _source_date_epoch(inputs: StepInputs) -> list[dict[str, str]]:
 
 
 def completion(
-    inputs: StepInputs, *, setup: build_secrets.SecretSetup, with_home: bool = True
+    inputs: StepInputs, *, setup: build_secrets.SecretSetup, rebase: bool = False
 ) -> dict[str, Any]:
-    """The ``completion`` container: build metadata, including the cache digest, as its message."""
+    """The ``completion`` container: build metadata, including the cache digest, as its message.
+
+    It signs too: with notary (``-notary-v1-url=``, keys in ``notary-dir``) and with the cosign
+    keys of the service account. A rebase pod's completion has no ``home-dir`` and mounts the
+    report and notary directories before the secrets, as kpack's does.
+    """
     build_ = inputs.build
+    notary = build_.spec.notary_v1()
     args = [
+        *([f"-notary-v1-url={notary.url}"] if notary is not None else []),
         *setup.args,
-        f"-cosign-annotations=buildTimestamp={inputs.now.strftime('%Y%m%d.%H%M%S')}",
-        f"-cosign-annotations=buildNumber={build_.labels.get(builds.BUILD_NUMBER_LABEL, '')}",
+        *cosign_annotation_args(inputs),
+        *inputs.cosign.args,
     ]
-    mounts = [*setup.mounts, *([HOME] if with_home else []), REPORT_DIR, NOTARY]
+    secrets = [*setup.mounts, *inputs.cosign.mounts]
+    mounts = [REPORT_DIR, NOTARY, *secrets] if rebase else [*secrets, HOME, REPORT_DIR, NOTARY]
     container: dict[str, Any] = {
         "name": "completion",
         "image": inputs.images.completion,
@@ -300,6 +311,17 @@ def completion(
     if build_.spec.resources is not None:
         container["resources"] = build_.spec.resources
     return container
+
+
+def cosign_annotation_args(inputs: StepInputs) -> list[str]:
+    """``-cosign-annotations=``: build timestamp and number, then the Build's own annotations."""
+    build_ = inputs.build
+    annotations = [
+        ("buildTimestamp", inputs.now.strftime("%Y%m%d.%H%M%S")),
+        ("buildNumber", build_.labels.get(builds.BUILD_NUMBER_LABEL, "")),
+        *((a.name, a.value) for a in (build_.spec.cosign or builds.CosignConfig()).annotations or []),
+    ]
+    return [f"-cosign-annotations={name}={value}" for name, value in annotations]
 
 
 def rebase(inputs: StepInputs, *, setup: build_secrets.SecretSetup, last_built_image: str) -> dict[str, Any]:

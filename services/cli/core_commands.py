@@ -183,7 +183,11 @@ def render_pod(
     now: Annotated[str | None, typer.Option(help="RFC 3339 build time (default: now)")] = None,
     output: common.OutputOption = "yaml",
 ) -> None:
-    """Render the build (or rebase) pod of a Build, with its cache arguments."""
+    """Render the build (or rebase) pod of a Build, with its cache arguments.
+
+    Bindings that need no cluster are mounted (Secret services, CNB bindings); a provisioned
+    service cannot be read here and is refused as not found.
+    """
     build = _load_model(builds.Build, build_file, kinds=(builds.KIND,))
     config = _checked(builder_images.BuilderImageConfig, common.load_one(builder_config))
     try:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import builders, builds, images, quantities, references, source_resolvers, sources
+from contracts import builders, builds, images, meta, quantities, references, source_resolvers, sources
 from services import errors
 
 TRIGGER = "TRIGGER"
@@ -158,13 +158,18 @@ def config_change(
         old = _Config(
             env=last.env,
             resources=last.resources,
-            services=last.services,
-            cnb_bindings=last.cnb_bindings,
+            services=_wire(last.services),
+            cnb_bindings=_wire(last.cnb_bindings),
             source=last.source,
         )
     if old.comparable() == new.comparable():
         return None
     return Change(reason=CONFIG, old=old.document(), new=new.document(), priority=HIGH_PRIORITY)
+
+
+def _wire(entries: Sequence[meta.KubeModel] | None) -> list[dict[str, Any]] | None:
+    """A Build's typed services or bindings as the Image holds them: their wire documents."""
+    return None if entries is None else [entry.dump() for entry in entries]
 
 
 def buildpack_change(latest_build: builds.Build | None, *, builder: builders.Builder) -> Change | None:

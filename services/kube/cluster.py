@@ -94,3 +94,11 @@ class KubeCluster:
 
     async def create_pod(self, pod: dict[str, Any]) -> dict[str, Any]:
         return await self._count().pods.create(pod)
+
+    async def list_service_accounts(self, namespace: str) -> list[dict[str, Any]]:
+        return await self._count().service_accounts.list(namespace=namespace)
+
+    async def get_custom_object(
+        self, namespace: str, *, api_version: str, plural: str, name: str
+    ) -> dict[str, Any] | None:
+        return await self._count().custom_objects(api_version, plural).find(name, namespace=namespace)

@@ -2,7 +2,8 @@
 
 Each kind is a :class:`Resource` attribute — ``kube.images``, ``kube.builds``, ``kube.builders``,
 ``kube.cluster_builders``, ``kube.source_resolvers`` (``kpack.io/v1alpha2``, contracts models)
-and ``kube.pods``, ``kube.pvcs`` (core v1, plain dicts) — with the same verbs:
+and ``kube.pods``, ``kube.pvcs``, ``kube.service_accounts`` (core v1, plain dicts) — with the same
+verbs (``kube.custom_objects(api_version, plural)`` gives any other custom resource, as dicts):
 
 * ``get`` (NotFoundError) / ``find`` (None), ``list`` by label selector, ``watch``;
 * ``create`` (AlreadyExistsError on 409) and ``create_or_get`` (409 → the existing object);
@@ -225,6 +226,7 @@ class Kube:
         self.api = api
         self.settings = settings or kube_settings.KubeSettings()
         custom, core, s = client.CustomObjectsApi(api), client.CoreV1Api(api), self.settings
+        self._custom = custom
         self.images = _custom(custom, images.Image, plural="images", kind=images.KIND, settings=s)
         self.builds = _custom(custom, builds.Build, plural="builds", kind=builds.KIND, settings=s)
         self.builders = _custom(
@@ -255,6 +257,21 @@ class Kube:
             dump=_same_dict,
             settings=s,
         )
+        self.service_accounts: Resource[dict[str, Any]] = Resource(
+            endpoints.CoreEndpoint(core, "service_account"),
+            kind="ServiceAccount",
+            parse=_same_dict,
+            dump=_same_dict,
+            settings=s,
+        )
+
+    def custom_objects(self, api_version: str, plural: str) -> Resource[dict[str, Any]]:
+        """A namespaced custom resource of ``group/version`` (e.g. a provisioned service), as dicts."""
+        group, _, version = api_version.rpartition("/")
+        if not group:
+            raise ValueError(f"{api_version!r} is not a custom resource's group/version")
+        endpoint = endpoints.CustomEndpoint(self._custom, group, version, plural)
+        return Resource(endpoint, kind=plural, parse=_same_dict, dump=_same_dict, settings=self.settings)
 
     def builder_kind(self, kind: str) -> Resource[builders.Builder]:
         """``builders`` or ``cluster_builders`` for an Image's ``spec.builder.kind``."""

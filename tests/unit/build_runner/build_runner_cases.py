@@ -17,6 +17,19 @@ CLAIM = "some-cache-name"
 
 VOLUME_CACHE: dict[str, Any] = {"volume": {"persistentVolumeClaimName": CLAIM}}
 REGISTRY_CACHE: dict[str, Any] = {"registry": {"tag": "test-cache-image"}}
+SERVICES: list[dict[str, Any]] = [
+    {"apiVersion": "v1", "kind": "Secret", "name": "database"},
+    {"apiVersion": "v1", "kind": "Secret", "name": "apm"},
+]
+CNB_BINDINGS: list[dict[str, Any]] = [
+    {
+        "name": "some-v1alpha1-binding",
+        "metadataRef": {"name": "some-configmap"},
+        "secretRef": {"name": "some-secret"},
+    },
+    {"name": "metadata-only", "metadataRef": {"name": "other-configmap"}},
+]
+NOTARY: dict[str, Any] = {"v1": {"url": "some-notary-url", "secretRef": {"name": "some-notary-secret"}}}
 
 
 def build_document() -> dict[str, Any]:
@@ -128,5 +141,14 @@ BUILDS: dict[str, builds.Build] = {
         creationTime="now",
         projectDescriptorPath="project.toml",
         builder={"image": "builderregistry.io/builder:tag", "imagePullSecrets": [{"name": "builder-pull"}]},
+    ),
+    "a build with Secret services": make_build(services=SERVICES),
+    "a build with CNB bindings": make_build(cnbBindings=CNB_BINDINGS),
+    "a build signing with notary and cosign annotations": make_build(
+        notary=NOTARY,
+        cosign={"annotations": [{"name": "customAnnotationKey", "value": "customAnnotationValue"}]},
+    ),
+    "a STACK rebuild signing with notary": make_build(
+        notary=NOTARY, services=SERVICES, annotations={"image.kpack.io/reason": "STACK"}
     ),
 }

@@ -11,6 +11,10 @@ from services.build_runner import pods, secrets
 SECRETS = [
     secrets.BuildSecret(name="docker", type=secrets.DOCKER_CONFIG_JSON),
     secrets.BuildSecret(name="git", type=secrets.SSH_AUTH, annotations={"kpack.io/git": "git@github.com"}),
+    secrets.BuildSecret(
+        name="cosign", annotations={"kpack.io/cosign.repository": "reg.io/sigs"}, data_keys=["cosign.key"]
+    ),
+    secrets.BuildSecret(name="docker-and-cosign", type=secrets.DOCKER_CONFIG_JSON, data_keys=["cosign.key"]),
 ]
 
 

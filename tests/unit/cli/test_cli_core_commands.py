@@ -550,6 +550,32 @@ def test_render_pod_rejects_a_build_whose_tag_does_not_parse(tmp_path: Path) -> 
     assert rejected(result) == ["could not parse reference: Bad Tag!"]
 
 
+def test_render_pod_mounts_secret_service_bindings_into_detect_and_build(tmp_path: Path) -> None:
+    bound = tmp_path / "bound-build.yaml"
+    bound.write_text(
+        (FIXTURES / "build.yaml").read_text()
+        + "  services: [{apiVersion: v1, kind: Secret, name: database}]\n"
+    )
+    out = ok(kiln("render-pod", str(bound), "--builder-config", "builder-config.json", "--now", NOW))
+    pod = yaml.safe_load(out)
+    kubernetes_validate.validate(pod, "1.30", strict=True)
+    assert pod["spec"]["volumes"][-1] == {"name": "binding-database", "secret": {"secretName": "database"}}
+    mount = {"name": "binding-database", "mountPath": "/platform/bindings/database", "readOnly": True}
+    for step in ("detect", "build"):
+        (container,) = [c for c in pod["spec"]["initContainers"] if c["name"] == step]
+        assert container["volumeMounts"][-1] == mount
+
+
+def test_render_pod_rejects_a_provisioned_service_it_cannot_read(tmp_path: Path) -> None:
+    bound = tmp_path / "provisioned-build.yaml"
+    bound.write_text(
+        (FIXTURES / "build.yaml").read_text()
+        + "  services: [{apiVersion: mysql.example.com/v1, kind: MySQL, name: db}]\n"
+    )
+    result = kiln("render-pod", str(bound), "--builder-config", "builder-config.json", "--now", NOW)
+    assert rejected(result) == ['mysqls.mysql.example.com "db" not found']
+
+
 def test_render_pod_rejects_a_windows_builder(tmp_path: Path) -> None:
     config = json.loads((FIXTURES / "builder-config.json").read_text()) | {"os": "windows"}
     path = tmp_path / "windows.json"
