@@ -71,6 +71,18 @@ class BuildSecret(meta.WireModel):
         return COSIGN_KEY in self.data_keys
 
 
+def from_secret(secret: dict[str, Any]) -> BuildSecret:
+    """The pod generator's view of a Secret object: its values are dropped, only which are set kept."""
+    metadata = secret.get("metadata") or {}
+    data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
+    return BuildSecret(
+        name=str(metadata.get("name", "")),
+        type=str(secret.get("type") or "Opaque"),
+        annotations={str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()},
+        data_keys=[str(key) for key, value in data.items() if value],
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class SecretSetup:
     """Volumes, mounts and arguments for a group of secrets."""

@@ -20,11 +20,28 @@ from datetime import datetime
 from contracts import builder_images, builds, events, meta
 from services import errors, ports
 from services.build_runner import bindings, pods
+from services.build_runner import secrets as build_secrets
 from services.registry import client as registry_client
 from services.registry import config as registry_config
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/build-runner"
+DEFAULT_SERVICE_ACCOUNT = "default"
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceAccountSecrets:
+    """What the pod generator gets from the Build's service account."""
+
+    secrets: list[build_secrets.BuildSecret] = dataclasses.field(default_factory=list)
+    image_pull_secrets: list[str] = dataclasses.field(default_factory=list)
+
+
+def _names(references: object) -> list[str]:
+    """``[{"name": …}, …]`` (a service account's ``secrets`` or ``imagePullSecrets``) → the names."""
+    if not isinstance(references, list):
+        return []
+    return [str(ref["name"]) for ref in references if isinstance(ref, dict) and ref.get("name")]
 
 
 @dataclasses.dataclass
@@ -50,8 +67,16 @@ class BuildRunner:
             return
         try:
             lookups = await self.binding_lookups(build)
+            account = await self.service_account(build)
             config = await self.builder_config(build.spec.builder.image)
-            pod = pods.render_pod(build, config=config, now=self.clock(), lookups=lookups)
+            pod = pods.render_pod(
+                build,
+                config=config,
+                now=self.clock(),
+                secrets=account.secrets,
+                image_pull_secrets=account.image_pull_secrets,
+                lookups=lookups,
+            )
         except (pods.PodGenerationError, errors.PermanentError) as e:
             await self._fail(build, message=str(e))
             return
@@ -82,6 +107,25 @@ class BuildRunner:
             if found is not None:
                 provisioned[bindings.key(service)] = bindings.binding_secret(found)
         return bindings.Lookups(forbidden_secrets=forbidden, provisioned=provisioned)
+
+    async def service_account(self, build: builds.Build) -> ServiceAccountSecrets:
+        """The secrets of the Build's service account (``default`` when unset) that the pod hands to
+        the lifecycle, and its image pull secrets. A missing account or secret is left out with a
+        warning: the API server's service-account admission then refuses the pod, and the Build
+        fails with its message."""
+        name = build.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT
+        account = await self.cluster.get_service_account(build.namespace, name)
+        if account is None:
+            logger.warning("build %s/%s: service account %s not found", build.namespace, build.name, name)
+            return ServiceAccountSecrets()
+        found: list[build_secrets.BuildSecret] = []
+        for secret_name in dict.fromkeys(_names(account.get("secrets"))):
+            secret = await self.cluster.get_secret(build.namespace, secret_name)
+            if secret is None:
+                logger.warning("build %s/%s: secret %s not found", build.namespace, build.name, secret_name)
+                continue
+            found.append(build_secrets.from_secret(secret))
+        return ServiceAccountSecrets(found, _names(account.get("imagePullSecrets")))
 
     async def builder_config(self, image: str) -> builder_images.BuilderImageConfig:
         """The builder image as the pod generator sees it; fetched once per digest."""

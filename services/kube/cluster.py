@@ -95,6 +95,12 @@ class KubeCluster:
     async def create_pod(self, pod: dict[str, Any]) -> dict[str, Any]:
         return await self._count().pods.create(pod)
 
+    async def get_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self._count().service_accounts.find(name, namespace=namespace)
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self._count().secrets.find(name, namespace=namespace)
+
     async def list_service_accounts(self, namespace: str) -> list[dict[str, Any]]:
         return await self._count().service_accounts.list(namespace=namespace)
 

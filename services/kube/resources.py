@@ -257,6 +257,13 @@ class Kube:
             dump=_same_dict,
             settings=s,
         )
+        self.secrets: Resource[dict[str, Any]] = Resource(
+            endpoints.CoreEndpoint(core, "secret"),
+            kind="Secret",
+            parse=_same_dict,
+            dump=_same_dict,
+            settings=s,
+        )
         self.service_accounts: Resource[dict[str, Any]] = Resource(
             endpoints.CoreEndpoint(core, "service_account"),
             kind="ServiceAccount",
