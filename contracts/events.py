@@ -318,5 +318,10 @@ def json_schema() -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """``python -m contracts.events``: print the schema (as committed in ``contracts/schemas/``)."""
     print(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,7 @@ import json
 import pathlib
 import re
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import pydantic
 import pytest
@@ -221,3 +222,37 @@ def test_the_schema_has_one_branch_per_type_with_its_payload() -> None:
         assert branch["properties"]["type"]["const"] == event_type
         assert branch["properties"]["data"]["$ref"] == f"#/$defs/{model.__name__}"
         assert set(branch["required"]) >= {"id", "source", "type", "subject", "time", "data"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param({"subject": "ns/other"}, "subject 'ns/other' does not match", id="another subject"),
+        pytest.param(
+            {"type": "kiln.build.finished"},
+            "type 'kiln.build.finished' does not match a ImageChanged payload",
+            id="another type",
+        ),
+    ],
+)
+def test_an_event_built_in_code_must_agree_with_its_payload(change: dict[str, str], message: str) -> None:
+    good = events.new(
+        events.ImageChanged(namespace="ns", name="app"), source="/kiln/tests", time=NOW, discriminator="1"
+    )
+
+    with pytest.raises(pydantic.ValidationError, match=re.escape(message)):
+        events.Event[events.ImageChanged].model_validate({**good.model_dump(), **change})
+
+
+def test_a_payload_type_must_say_what_its_ordering_key_is() -> None:
+    class Keyless(events.Payload):
+        event_type: ClassVar[str] = "kiln.keyless"
+
+    with pytest.raises(NotImplementedError):
+        _ = Keyless().key
+
+
+def test_the_module_s_main_prints_the_committed_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    events.main()
+
+    assert json.loads(capsys.readouterr().out) == json.loads(SCHEMA_FILE.read_text())
