@@ -116,7 +116,9 @@ class BuildRunner:
         name = build.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT
         account = await self.cluster.get_service_account(build.namespace, name)
         if account is None:
-            logger.warning("build %s/%s: service account %s not found", build.namespace, build.name, name)
+            # Every namespace of a real cluster has "default"; only an emulated one may lack it.
+            level = logging.INFO if name == DEFAULT_SERVICE_ACCOUNT else logging.WARNING
+            logger.log(level, "build %s/%s: service account %s not found", build.namespace, build.name, name)
             return ServiceAccountSecrets()
         found: list[build_secrets.BuildSecret] = []
         for secret_name in dict.fromkeys(_names(account.get("secrets"))):
