@@ -38,12 +38,22 @@ class RegistryClient:
         timeout: float = 30.0,
         insecure_hosts: Collection[str] = (),
         transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 32,
     ) -> None:
-        """``insecure_hosts`` speak plain HTTP, as do localhost/127.x hosts; all others HTTPS."""
+        """``insecure_hosts`` speak plain HTTP, as do localhost/127.x hosts; all others HTTPS.
+
+        ``timeout`` bounds each phase of a request (connect, write, read, pool); twice it bounds a
+        request in all. At most ``max_connections`` requests run at once."""
         self._backoff = tuple(backoff)
         self._insecure = frozenset(_references.canonical_host(h) for h in insecure_hosts)
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
-        self._session = requesting.Session(self._http, keychain=keychain or auth.Keychain())
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, limits=limits)
+        self._session = requesting.Session(
+            self._http,
+            keychain=keychain or auth.Keychain(),
+            max_concurrency=max_connections,
+            deadline=2 * timeout,
+        )
 
     async def __aenter__(self) -> RegistryClient:
         return self

@@ -11,6 +11,7 @@ Status translation: 404 → NotFoundError; 401/403 → auth.AuthError; 400 → I
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import json
@@ -37,9 +38,21 @@ class _Token:
 class Session:
     """Sends requests for a :class:`~services.registry.client.RegistryClient`; owns no client."""
 
-    def __init__(self, http: httpx.AsyncClient, *, keychain: auth.Keychain) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        keychain: auth.Keychain,
+        max_concurrency: int = 32,
+        deadline: float = 60.0,
+    ) -> None:
+        """At most ``max_concurrency`` requests are in flight at once (the rest wait here, not in
+        the HTTP client's connection pool, whose queue can stall under contention), and each gets
+        ``deadline`` seconds in all before it counts as a temporary failure."""
         self._http = http
         self._keychain = keychain
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._deadline = deadline
         self._tokens: dict[tuple[str, str], _Token] = {}
         self._basic_hosts: set[str] = set()
 
@@ -90,9 +103,14 @@ class Session:
         follow_redirects: bool,
     ) -> httpx.Response:
         try:
-            return await self._http.request(
-                method, url, headers=headers, content=content, follow_redirects=follow_redirects
-            )
+            async with self._slots, asyncio.timeout(self._deadline):
+                return await self._http.request(
+                    method, url, headers=headers, content=content, follow_redirects=follow_redirects
+                )
+        except TimeoutError as e:
+            raise errors.TemporaryError(
+                f"{subject}: {method} {url}: no answer within {self._deadline:g} s"
+            ) from e
         except httpx.UnsupportedProtocol as e:
             raise errors.PermanentError(f"{subject}: {method} {url}: {e}") from e
         except httpx.TransportError as e:
