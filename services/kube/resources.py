@@ -182,7 +182,12 @@ class Resource(Generic[T]):
         self, send: Callable[[dict[str, Any]], endpoints.Response], *, creating: bool = False
     ) -> dict[str, Any]:
         options = self.request_options()
-        return await translating.call(lambda: send(options), backoff=self.settings.backoff, creating=creating)
+        return await translating.call(
+            lambda: send(options),
+            backoff=self.settings.backoff,
+            creating=creating,
+            deadline=2 * (self.settings.connect_timeout + self.settings.request_timeout),
+        )
 
     def _conditional(self, obj: T) -> tuple[str, str, dict[str, Any]]:
         body = self._dump(obj)

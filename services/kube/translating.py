@@ -19,6 +19,7 @@ cannot succeed, so it goes to the caller, who re-reads and decides again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -93,15 +94,22 @@ async def call(
     *,
     backoff: Sequence[float],
     creating: bool = False,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Send ``operation`` (a raw-response API call) and return its JSON, retrying temporary errors.
 
-    A :class:`~services.errors.ConflictError` is not retried (see the module docstring).
+    A :class:`~services.errors.ConflictError` is not retried (see the module docstring). An
+    attempt that takes longer than ``deadline`` seconds in all is a temporary error, whatever the
+    client's own timeouts cover.
     """
     async for attempt in retrying.retrying(backoff, conflicts=False):
         with attempt:
+            window = asyncio.timeout(deadline)
             try:
-                return await read_json(await operation())
+                async with window:
+                    return await read_json(await operation())
             except CLIENT_ERRORS as e:
+                if window.expired():
+                    raise errors.TemporaryError(f"Kubernetes API: no answer within {deadline:g} s") from e
                 raise translate(e, creating=creating) from e
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
