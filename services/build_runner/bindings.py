@@ -98,8 +98,9 @@ def resource_plural(kind: str) -> str:
 
 def forbidden_secrets(service_accounts: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     """The Secrets the namespace's service accounts list under ``secrets``."""
-    names = (ref.get("name") for account in service_accounts for ref in account.get("secrets") or [])
-    return frozenset(str(name) for name in names if name)
+    return frozenset(
+        name for account in service_accounts for name in build_secrets.reference_names(account.get("secrets"))
+    )
 
 
 def binding_secret(provisioned_service: Mapping[str, Any]) -> str | None:

@@ -37,13 +37,6 @@ class ServiceAccountSecrets:
     image_pull_secrets: list[str] = dataclasses.field(default_factory=list)
 
 
-def _names(references: object) -> list[str]:
-    """``[{"name": …}, …]`` (a service account's ``secrets`` or ``imagePullSecrets``) → the names."""
-    if not isinstance(references, list):
-        return []
-    return [str(ref["name"]) for ref in references if isinstance(ref, dict) and ref.get("name")]
-
-
 @dataclasses.dataclass
 class BuildRunner:
     """Handles ``build.scheduled`` for one build-runner worker."""
@@ -121,13 +114,13 @@ class BuildRunner:
             logger.log(level, "build %s/%s: service account %s not found", build.namespace, build.name, name)
             return ServiceAccountSecrets()
         found: list[build_secrets.BuildSecret] = []
-        for secret_name in dict.fromkeys(_names(account.get("secrets"))):
+        for secret_name in dict.fromkeys(build_secrets.reference_names(account.get("secrets"))):
             secret = await self.cluster.get_secret(build.namespace, secret_name)
             if secret is None:
                 logger.warning("build %s/%s: secret %s not found", build.namespace, build.name, secret_name)
                 continue
             found.append(build_secrets.from_secret(secret))
-        return ServiceAccountSecrets(found, _names(account.get("imagePullSecrets")))
+        return ServiceAccountSecrets(found, build_secrets.reference_names(account.get("imagePullSecrets")))
 
     async def builder_config(self, image: str) -> builder_images.BuilderImageConfig:
         """The builder image as the pod generator sees it; fetched once per digest."""

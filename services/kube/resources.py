@@ -211,6 +211,14 @@ def _same_dict(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def _core(
+    api: client.CoreV1Api, name: str, *, kind: str, settings: kube_settings.KubeSettings
+) -> Resource[dict[str, Any]]:
+    """A core v1 kind as plain dicts (``name`` as in the client's ``*_namespaced_<name>`` methods)."""
+    endpoint = endpoints.CoreEndpoint(api, name)
+    return Resource(endpoint, kind=kind, parse=_same_dict, dump=_same_dict, settings=settings)
+
+
 def _custom(
     api: client.CustomObjectsApi,
     model: type[M],
@@ -252,30 +260,10 @@ class Kube:
             kind=source_resolvers.KIND,
             settings=s,
         )
-        self.pods: Resource[dict[str, Any]] = Resource(
-            endpoints.CoreEndpoint(core, "pod"), kind="Pod", parse=_same_dict, dump=_same_dict, settings=s
-        )
-        self.pvcs: Resource[dict[str, Any]] = Resource(
-            endpoints.CoreEndpoint(core, "persistent_volume_claim"),
-            kind="PersistentVolumeClaim",
-            parse=_same_dict,
-            dump=_same_dict,
-            settings=s,
-        )
-        self.secrets: Resource[dict[str, Any]] = Resource(
-            endpoints.CoreEndpoint(core, "secret"),
-            kind="Secret",
-            parse=_same_dict,
-            dump=_same_dict,
-            settings=s,
-        )
-        self.service_accounts: Resource[dict[str, Any]] = Resource(
-            endpoints.CoreEndpoint(core, "service_account"),
-            kind="ServiceAccount",
-            parse=_same_dict,
-            dump=_same_dict,
-            settings=s,
-        )
+        self.pods = _core(core, "pod", kind="Pod", settings=s)
+        self.pvcs = _core(core, "persistent_volume_claim", kind="PersistentVolumeClaim", settings=s)
+        self.secrets = _core(core, "secret", kind="Secret", settings=s)
+        self.service_accounts = _core(core, "service_account", kind="ServiceAccount", settings=s)
 
     def custom_objects(self, api_version: str, plural: str) -> Resource[dict[str, Any]]:
         """A namespaced custom resource of ``group/version`` (e.g. a provisioned service), as dicts."""
