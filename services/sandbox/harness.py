@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
-import hmac
 import json
 import logging
 import tempfile
@@ -36,6 +34,7 @@ from services.registry import builders as registry_builders
 from services.runtime import running
 from services.sandbox import examples
 from services.triggers import settings as triggers_settings
+from services.triggers import webhooks
 
 logger = logging.getLogger(__name__)
 WEBHOOK_SECRET = "kiln-sandbox"
@@ -105,7 +104,7 @@ class Sandbox:
                 "head_commit": {"id": revision},
             }
         ).encode()
-        signature = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        signature = webhooks.github_digest(body, secret=WEBHOOK_SECRET)
         headers = {
             "Content-Type": "application/json",
             "X-GitHub-Event": "push",

@@ -185,6 +185,11 @@ def github(
     )
 
 
+def github_digest(body: bytes, *, secret: str) -> str:
+    """The hex HMAC-SHA256 of ``body`` with ``secret``: what GitHub sends as ``sha256=<digest>``."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
 def verify_signature(body: bytes, *, secret: str, signature: str | None) -> None:
     """``signature`` is ``sha256=`` and the HMAC-SHA256 of ``body`` with ``secret``, else UnauthorizedError."""
     env_var = triggers_settings.TriggersSettings.env_var("github_secret")
@@ -195,8 +200,7 @@ def verify_signature(body: bytes, *, secret: str, signature: str | None) -> None
     found = _SIGNATURE.match(signature.strip())
     if found is None:
         raise UnauthorizedError("X-Hub-Signature-256: not of the form sha256=<64 hex digits>")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, found.group(1).lower()):
+    if not hmac.compare_digest(github_digest(body, secret=secret), found.group(1).lower()):
         raise UnauthorizedError(
             f"X-Hub-Signature-256: does not match the body; the GitHub webhook's secret differs from {env_var}"
         )
