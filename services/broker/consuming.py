@@ -124,8 +124,6 @@ class Consumer:
         """The work queues this worker should be the active consumer of (all until balanced)."""
         self.delivered: collections.Counter[str] = collections.Counter()
         """Deliveries handled so far, by work queue."""
-        self.handovers = 0
-        """Shards handed over so far."""
 
     @property
     def balancing(self) -> bool:
@@ -240,7 +238,6 @@ class Consumer:
             await self._drained(subscription)
             await _close(subscription.channel)
             subscription.channel, subscription.consumer = None, None
-            self.handovers += 1
         await self._subscribe(subscription)
 
     async def _drained(self, subscription: _Subscription) -> None:
