@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import kubernetes_validate
+
 from contracts import builder_images, builds
+from services.build_runner import pods
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 TAGS = ["someimage/name", "someimage/name:tag2", "someimage/name:tag3"]
@@ -152,3 +155,17 @@ BUILDS: dict[str, builds.Build] = {
         notary=NOTARY, services=SERVICES, annotations={"image.kpack.io/reason": "STACK"}
     ),
 }
+
+
+def render(build: builds.Build, **kwargs: Any) -> dict[str, Any]:
+    """Render, and check that the pod is a valid Kubernetes 1.30 Pod (strict)."""
+    config = kwargs.pop("config", None) or make_config()
+    pod = pods.render_pod(build, config=config, now=NOW, **kwargs)
+    kubernetes_validate.validate(pod, "1.30", strict=True)
+    return pod
+
+
+def step(pod: dict[str, Any], name: str) -> dict[str, Any]:
+    """The init container or container ``name`` of ``pod``."""
+    every = pod["spec"]["initContainers"] + pod["spec"]["containers"]
+    return next(container for container in every if container["name"] == name)

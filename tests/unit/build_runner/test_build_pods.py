@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import build_runner_cases as cases
-import kubernetes_validate
 import pytest
+from build_runner_cases import render, step
 
 from contracts import builds
 from services import errors
@@ -50,19 +50,6 @@ ANALYZE_TAIL = [
     "-tag=someimage/name:tag3",
     f"-previous-image={cases.PREVIOUS_IMAGE}",
 ]
-
-
-def render(build: builds.Build, **kwargs: Any) -> dict[str, Any]:
-    """Render, and check that the pod is a valid Kubernetes 1.30 Pod (strict)."""
-    config = kwargs.pop("config", None) or cases.make_config()
-    pod = pods.render_pod(build, config=config, now=cases.NOW, **kwargs)
-    kubernetes_validate.validate(pod, "1.30", strict=True)
-    return pod
-
-
-def step(pod: dict[str, Any], name: str) -> dict[str, Any]:
-    every = pod["spec"]["initContainers"] + pod["spec"]["containers"]
-    return next(container for container in every if container["name"] == name)
 
 
 def test_a_volume_cache_pod_has_the_claim_as_cache_dir_volume() -> None:  # item 17

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import build_runner_cases as cases
-import kubernetes_validate
 import pytest
+from build_runner_cases import render, step
 
 from contracts import builds, meta
 from services import errors
@@ -18,18 +18,6 @@ WORKSPACE = {"name": "workspace-dir", "mountPath": "/workspace"}
 NOTARY_DIR = {"name": "notary-dir", "emptyDir": {}}
 PROVISIONED = {"apiVersion": "mysql.example.com/v1", "kind": "MySQL", "name": "db"}
 DB_KEY = ("mysql.example.com/v1", "MySQL", "db")
-
-
-def render(build: builds.Build, **kwargs: Any) -> dict[str, Any]:
-    """Render, and check that the pod is a valid Kubernetes 1.30 Pod (strict)."""
-    pod = pods.render_pod(build, config=cases.make_config(), now=cases.NOW, **kwargs)
-    kubernetes_validate.validate(pod, "1.30", strict=True)
-    return pod
-
-
-def step(pod: dict[str, Any], name: str) -> dict[str, Any]:
-    every = pod["spec"]["initContainers"] + pod["spec"]["containers"]
-    return next(container for container in every if container["name"] == name)
 
 
 def secret_volume(volume: str, secret: str) -> dict[str, Any]:

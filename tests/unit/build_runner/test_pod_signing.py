@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import build_runner_cases as cases
-import kubernetes_validate
 import pytest
+from build_runner_cases import render, step
 
 from contracts import builds
-from services.build_runner import pods, secrets
+from services.build_runner import secrets
 
 BASIC, JSON, CFG, SSH = secrets.BASIC_AUTH, secrets.DOCKER_CONFIG_JSON, secrets.DOCKER_CFG, secrets.SSH_AUTH
 REPOSITORY, MEDIA_TYPES = "kpack.io/cosign.repository", "kpack.io/cosign.docker-media-types"
@@ -116,18 +116,6 @@ def secret_mounts(*names: str) -> list[dict[str, Any]]:
     return [
         {"name": f"secret-volume-{BUILD_POSITIONS[n]}", "mountPath": f"/var/build-secrets/{n}"} for n in names
     ]
-
-
-def render(build: builds.Build, **kwargs: Any) -> dict[str, Any]:
-    """Render, and check that the pod is a valid Kubernetes 1.30 Pod (strict)."""
-    pod = pods.render_pod(build, config=cases.make_config(), now=cases.NOW, **kwargs)
-    kubernetes_validate.validate(pod, "1.30", strict=True)
-    return pod
-
-
-def step(pod: dict[str, Any], name: str) -> dict[str, Any]:
-    every = pod["spec"]["initContainers"] + pod["spec"]["containers"]
-    return next(container for container in every if container["name"] == name)
 
 
 def test_build_secrets_are_numbered_by_their_position_among_the_service_accounts_secrets() -> None:
