@@ -106,6 +106,7 @@ async def running(
     unknown = [n for n in chosen if n not in SERVICE_NAMES]
     if unknown:
         raise ValueError(f"unknown service(s) {unknown}: expected some of {list(SERVICE_NAMES)} or all")
+    own_credentials = registry_keychains.DockerConfigFile(settings.registry_docker_config)
     connection = await connecting.connect(broker, service="+".join(chosen))
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(connection.close)
@@ -121,7 +122,7 @@ async def running(
         stack.push_async_callback(api.close)
         typed = kube_resources.Kube(api, settings=kube)
         cluster = kube_cluster.KubeCluster(typed)
-        registry, keychains = _registry(settings, cluster=cluster)
+        registry, keychains = _registry(settings, own=own_credentials, cluster=cluster)
         stack.push_async_callback(registry.aclose)
         metrics.count_api_requests(lambda: cluster.calls)
         wiring = Wiring(
@@ -197,10 +198,9 @@ def _handler(
 
 
 def _registry(
-    settings: RunSettings, *, cluster: kube_cluster.KubeCluster
+    settings: RunSettings, *, own: registry_keychains.DockerConfigFile, cluster: kube_cluster.KubeCluster
 ) -> tuple[registry_client.RegistryClient, registry_keychains.Keychains]:
     """The registry client (Kiln's own credentials by default) and the service accounts' keychains."""
-    own = registry_keychains.DockerConfigFile(settings.registry_docker_config)
     registry = registry_client.RegistryClient(
         own.keychain(),
         insecure_hosts=settings.insecure_registries,
