@@ -33,8 +33,9 @@ from services import errors
 logger = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)
-DEFAULT_MAX_RETRY_AFTER = 30.0
-"""The longest a server's ``Retry-After`` may make one retry wait, in seconds."""
+DEFAULT_MAX_RETRY_AFTER = 10.0
+"""The longest a server's ``Retry-After`` may make one retry wait, in seconds: these retries run
+inside a handler that holds its message; a longer outage is the delayed retry queues' business."""
 _DELAY_SECONDS = re.compile(r"\d+(\.\d+)?")
 
 

@@ -20,6 +20,7 @@ from kubernetes_asyncio import client
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services import retrying
 from services.bridge import service as bridge_service
 from services.broker import connecting, consuming, publishing, topology
 from services.broker import settings as broker_settings
@@ -61,7 +62,7 @@ class RunSettings(BaseSettings):
     look-ups use them after the secrets of the Build's service account."""
     registry_keychain_seconds: float = Field(default=30.0, gt=0)
     """How long a service account's registry credentials are reused before its secrets are read again."""
-    registry_max_retry_after: float = Field(default=30.0, ge=0)
+    registry_max_retry_after: float = Field(default=retrying.DEFAULT_MAX_RETRY_AFTER, ge=0)
     """The longest a registry's ``Retry-After`` may make one retry wait, in seconds."""
     admin_host: str = "0.0.0.0"
     """Interface of the admin endpoint (``/healthz``, ``/readyz``, ``/metrics``)."""
