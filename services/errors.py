@@ -1,7 +1,8 @@
 """The error tree every adapter translates into, and the consumer wrapper acts upon.
 
     KilnError
-    ├── TemporaryError            retry with back-off (timeouts, 429, 5xx, connection loss)
+    ├── TemporaryError            retry with back-off (timeouts, 429, 5xx, connection loss);
+    │                             ``retry_after``: the server's ``Retry-After``, in seconds
     │   └── ConflictError         a stale write (409 on update); re-read and try again
     └── PermanentError            dead-letter / fail the object with the reason
         ├── NotFoundError         the object or tag does not exist (404)
@@ -21,7 +22,14 @@ class KilnError(Exception):
 
 
 class TemporaryError(KilnError):
-    """A failure that may pass: the operation is retried with back-off."""
+    """A failure that may pass: the operation is retried with back-off.
+
+    ``retry_after`` is how long the server asked us to wait (its ``Retry-After`` header, in
+    seconds), or None; the retry waits at least that long (``services.retrying``)."""
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class ConflictError(TemporaryError):

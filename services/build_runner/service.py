@@ -2,7 +2,9 @@
 
 Consumes ``build.scheduled``. Reads the Build; a finished Build or an existing pod means the
 event was a duplicate. Reads the builder image's config from the registry (cached by digest:
-a digest reference never changes) and, for a Build with bindings, what they need from the
+a digest reference never changes) with the keychain kpack uses for it: the Build's service
+account's secrets, Kiln's own credentials, then the builder's and the account's image pull
+secrets (:mod:`services.registry.keychains`); and, for a Build with bindings, what they need from the
 cluster (the namespace's service accounts, whose secrets no binding may use, and each
 provisioned service); renders the pod with the pure :func:`services.build_runner.pods.render_pod`
 and creates it. A Build whose pod cannot be rendered (windows builder, unsupported platform API,
@@ -23,10 +25,11 @@ from services.build_runner import bindings, pods
 from services.build_runner import secrets as build_secrets
 from services.registry import client as registry_client
 from services.registry import config as registry_config
+from services.registry import keychains as registry_keychains
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/build-runner"
-DEFAULT_SERVICE_ACCOUNT = "default"
+DEFAULT_SERVICE_ACCOUNT = registry_keychains.DEFAULT_SERVICE_ACCOUNT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +48,7 @@ class BuildRunner:
     publisher: ports.Publisher
     registry: registry_client.RegistryClient
     _: dataclasses.KW_ONLY
+    keychains: registry_keychains.Keychains
     clock: Callable[[], datetime]
     _configs: dict[str, registry_config.ImageConfig] = dataclasses.field(default_factory=dict, init=False)
 
@@ -61,7 +65,7 @@ class BuildRunner:
         try:
             lookups = await self.binding_lookups(build)
             account = await self.service_account(build)
-            config = await self.builder_config(build.spec.builder.image)
+            config = await self.builder_config(build)
             pod = pods.render_pod(
                 build,
                 config=config,
@@ -107,28 +111,33 @@ class BuildRunner:
         warning: the API server's service-account admission then refuses the pod, and the Build
         fails with its message."""
         name = build.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT
-        account = await self.cluster.get_service_account(build.namespace, name)
+        account, secrets = await registry_keychains.account_secrets(self.cluster, build.namespace, name)
         if account is None:
             # Every namespace of a real cluster has "default"; only an emulated one may lack it.
             level = logging.INFO if name == DEFAULT_SERVICE_ACCOUNT else logging.WARNING
             logger.log(level, "build %s/%s: service account %s not found", build.namespace, build.name, name)
             return ServiceAccountSecrets()
-        found: list[build_secrets.BuildSecret] = []
-        for secret_name in dict.fromkeys(build_secrets.reference_names(account.get("secrets"))):
-            secret = await self.cluster.get_secret(build.namespace, secret_name)
-            if secret is None:
-                logger.warning("build %s/%s: secret %s not found", build.namespace, build.name, secret_name)
-                continue
-            found.append(build_secrets.from_secret(secret))
-        return ServiceAccountSecrets(found, build_secrets.reference_names(account.get("imagePullSecrets")))
+        return ServiceAccountSecrets(
+            [build_secrets.from_secret(secret) for secret in secrets],
+            build_secrets.reference_names(account.get("imagePullSecrets")),
+        )
 
-    async def builder_config(self, image: str) -> builder_images.BuilderImageConfig:
-        """The builder image as the pod generator sees it; fetched once per digest."""
+    async def builder_config(self, build: builds.Build) -> builder_images.BuilderImageConfig:
+        """The builder image as the pod generator sees it; fetched once per digest, with the keychain
+        of the Build's service account and the builder's image pull secrets."""
+        image = build.spec.builder.image
         if not image:
             raise pods.PodGenerationError("the Build has no builder image (spec.builder.image)")
         config = self._configs.get(image)
         if config is None:
-            config = await self.registry.fetch_config(image)
+            account = registry_keychains.Account(
+                build.namespace,
+                build.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT,
+                image_pull_secrets=tuple(ref.name for ref in build.spec.builder.image_pull_secrets or ()),
+            )
+            config = await self.keychains.using(
+                account, lambda keychain: self.registry.fetch_config(image, keychain=keychain)
+            )
             if "@" in image:
                 self._configs[image] = config
         return builder_images.BuilderImageConfig(

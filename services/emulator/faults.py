@@ -3,9 +3,11 @@
 A `Fault` matches requests by verb (get, list, watch, create, update, patch, delete,
 deletecollection), resource (plural, ``images`` or ``images/status``), namespace and name — any
 left as None matches everything — and then either answers ``status`` (500, 429 with
-``Retry-After``, 503…) or, with ``action="timeout"``, hangs for ``hang_seconds`` and closes the
+``Retry-After: <retry_after>``, 503…) or, with ``action="timeout"``, hangs for ``hang_seconds`` and closes the
 connection without an answer. ``count`` bounds how many requests it hits (None: until removed);
 ``probability`` fails only that fraction of the matching requests (seeded, so reproducible).
+``hit_at`` records when each hit arrived (``time.monotonic()``), so a test can see how long a
+client waited before it retried.
 
 Set from tests with `Emulator.add_fault` or over HTTP: ``POST /_emulator/faults`` with the fields
 of `Fault` as JSON, ``GET`` to list them, ``DELETE`` to clear them.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
+import time
 from typing import Any, Literal
 
 Action = Literal["error", "timeout"]
@@ -37,6 +40,7 @@ class Fault:
     hang_seconds: float = 30.0
     retry_after: int = 1
     hits: int = 0
+    hit_at: list[float] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.verb is not None and self.verb not in VERBS:
@@ -90,6 +94,7 @@ class Faults:
                 if fault.probability < 1.0 and self._random.random() >= fault.probability:
                     continue
                 fault.hits += 1
+                fault.hit_at.append(time.monotonic())
                 if fault.count is not None and fault.hits >= fault.count:
                     self._rules.remove(fault)
                 return fault

@@ -4,7 +4,8 @@
 container's metadata). For a registry cache it records the cache image the build wrote as
 ``<repository>@sha256:…``: the digest the completion container reported right after export
 (so a later writer of the same tag cannot change it), checked against the registry; if the
-completion reported none, the tag is resolved in the registry now. An unreachable or missing cache
+completion reported none, the tag is resolved in the registry now. Both look-ups use the keychain
+of the Build's service account (the Image's), then Kiln's own credentials. An unreachable or missing cache
 image means an empty cache and the build still succeeds, as kpack does. Then
 ``cache.digest.updated`` and ``image.changed`` are published.
 
@@ -23,7 +24,9 @@ from datetime import datetime
 from contracts import builds, events
 from services import errors, ports
 from services.build_runner import build_status
+from services.registry import auth as registry_auth
 from services.registry import client as registry_client
+from services.registry import keychains as registry_keychains
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/image-state"
@@ -39,6 +42,7 @@ class ImageState:
     publisher: ports.Publisher
     registry: registry_client.RegistryClient
     _: dataclasses.KW_ONLY
+    keychains: registry_keychains.Keychains
     clock: Callable[[], datetime]
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
@@ -70,11 +74,18 @@ class ImageState:
     async def cache_image(self, build: builds.Build, reported: str) -> str:
         """The cache image the build wrote, as a digest reference; "" when there is none."""
         tag = build.spec.registry_cache_tag()
-        try:
+        account = registry_keychains.Account(
+            build.namespace, build.spec.service_account_name or registry_keychains.DEFAULT_SERVICE_ACCOUNT
+        )
+
+        async def look_up(keychain: registry_auth.Keychain) -> str:
             if reported:
-                await self.registry.resolve_digest(reported)
+                await self.registry.resolve_digest(reported, keychain=keychain)
                 return reported
-            return await self.registry.digest_ref(tag)
+            return await self.registry.digest_ref(tag, keychain=keychain)
+
+        try:
+            return await self.keychains.using(account, look_up)
         except errors.KilnError as e:
             logger.warning(
                 "cache image of %s/%s unavailable, using an empty cache: %s", build.namespace, build.name, e

@@ -7,12 +7,13 @@ client failure                               Kiln error
 409 on create                                AlreadyExistsError
 409 on update, patch or delete               ConflictError (stale resourceVersion / uid)
 400, 422                                     InvalidError
-429, 5xx                                     TemporaryError
+429, 5xx                                     TemporaryError (with the ``Retry-After`` seconds)
 other 4xx (401, 403, 405, 410…)              PermanentError
 timeouts, connection errors, broken bodies   TemporaryError
 ==========================================  =============================================
 
-:func:`call` sends one request and retries temporary errors with ``services.retrying``; a
+:func:`call` sends one request and retries temporary errors with ``services.retrying``, waiting
+at least as long as a 429's or 5xx's ``Retry-After`` asks (as client-go does); a
 :class:`~services.errors.ConflictError` is *not* retried here: sending the same stale body again
 cannot succeed, so it goes to the caller, who re-reads and decides again.
 """
@@ -23,6 +24,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -39,8 +41,13 @@ CLIENT_ERRORS = (ApiException, aiohttp.ClientError, OSError)
 """Every failure a request through the client can raise."""
 
 
-def translate(error: BaseException, *, creating: bool = False) -> errors.KilnError:
-    """The Kiln error for a client failure (``creating``: the request was a create)."""
+def translate(
+    error: BaseException, *, creating: bool = False, now: datetime | None = None
+) -> errors.KilnError:
+    """The Kiln error for a client failure (``creating``: the request was a create).
+
+    A temporary answer keeps its ``Retry-After`` (an HTTP-date counts from ``now``, by default
+    the current time) as the error's ``retry_after``."""
     if not isinstance(error, ApiException):
         return errors.TemporaryError(f"Kubernetes API unreachable: {type(error).__name__}: {error}")
     status, text = error.status or 0, f"{error.status} {error.reason}: {status_message(error)}"
@@ -51,8 +58,15 @@ def translate(error: BaseException, *, creating: bool = False) -> errors.KilnErr
     if status in (400, 422):
         return errors.InvalidError(text)
     if status == 429 or status >= 500 or status == 0:
-        return errors.TemporaryError(text)
+        return errors.TemporaryError(text, retry_after=retry_after(error, now=now or datetime.now(UTC)))
     return errors.PermanentError(text)
+
+
+def retry_after(error: ApiException, *, now: datetime) -> float | None:
+    """The seconds the answer's ``Retry-After`` header asks for, if it has one."""
+    headers = error.headers
+    value = headers.get("Retry-After") if headers is not None else None
+    return retrying.parse_retry_after(str(value) if value is not None else None, now=now)
 
 
 def status_message(error: ApiException) -> str:
@@ -95,14 +109,15 @@ async def call(
     backoff: Sequence[float],
     creating: bool = False,
     deadline: float | None = None,
+    max_retry_after: float = retrying.DEFAULT_MAX_RETRY_AFTER,
 ) -> dict[str, Any]:
     """Send ``operation`` (a raw-response API call) and return its JSON, retrying temporary errors.
 
     A :class:`~services.errors.ConflictError` is not retried (see the module docstring). An
     attempt that takes longer than ``deadline`` seconds in all is a temporary error, whatever the
-    client's own timeouts cover.
+    client's own timeouts cover. A ``Retry-After`` lengthens a wait up to ``max_retry_after`` s.
     """
-    async for attempt in retrying.retrying(backoff, conflicts=False):
+    async for attempt in retrying.retrying(backoff, conflicts=False, max_retry_after=max_retry_after):
         with attempt:
             window = asyncio.timeout(deadline)
             try:

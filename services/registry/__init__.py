@@ -7,6 +7,9 @@ Public surface (pinned by ``tests/unit/registry/test_registry_exports.py``):
   :class:`AuthError`;
 * :class:`ImageConfig`, :class:`BuilderBuildpack`, :class:`ImageConfigError`;
 * :func:`push_builder_image` / :func:`builder_image_config` for fake CNB builder images.
+
+:mod:`services.registry.keychains` reads a service account's keychain from the cluster (its
+docker-registry secrets, then Kiln's own docker config, then image pull secrets), as kpack does.
 """
 
 from __future__ import annotations

@@ -11,6 +11,11 @@ Secrets understood, as kpack reads them:
 * ``kubernetes.io/basic-auth`` annotated ``kpack.io/docker: <host>``.
 
 Each host entry carries ``username`` + ``password`` or ``auth`` = base64(``user:password``).
+
+:func:`service_account_keychain` orders them as kpack's keychain factory does for a service
+account: its ``kpack.io/docker`` basic-auth secrets (by name), then its docker config secrets (in
+the account's order), then Kiln's own credentials, then the image pull secrets (the builder's,
+then the account's); for each registry host the first that names it wins.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from services import errors
@@ -31,6 +36,10 @@ logger = logging.getLogger(__name__)
 
 DOCKER_ANNOTATION = "kpack.io/docker"
 """Annotation naming the registry host of a ``kubernetes.io/basic-auth`` secret."""
+BASIC_AUTH = "kubernetes.io/basic-auth"
+DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
+DOCKER_CFG = "kubernetes.io/dockercfg"
+DOCKER_CONFIG_TYPES = frozenset({DOCKER_CONFIG_JSON, DOCKER_CFG})
 
 
 class AuthError(errors.PermanentError):
@@ -59,10 +68,24 @@ class Keychain:
     """Registry host → credentials. The first secret naming a host wins, as in kpack."""
 
     entries: Mapping[str, Credentials] = dataclasses.field(default_factory=dict)
+    origin: str = dataclasses.field(default="", compare=False)
+    """Where the credentials come from, for error messages (``service account ns/builder``)."""
 
     def get(self, host: str) -> Credentials | None:
         """The credentials for ``host`` (Docker Hub aliases folded), or None."""
         return self.entries.get(normalize_host(host))
+
+    def missing(self, host: str) -> str:
+        """Says that this keychain has no credentials for ``host``, and where it looked."""
+        return f"the keychain has no credentials for {host}{self.described()}"
+
+    def described(self) -> str:
+        """`` (from <origin>)``, or nothing when the origin is unknown."""
+        return f" (from {self.origin})" if self.origin else ""
+
+    def with_origin(self, origin: str) -> Keychain:
+        """The same credentials, described as coming from ``origin``."""
+        return dataclasses.replace(self, origin=origin)
 
     @classmethod
     def from_docker_config(cls, config: Mapping[str, Any]) -> Keychain:
@@ -92,7 +115,34 @@ class Keychain:
 
     def merged(self, other: Keychain) -> Keychain:
         """This keychain, with ``other``'s hosts added where this one has none."""
-        return Keychain({**other.entries, **self.entries})
+        origin = ", then ".join(o for o in (self.origin, other.origin) if o)
+        return Keychain({**other.entries, **self.entries}, origin=origin)
+
+
+def service_account_keychain(
+    secrets: Sequence[Mapping[str, Any]],
+    *,
+    pull_secrets: Sequence[Mapping[str, Any]] = (),
+    own: Keychain | None = None,
+) -> Keychain:
+    """The keychain of a service account, as kpack's keychain factory builds it.
+
+    ``secrets`` are the Secret objects the account lists under ``secrets``; ``pull_secrets`` the
+    image pull secrets (the builder's, then the account's); ``own`` Kiln's own credentials, which
+    come after the account's secrets and before the pull secrets, as kpack's mounted controller
+    secrets do. Only docker config secrets count among the pull secrets, as in Kubernetes.
+    """
+    basic = sorted((s for s in secrets if s.get("type") == BASIC_AUTH), key=_secret_name)
+    configs = [s for s in secrets if s.get("type") in DOCKER_CONFIG_TYPES]
+    pulls = [s for s in pull_secrets if s.get("type") in DOCKER_CONFIG_TYPES]
+    keychain = Keychain.from_secrets([*basic, *configs])
+    if own is not None:
+        keychain = keychain.merged(own)
+    return keychain.merged(Keychain.from_secrets(pulls))
+
+
+def _secret_name(secret: Mapping[str, Any]) -> str:
+    return str((secret.get("metadata") or {}).get("name", ""))
 
 
 def normalize_host(key: str) -> str:
@@ -107,12 +157,12 @@ def _keychain_from_secret(secret: Mapping[str, Any]) -> Keychain:
     data = secret.get("data") or {}
     name = (secret.get("metadata") or {}).get("name", "<unnamed>")
     try:
-        if kind == "kubernetes.io/dockerconfigjson":
+        if kind == DOCKER_CONFIG_JSON:
             return Keychain.from_docker_config(_decode_json(data[".dockerconfigjson"]))
-        if kind == "kubernetes.io/dockercfg":
+        if kind == DOCKER_CFG:
             return Keychain.from_docker_config({"auths": _decode_json(data[".dockercfg"])})
         host = ((secret.get("metadata") or {}).get("annotations") or {}).get(DOCKER_ANNOTATION)
-        if kind == "kubernetes.io/basic-auth" and host:
+        if kind == BASIC_AUTH and host:
             username, password = _decode(data["username"]), _decode(data.get("password", ""))
             return Keychain({normalize_host(host): Credentials(username, password)})
     except (KeyError, ValueError, binascii.Error) as e:

@@ -1,10 +1,14 @@
 """An async client for the OCI distribution API: resolve digests, read configs, push images.
 
-Every public method retries temporary errors with ``services.retrying`` and raises only the
-``services.errors`` tree (plus :class:`~services.registry.auth.AuthError`).
+Every public method retries temporary errors with ``services.retrying`` (waiting as long as a
+registry's ``Retry-After`` asks, up to ``max_retry_after``) and raises only the
+``services.errors`` tree (plus :class:`~services.registry.auth.AuthError`). Each takes an optional
+``keychain`` that replaces the client's own for that call (one client serves every service
+account; see :mod:`services.registry.keychains`).
 
     async with RegistryClient(Keychain.from_secrets(secrets)) as registry:
         digest = await registry.resolve_digest("127.0.0.1:5000/app:v1")
+        config = await registry.fetch_config(builder_image, keychain=service_account_keychain)
 """
 
 from __future__ import annotations
@@ -39,12 +43,15 @@ class RegistryClient:
         insecure_hosts: Collection[str] = (),
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 32,
+        max_retry_after: float = retrying.DEFAULT_MAX_RETRY_AFTER,
     ) -> None:
         """``insecure_hosts`` speak plain HTTP, as do localhost/127.x hosts; all others HTTPS.
 
         ``timeout`` bounds each phase of a request (connect, write, read, pool); twice it bounds a
-        request in all. At most ``max_connections`` requests run at once."""
+        request in all. At most ``max_connections`` requests run at once. A registry's
+        ``Retry-After`` makes a retry wait up to ``max_retry_after`` seconds."""
         self._backoff = tuple(backoff)
+        self._max_retry_after = max_retry_after
         self._insecure = frozenset(_references.canonical_host(h) for h in insecure_hosts)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport, limits=limits)
@@ -66,21 +73,21 @@ class RegistryClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def resolve_digest(self, ref: str) -> str:
+    async def resolve_digest(self, ref: str, *, keychain: auth.Keychain | None = None) -> str:
         """The ``sha256:…`` digest the tag (or digest) in ``ref`` points at; NotFoundError if none."""
         reference = _references.parse(ref)
-        return await self._retry(lambda: self._resolve(reference))
+        return await self._retry(lambda: self._resolve(reference, keychain=keychain))
 
-    async def digest_ref(self, ref: str) -> str:
+    async def digest_ref(self, ref: str, *, keychain: auth.Keychain | None = None) -> str:
         """``<fully qualified repository>@sha256:…``, the identifier kpack writes in statuses."""
         reference = _references.parse(ref)
-        digest = await self._retry(lambda: self._resolve(reference))
+        digest = await self._retry(lambda: self._resolve(reference, keychain=keychain))
         return f"{reference.qualified_repository}@{digest}"
 
-    async def fetch_config(self, ref: str) -> config.ImageConfig:
+    async def fetch_config(self, ref: str, *, keychain: auth.Keychain | None = None) -> config.ImageConfig:
         """The image's config (labels, env, os); for an index, linux/amd64's or the first's."""
         reference = _references.parse(ref)
-        return await self._retry(lambda: self._fetch_config(reference))
+        return await self._retry(lambda: self._fetch_config(reference, keychain=keychain))
 
     async def push_image(
         self,
@@ -89,6 +96,7 @@ class RegistryClient:
         config: Mapping[str, Any],
         layers: Sequence[bytes],
         layer_media_type: str = manifests.OCI_LAYER_GZIP,
+        keychain: auth.Keychain | None = None,
     ) -> str:
         """Push config + layers (blobs already there are skipped) and tag an OCI manifest.
 
@@ -102,10 +110,12 @@ class RegistryClient:
             config=config_bytes, layers=layers, layer_media_type=layer_media_type
         )
         blobs = [config_bytes, *layers]
-        return await self._retry(lambda: self._push(reference, blobs=blobs, manifest=manifest))
+        return await self._retry(
+            lambda: self._push(reference, blobs=blobs, manifest=manifest, keychain=keychain)
+        )
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
-        async for attempt in retrying.retrying(self._backoff):
+        async for attempt in retrying.retrying(self._backoff, max_retry_after=self._max_retry_after):
             with attempt:
                 return await operation()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
@@ -121,6 +131,7 @@ class RegistryClient:
         reference: _references.Reference,
         url: str | httpx.URL,
         *,
+        keychain: auth.Keychain | None,
         push: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
@@ -131,25 +142,27 @@ class RegistryClient:
             host=reference.host,
             scope=auth.repository_scope(reference.repository, push=push),
             subject=f"image {reference}",
+            keychain=keychain,
             **kwargs,
         )
 
-    async def _resolve(self, reference: _references.Reference) -> str:
+    async def _resolve(self, reference: _references.Reference, *, keychain: auth.Keychain | None) -> str:
         url = self._url(reference, f"manifests/{reference.identifier}")
         headers = {"Accept": manifests.ACCEPT}
-        response = await self._request("HEAD", reference, url, headers=headers)
+        response = await self._request("HEAD", reference, url, headers=headers, keychain=keychain)
         digest = response.headers.get("Docker-Content-Digest")
         if digest:
             return str(digest)
         logger.debug("HEAD %s gave no Docker-Content-Digest; falling back to GET", url)
-        response = await self._request("GET", reference, url, headers=headers)
+        response = await self._request("GET", reference, url, headers=headers, keychain=keychain)
         return manifests.sha256_digest(response.content)
 
     async def _fetch_manifest(
-        self, reference: _references.Reference, identifier: str
+        self, reference: _references.Reference, identifier: str, *, keychain: auth.Keychain | None
     ) -> tuple[str, Mapping[str, Any]]:
         url = self._url(reference, f"manifests/{identifier}")
-        response = await self._request("GET", reference, url, headers={"Accept": manifests.ACCEPT})
+        headers = {"Accept": manifests.ACCEPT}
+        response = await self._request("GET", reference, url, headers=headers, keychain=keychain)
         if identifier.startswith("sha256:") and manifests.sha256_digest(response.content) != identifier:
             raise errors.PermanentError(f"image {reference}: manifest {identifier} failed digest check")
         return manifests.decode(
@@ -158,16 +171,18 @@ class RegistryClient:
             subject=f"image {reference}",
         )
 
-    async def _fetch_config(self, reference: _references.Reference) -> config.ImageConfig:
-        media_type, manifest = await self._fetch_manifest(reference, reference.identifier)
+    async def _fetch_config(
+        self, reference: _references.Reference, *, keychain: auth.Keychain | None
+    ) -> config.ImageConfig:
+        media_type, manifest = await self._fetch_manifest(reference, reference.identifier, keychain=keychain)
         if media_type in manifests.INDEXES:
             chosen = manifests.pick_platform(manifest)
-            media_type, manifest = await self._fetch_manifest(reference, chosen)
+            media_type, manifest = await self._fetch_manifest(reference, chosen, keychain=keychain)
             if media_type not in manifests.IMAGE_MANIFESTS:
                 raise manifests.ManifestError(f"image {reference}: index entry {chosen} is not an image")
         digest = manifests.config_digest(manifest, subject=f"image {reference}")
         url = self._url(reference, f"blobs/{digest}")
-        response = await self._request("GET", reference, url, follow_redirects=True)
+        response = await self._request("GET", reference, url, follow_redirects=True, keychain=keychain)
         if manifests.sha256_digest(response.content) != digest:
             raise errors.PermanentError(f"image {reference}: config blob {digest} failed digest check")
         try:
@@ -178,12 +193,21 @@ class RegistryClient:
             raise config.ImageConfigError(f"image {reference}: config blob is not a JSON object")
         return config.image_config_from_blob(blob)
 
-    async def _push(self, reference: _references.Reference, *, blobs: list[bytes], manifest: bytes) -> str:
+    async def _push(
+        self,
+        reference: _references.Reference,
+        *,
+        blobs: list[bytes],
+        manifest: bytes,
+        keychain: auth.Keychain | None,
+    ) -> str:
         for blob in blobs:
-            await self._upload_blob(reference, blob)
+            await self._upload_blob(reference, blob, keychain=keychain)
         url = self._url(reference, f"manifests/{reference.tag or 'latest'}")
         headers = {"Content-Type": manifests.OCI_MANIFEST}
-        response = await self._request("PUT", reference, url, headers=headers, content=manifest, push=True)
+        response = await self._request(
+            "PUT", reference, url, headers=headers, content=manifest, push=True, keychain=keychain
+        )
         digest = manifests.sha256_digest(manifest)
         echoed = response.headers.get("Docker-Content-Digest")
         if echoed and echoed != digest:
@@ -191,18 +215,22 @@ class RegistryClient:
         logger.info("pushed %s@%s", reference, digest)
         return digest
 
-    async def _upload_blob(self, reference: _references.Reference, blob: bytes) -> None:
+    async def _upload_blob(
+        self, reference: _references.Reference, blob: bytes, *, keychain: auth.Keychain | None
+    ) -> None:
         digest = manifests.sha256_digest(blob)
-        head = await self._request(
-            "HEAD", reference, self._url(reference, f"blobs/{digest}"), allow=(404,), push=True
-        )
+        blob_url = self._url(reference, f"blobs/{digest}")
+        head = await self._request("HEAD", reference, blob_url, allow=(404,), push=True, keychain=keychain)
         if head.status_code == 200:
             return
-        started = await self._request("POST", reference, self._url(reference, "blobs/uploads/"), push=True)
+        uploads = self._url(reference, "blobs/uploads/")
+        started = await self._request("POST", reference, uploads, push=True, keychain=keychain)
         location = started.headers.get("Location")
         if not location:
             raise errors.PermanentError(f"image {reference}: blob upload started without a Location")
         # httpx ``params=`` would drop the upload URL's own query (``_state``); add to it instead.
         url = started.url.join(location).copy_add_param("digest", digest)
         headers = {"Content-Type": "application/octet-stream"}
-        await self._request("PUT", reference, url, headers=headers, content=blob, push=True)
+        await self._request(
+            "PUT", reference, url, headers=headers, content=blob, push=True, keychain=keychain
+        )

@@ -6,7 +6,8 @@ token, or basic credentials for a host that asked for basic — and send; on 401
 credentials for a ``token``/``access_token``), cache the token per scope and send once more.
 
 Status translation: 404 → NotFoundError; 401/403 → auth.AuthError; 400 → InvalidError;
-429, 5xx, timeouts, connection errors → TemporaryError; other 4xx → PermanentError.
+429, 5xx, timeouts, connection errors → TemporaryError (a 429's or 5xx's ``Retry-After`` kept as
+its ``retry_after``, which the client's retries honour); other 4xx → PermanentError.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ import json
 import logging
 import time
 from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 
 import httpx
 
-from services import errors
+from services import errors, retrying
 from services.registry import auth
 
 logger = logging.getLogger(__name__)
 
 _DEFAULT_TOKEN_SECONDS = 60.0
+_MAX_TOKENS = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +39,10 @@ class _Token:
 
 
 class Session:
-    """Sends requests for a :class:`~services.registry.client.RegistryClient`; owns no client."""
+    """Sends requests for a :class:`~services.registry.client.RegistryClient`; owns no client.
+
+    Each request may bring its own keychain (a Build's service account's, say); bearer tokens are
+    cached per (host, scope, credentials), so one identity's token never serves another."""
 
     def __init__(
         self,
@@ -46,14 +52,15 @@ class Session:
         max_concurrency: int = 32,
         deadline: float = 60.0,
     ) -> None:
-        """At most ``max_concurrency`` requests are in flight at once (the rest wait here, not in
-        the HTTP client's connection pool, whose queue can stall under contention), and each gets
-        ``deadline`` seconds in all before it counts as a temporary failure."""
+        """``keychain`` serves requests that bring none. At most ``max_concurrency`` requests are
+        in flight at once (the rest wait here, not in the HTTP client's connection pool, whose
+        queue can stall under contention), and each gets ``deadline`` seconds in all before it
+        counts as a temporary failure."""
         self._http = http
         self._keychain = keychain
         self._slots = asyncio.Semaphore(max_concurrency)
         self._deadline = deadline
-        self._tokens: dict[tuple[str, str], _Token] = {}
+        self._tokens: dict[tuple[str, str, auth.Credentials | None], _Token] = {}
         self._basic_hosts: set[str] = set()
 
     async def request(
@@ -68,25 +75,28 @@ class Session:
         content: bytes | None = None,
         allow: Collection[int] = (),
         follow_redirects: bool = False,
+        keychain: auth.Keychain | None = None,
     ) -> httpx.Response:
         """Send with auth; return a 2xx/3xx response or one whose status is in ``allow``.
 
-        ``subject`` names what we were doing for error messages (``image 127.0.0.1:5000/app:v1``).
+        ``subject`` names what we were doing for error messages (``image 127.0.0.1:5000/app:v1``);
+        ``keychain`` replaces the session's own for this request.
         """
         send = functools.partial(
             self._send, method, url, subject=subject, content=content, follow_redirects=follow_redirects
         )
+        chain = self._keychain if keychain is None else keychain
         send_headers = dict(headers or {})
-        authorization = self._held_authorization(host, scope)
+        authorization = self._held_authorization(host, scope, chain.get(host))
         if authorization:
             send_headers["Authorization"] = authorization
         response = await send(headers=send_headers)
         if response.status_code == 401:
             challenge = auth.parse_challenge(response.headers.get("WWW-Authenticate", ""))
-            answer = await self._answer(challenge, host=host, scope=scope, subject=subject)
+            answer = await self._answer(challenge, host=host, scope=scope, subject=subject, keychain=chain)
             response = await send(headers={**send_headers, "Authorization": answer})
             if response.status_code in (401, 403):
-                raise auth.AuthError(_refusal(response, host=host, subject=subject, keychain=self._keychain))
+                raise auth.AuthError(_refusal(response, host=host, subject=subject, keychain=chain))
         if response.status_code in allow:
             return response
         _raise_for_status(response, host=host, subject=subject)
@@ -116,29 +126,43 @@ class Session:
         except httpx.TransportError as e:
             raise errors.TemporaryError(f"{subject}: {method} {url}: {type(e).__name__}: {e}") from e
 
-    def _held_authorization(self, host: str, scope: str) -> str | None:
-        token = self._tokens.get((host, scope))
+    def _held_authorization(self, host: str, scope: str, credentials: auth.Credentials | None) -> str | None:
+        token = self._tokens.get((host, scope, credentials))
         if token is not None and token.expires_at > time.monotonic():
             return f"Bearer {token.value}"
-        credentials = self._keychain.get(host)
         if host in self._basic_hosts and credentials is not None:
             return credentials.basic_header()
         return None
 
-    async def _answer(self, challenge: auth.Challenge, *, host: str, scope: str, subject: str) -> str:
-        credentials = self._keychain.get(host)
+    async def _answer(
+        self,
+        challenge: auth.Challenge,
+        *,
+        host: str,
+        scope: str,
+        subject: str,
+        keychain: auth.Keychain,
+    ) -> str:
+        credentials = keychain.get(host)
         if challenge.scheme == "basic":
             if credentials is None:
                 raise auth.AuthError(
-                    f"{subject}: registry {host} requires basic auth; the keychain has no credentials for it"
+                    f"{subject}: registry {host} requires basic auth; {keychain.missing(host)}"
                 )
             self._basic_hosts.add(host)
             return credentials.basic_header()
         if challenge.scheme == "bearer":
             token = await self._fetch_token(challenge, host=host, scope=scope, credentials=credentials)
-            self._tokens[(host, scope)] = token
+            self._keep(token, key=(host, scope, credentials))
             return f"Bearer {token.value}"
         raise auth.AuthError(f"{subject}: registry {host} asks for unsupported auth {challenge.scheme!r}")
+
+    def _keep(self, token: _Token, *, key: tuple[str, str, auth.Credentials | None]) -> None:
+        """Cache ``token``; expired ones are dropped once the cache grows past a bound."""
+        if len(self._tokens) >= _MAX_TOKENS:
+            now = time.monotonic()
+            self._tokens = {k: t for k, t in self._tokens.items() if t.expires_at > now}
+        self._tokens[key] = token
 
     async def _fetch_token(
         self, challenge: auth.Challenge, *, host: str, scope: str, credentials: auth.Credentials | None
@@ -166,9 +190,9 @@ class Session:
 def _refusal(response: httpx.Response, *, host: str, subject: str, keychain: auth.Keychain) -> str:
     credentials = keychain.get(host)
     who = (
-        f"the credentials of {credentials.username!r}"
+        f"the credentials of {credentials.username!r}{keychain.described()}"
         if credentials
-        else f"no credentials (the keychain has none for {host})"
+        else f"no credentials ({keychain.missing(host)})"
     )
     request = f"{response.request.method} {response.url} → {response.status_code}"
     return f"{subject}: registry {host} refused access with {who} ({request}{_registry_error(response)})"
@@ -198,7 +222,8 @@ def _raise_for_status(response: httpx.Response, *, host: str, subject: str) -> N
     if status in (401, 403):
         raise auth.AuthError(f"{reason} (registry {host} refused the credentials)")
     if status == 429 or status >= 500:
-        raise errors.TemporaryError(reason)
+        asked = retrying.parse_retry_after(response.headers.get("Retry-After"), now=datetime.now(UTC))
+        raise errors.TemporaryError(reason, retry_after=asked)
     if status == 400:
         raise errors.InvalidError(reason)
     raise errors.PermanentError(reason)

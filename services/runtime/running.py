@@ -14,11 +14,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from kubernetes_asyncio import client
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services import retrying
 from services.bridge import service as bridge_service
 from services.broker import connecting, consuming, publishing, topology
 from services.broker import settings as broker_settings
@@ -30,6 +32,7 @@ from services.kube import cluster as kube_cluster
 from services.kube import resources as kube_resources
 from services.kube import settings as kube_settings
 from services.registry import client as registry_client
+from services.registry import keychains as registry_keychains
 from services.runtime import admin
 from services.triggers import service as triggers_service
 from services.triggers import settings as triggers_settings
@@ -53,6 +56,14 @@ class RunSettings(BaseSettings):
     """Write kpack's build priority classes on Builds."""
     insecure_registries: tuple[str, ...] = ()
     """Registry hosts reached over plain http (loopback hosts always are)."""
+    registry_docker_config: Path | None = None
+    """Kiln's own registry credentials: a docker ``config.json`` (a mounted
+    ``kubernetes.io/dockerconfigjson`` Secret), read again when it changes. The builder and cache
+    look-ups use them after the secrets of the Build's service account."""
+    registry_keychain_seconds: float = Field(default=30.0, gt=0)
+    """How long a service account's registry credentials are reused before its secrets are read again."""
+    registry_max_retry_after: float = Field(default=retrying.DEFAULT_MAX_RETRY_AFTER, ge=0)
+    """The longest a registry's ``Retry-After`` may make one retry wait, in seconds."""
     admin_host: str = "0.0.0.0"
     """Interface of the admin endpoint (``/healthz``, ``/readyz``, ``/metrics``)."""
     admin_port: int | None = Field(default=8081, ge=0, le=65535)
@@ -68,6 +79,8 @@ class Wiring:
     cluster: kube_cluster.KubeCluster
     publisher: publishing.Publisher
     registry: registry_client.RegistryClient
+    keychains: registry_keychains.Keychains
+    """Registry credentials per service account (with Kiln's own after them)."""
     connection: object
     health: admin.Health
     metrics: admin.Metrics
@@ -94,6 +107,7 @@ async def running(
     unknown = [n for n in chosen if n not in SERVICE_NAMES]
     if unknown:
         raise ValueError(f"unknown service(s) {unknown}: expected some of {list(SERVICE_NAMES)} or all")
+    own_credentials = registry_keychains.DockerConfigFile(settings.registry_docker_config)
     connection = await connecting.connect(broker, service="+".join(chosen))
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(connection.close)
@@ -108,9 +122,9 @@ async def running(
         api = await kube_client.api_client(kube)
         stack.push_async_callback(api.close)
         typed = kube_resources.Kube(api, settings=kube)
-        registry = registry_client.RegistryClient(insecure_hosts=settings.insecure_registries)
-        stack.push_async_callback(registry.aclose)
         cluster = kube_cluster.KubeCluster(typed)
+        registry, keychains = _registry(settings, own=own_credentials, cluster=cluster)
+        stack.push_async_callback(registry.aclose)
         metrics.count_api_requests(lambda: cluster.calls)
         wiring = Wiring(
             api=api,
@@ -118,6 +132,7 @@ async def running(
             cluster=cluster,
             publisher=publisher,
             registry=registry,
+            keychains=keychains,
             connection=connection,
             health=health,
             metrics=metrics,
@@ -176,11 +191,24 @@ def _handler(
         ).handle
     if name == "build-runner":
         return build_runner_service.BuildRunner(
-            wiring.cluster, wiring.publisher, wiring.registry, clock=clock
+            wiring.cluster, wiring.publisher, wiring.registry, keychains=wiring.keychains, clock=clock
         ).handle
     return image_state_service.ImageState(
-        wiring.cluster, wiring.publisher, wiring.registry, clock=clock
+        wiring.cluster, wiring.publisher, wiring.registry, keychains=wiring.keychains, clock=clock
     ).handle
+
+
+def _registry(
+    settings: RunSettings, *, own: registry_keychains.DockerConfigFile, cluster: kube_cluster.KubeCluster
+) -> tuple[registry_client.RegistryClient, registry_keychains.Keychains]:
+    """The registry client (Kiln's own credentials by default) and the service accounts' keychains."""
+    registry = registry_client.RegistryClient(
+        own.keychain(),
+        insecure_hosts=settings.insecure_registries,
+        max_retry_after=settings.registry_max_retry_after,
+    )
+    keychains = registry_keychains.Keychains(cluster, own=own, ttl=settings.registry_keychain_seconds)
+    return registry, keychains
 
 
 def _task_health(task: asyncio.Task[None]) -> str | None:

@@ -66,3 +66,19 @@ async def test_a_forbidden_request_is_permanent_and_not_retried(
         await kube.pods.list(namespace=namespace)
 
     assert fault.hits == 1
+
+
+async def test_a_429_with_retry_after_is_retried_no_sooner_than_the_server_asked(
+    kube: resources.Kube, emulator: Emulator, namespace: str
+) -> None:
+    await kube.images.create(support.image("app", namespace))
+    throttled = emulator.add_fault(verb="list", resource="images", status=429, retry_after=1, count=1)
+    # The retry meets this second rule, so the emulator records when it arrived.
+    retried = emulator.add_fault(verb="list", resource="images", status=500, count=1)
+
+    images = await kube.images.list(namespace=namespace)
+
+    assert [image.name for image in images] == ["app"]
+    assert kube.settings.backoff[0] < 0.1, "the back-off table alone would retry at once"
+    waited = retried.hit_at[0] - throttled.hit_at[0]
+    assert waited >= 1.0, f"retried {waited:.3f} s after a 429 with Retry-After: 1"

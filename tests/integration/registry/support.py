@@ -7,6 +7,7 @@ import base64
 import contextlib
 import dataclasses
 import json
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -40,13 +41,19 @@ class TokenRegistry:
 @dataclasses.dataclass
 class RegistryProxy:
     """A proxy to a real registry that drops ``Docker-Content-Digest`` from HEAD answers (as
-    some registries do) and can answer the next requests with 503 instead of forwarding them."""
+    some registries do) and can answer the next requests with 503, or with 429 and a
+    ``Retry-After``, instead of forwarding them."""
 
     host: str = ""
     seen: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     """(method, path) of every request forwarded."""
     fail_next: int = 0
     """How many of the next requests get a 503."""
+    throttle_next: int = 0
+    """How many of the next requests get a 429 with ``Retry-After: <retry_after>``."""
+    retry_after: str = "1"
+    arrived_at: list[float] = dataclasses.field(default_factory=list)
+    """When each request arrived (``time.monotonic()``), forwarded or not."""
 
 
 @contextlib.asynccontextmanager
@@ -55,6 +62,11 @@ async def registry_proxy(upstream_url: str) -> AsyncIterator[RegistryProxy]:
     async with httpx.AsyncClient(base_url=upstream_url) as upstream:
 
         async def forward(request: web.Request) -> web.Response:
+            proxy.arrived_at.append(time.monotonic())
+            if proxy.throttle_next > 0:
+                proxy.throttle_next -= 1
+                headers = {"Retry-After": proxy.retry_after}
+                return web.Response(status=429, headers=headers, text="injected throttling")
             if proxy.fail_next > 0:
                 proxy.fail_next -= 1
                 return web.Response(status=503, text="injected failure")

@@ -197,3 +197,16 @@ async def test_pushing_to_a_digest_reference_is_refused_before_any_request(
 ) -> None:
     with pytest.raises(ValueError, match="name a tag, not a digest"):
         await client.push_image(f"{plain_registry.host}/app@sha256:{'0' * 64}", config={}, layers=[])
+
+
+async def test_a_429_with_retry_after_is_retried_no_sooner_than_the_registry_asked(
+    plain_registry: registry_process.RegistryProcess, proxy: support.RegistryProxy, repository: str
+) -> None:
+    async with registry.RegistryClient(backoff=(0.01, 0.01)) as patient:
+        pushed = await patient.push_image(f"{plain_registry.host}/{repository}:v1", config={}, layers=[])
+        proxy.throttle_next, proxy.retry_after = 1, "1"
+
+        assert await patient.resolve_digest(f"{proxy.host}/{repository}:v1") == pushed
+
+    throttled, retried = proxy.arrived_at[:2]
+    assert retried - throttled >= 1.0, f"retried {retried - throttled:.3f} s after Retry-After: 1"

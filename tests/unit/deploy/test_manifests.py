@@ -274,6 +274,39 @@ def test_the_triggers_read_each_webhook_secret_from_an_optional_key_of_the_kiln_
     assert readers == {"kiln-triggers"}
 
 
+def test_the_registry_readers_mount_kilns_optional_registry_credentials_where_the_setting_points() -> None:
+    setting = "KILN_REGISTRY_DOCKER_CONFIG"
+    assert running.RunSettings.model_config["env_prefix"] + "REGISTRY_DOCKER_CONFIG" == setting
+    readers = set()
+    for deployment in _objects("Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {item["name"]: item.get("value") for item in container["env"]}
+        if setting not in env:
+            continue
+        readers.add(container["command"][2])
+        path = pathlib.PurePosixPath(env[setting])
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(path.parent)]
+        assert mount.get("readOnly") is True
+        assert "subPath" not in mount, "a subPath mount would not follow updates of the Secret"
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        assert volume["secret"]["secretName"] == "kiln-registry"
+        assert volume["secret"]["optional"] is True
+        assert volume["secret"]["items"] == [{"key": ".dockerconfigjson", "path": path.name}]
+
+    assert readers == {"build-runner", "image-state"}
+
+
+def test_kiln_may_read_the_service_accounts_and_secrets_that_hold_registry_credentials() -> None:
+    rules = _only("ClusterRole", "kiln")["rules"]
+
+    for resource in ("secrets", "serviceaccounts"):
+        assert any(
+            "" in rule["apiGroups"] and resource in rule["resources"] and "get" in rule["verbs"]
+            for rule in rules
+        ), resource
+
+
 def test_every_deployment_gets_the_broker_url_setting() -> None:
     for deployment in _objects("Deployment"):
         env = {item["name"]: item for item in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
