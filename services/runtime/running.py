@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pydantic
 from kubernetes_asyncio import client
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,7 +68,12 @@ class RunSettings(BaseSettings):
     admin_host: str = "0.0.0.0"
     """Interface of the admin endpoint (``/healthz``, ``/readyz``, ``/metrics``)."""
     admin_port: int | None = Field(default=8081, ge=0, le=65535)
-    """Port of the admin endpoint; 0 picks a free one, unset (``KILN_ADMIN_PORT=``) serves none."""
+    """Port of the admin endpoint; 0 picks a free one, empty (``KILN_ADMIN_PORT=``) serves none."""
+
+    @pydantic.field_validator("admin_port", mode="before")
+    @classmethod
+    def _empty_port_serves_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 @dataclass
