@@ -55,6 +55,8 @@ Commit = Annotated[str, StringConstraints(pattern=sources.COMMIT_PATTERN)]
 """A full commit id: 40 lowercase hex digits, or 64 for a repository in the SHA-256 object format."""
 MAX_EVENT_BYTES = 64 * 1024
 """Largest event body accepted: Kiln's events are a few hundred bytes."""
+MAX_DELIVERY_LENGTH = 256
+"""Longest delivery id a ``source.changed`` carries (git hosts send a UUID)."""
 
 
 class InvalidEventError(ValueError):
@@ -148,7 +150,7 @@ class SourceChanged(_AboutImage):
     before: Commit | None = None
     """The commit the branch or tag pointed at before the push (GitHub's and GitLab's ``before``);
     None when the host named none: a new ref, a generic push, an annotated tag."""
-    delivery: str = Field(default="", max_length=256)
+    delivery: str = Field(default="", max_length=MAX_DELIVERY_LENGTH)
     """The git host's delivery id, the same when it delivers the push again; ``""`` if it sent none."""
 
 

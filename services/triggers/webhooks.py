@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
-from contracts import json_bounds, sources
+from contracts import events, json_bounds, sources
 from services.triggers import payloads
 from services.triggers import settings as triggers_settings
 
@@ -190,7 +190,7 @@ def github(
         ref=payload.ref,
         commit=commit,
         before=_before(payload.before, after=payload.after, commit=commit),
-        delivery=delivery or "",
+        delivery=_delivery(delivery, header="X-GitHub-Delivery"),
     )
 
 
@@ -254,7 +254,7 @@ def gitlab(
         ref=payload.ref,
         commit=commit,
         before=_before(payload.before, after=payload.after, commit=commit),
-        delivery=delivery or "",
+        delivery=_delivery(delivery, header="Idempotency-Key / X-Gitlab-Event-UUID"),
     )
 
 
@@ -411,6 +411,15 @@ def _before(before: str, *, after: str, commit: str) -> str | None:
     if not before or NO_COMMIT.match(before) or after.lower() != commit:
         return None
     return _commit(before, field="before")
+
+
+def _delivery(delivery: str | None, *, header: str) -> str:
+    """The delivery id sent in ``header`` (``""`` if none), if it is not longer than an event carries."""
+    if delivery is not None and len(delivery) > events.MAX_DELIVERY_LENGTH:
+        raise InvalidPayloadError(
+            f"{header}: {len(delivery)} characters, longer than the {events.MAX_DELIVERY_LENGTH} accepted"
+        )
+    return delivery or ""
 
 
 def _present(*urls: str | None) -> tuple[str, ...]:
