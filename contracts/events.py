@@ -37,7 +37,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, c
 import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from contracts import meta
+from contracts import json_bounds, meta, sources
 
 SCHEMA_ID = "https://kiln.dev/schemas/events.json"
 
@@ -51,6 +51,12 @@ Namespace = Annotated[
     str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ]
 DigestRef = Annotated[str, StringConstraints(pattern=r"^(|[^@\s]+@sha256:[0-9a-f]{64})$")]
+Commit = Annotated[str, StringConstraints(pattern=sources.COMMIT_PATTERN)]
+"""A full commit id: 40 lowercase hex digits, or 64 for a repository in the SHA-256 object format."""
+MAX_EVENT_BYTES = 64 * 1024
+"""Largest event body accepted: Kiln's events are a few hundred bytes."""
+MAX_DELIVERY_LENGTH = 256
+"""Longest delivery id a ``source.changed`` carries (git hosts send a UUID)."""
 
 
 class InvalidEventError(ValueError):
@@ -132,14 +138,20 @@ class BuilderChanged(Payload):
 
 
 class SourceChanged(_AboutImage):
-    """The git source of an Image has a new revision (pushed by a webhook)."""
+    """The git source of an Image has a new revision (pushed by a webhook); ``before`` and
+    ``delivery`` tell a late or redelivered push from a new one."""
 
     event_type: ClassVar[str] = "kiln.source.changed"
 
     url: str = Field(min_length=1)
     """The git repository URL as the Image spells it."""
-    revision: str = Field(min_length=1)
-    """The new commit (or tag/branch as resolved by the trigger)."""
+    revision: Commit
+    """The commit the branch or tag now points at."""
+    before: Commit | None = None
+    """The commit the branch or tag pointed at before the push (GitHub's and GitLab's ``before``);
+    None when the host named none: a new ref, a generic push, an annotated tag."""
+    delivery: str = Field(default="", max_length=MAX_DELIVERY_LENGTH)
+    """The git host's delivery id, the same when it delivers the push again; ``""`` if it sent none."""
 
 
 class BuildScheduled(_AboutImage):
@@ -261,14 +273,24 @@ def new(data: PayloadT, *, source: str, time: datetime, discriminator: str) -> E
 
 
 def parse(body: bytes | str, *, attributes: Mapping[str, object]) -> Event[Payload]:
-    """The typed event of a binary-mode message; :class:`InvalidEventError` names the bad field."""
+    """The typed event of a binary-mode message; :class:`InvalidEventError` names the bad field.
+
+    The attributes must be strings (as the binary content mode carries them), and the body JSON
+    within :data:`MAX_EVENT_BYTES` and :data:`contracts.json_bounds.MAX_DEPTH` levels."""
+    for name, value in attributes.items():
+        if not isinstance(value, str):
+            raise InvalidEventError(
+                f"{name}: {value!r} is a {type(value).__name__}; event attributes are strings"
+            )
     event_type = attributes.get("type")
     if not isinstance(event_type, str) or event_type not in TYPES:
         raise InvalidEventError(f"type: unknown event type {event_type!r}; expected one of {sorted(TYPES)}")
     try:
-        data = json.loads(body)
+        data = json_bounds.loads(body, max_bytes=MAX_EVENT_BYTES)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InvalidEventError(f"data: not JSON: {e}") from e
+    except json_bounds.BoundsError as e:
+        raise InvalidEventError(f"data: {e}") from e
     try:
         event: Event[Payload] = _event_class(TYPES[event_type]).model_validate({**attributes, "data": data})
         return event

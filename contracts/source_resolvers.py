@@ -1,4 +1,11 @@
-"""kpack ``SourceResolver``: resolves an Image's source (branch → commit)."""
+"""kpack ``SourceResolver``: resolves an Image's source (branch → commit).
+
+Kiln adds one field to kpack's status, ``status.pushes`` (:class:`PushHistory`): the recent
+commits of the branch and the delivery ids of the pushes already applied, so that a late or
+redelivered webhook is recognised and never moves the branch back. It sits in the status because
+the resolution it guards is written there, in the same write (an annotation would need a second
+write through the main resource, and could disagree with the status it describes).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ from pydantic import Field
 from contracts import meta, sources
 
 KIND = "SourceResolver"
+HISTORY = 64
+"""How many recent commits and delivery ids :class:`PushHistory` keeps, each."""
 
 
 class SourceResolverSpec(meta.KubeModel):
@@ -16,9 +25,21 @@ class SourceResolverSpec(meta.KubeModel):
     """The unresolved source."""
 
 
+class PushHistory(meta.KubeModel):
+    """What the recent pushes to the resolved branch or tag said (Kiln's, not kpack's)."""
+
+    commits: list[str] = Field(default_factory=list)
+    """Commits the branch has been at or moved on from (a push's ``before``), oldest first; at
+    most :data:`HISTORY`."""
+    deliveries: list[str] = Field(default_factory=list)
+    """Delivery ids of the pushes already handled, oldest first; at most :data:`HISTORY`."""
+
+
 class SourceResolverStatus(meta.Status):
     source: sources.ResolvedSource = Field(default_factory=sources.ResolvedSource)
     """The resolved source."""
+    pushes: PushHistory | None = None
+    """The recent pushes to a git branch or tag, once one arrived (Kiln's, not kpack's)."""
 
 
 class SourceResolver(meta.KubeObject):

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from contracts import meta
+
+COMMIT_PATTERN = r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$"
+"""A full commit id in lowercase: 40 hex digits (SHA-1), or 64 for a repository in git's SHA-256
+object format."""
+_COMMIT = re.compile(COMMIT_PATTERN)
+
+
+def is_commit(revision: str) -> bool:
+    """Whether ``revision`` is a full commit id (a revision that names one commit, not a branch)."""
+    return _COMMIT.fullmatch(revision) is not None
 
 
 class Git(meta.KubeModel):

@@ -35,15 +35,17 @@ def to_message(event: events.Event[events.Payload]) -> aio_pika.Message:
     )
 
 
-def attributes_of(headers: Mapping[str, object]) -> dict[str, str]:
-    """The CloudEvents attributes found in AMQP ``headers`` (``ce-`` prefix removed)."""
-    found: dict[str, str] = {}
+def attributes_of(headers: Mapping[str, object]) -> dict[str, object]:
+    """The CloudEvents attributes found in AMQP ``headers`` (``ce-`` prefix removed), as they came:
+    a header of another type than a string stays so, for :func:`contracts.events.parse` to refuse
+    (byte strings are decoded as UTF-8)."""
+    found: dict[str, object] = {}
     for name in ATTRIBUTES:
         value = headers.get(HEADER_PREFIX + name)
         if isinstance(value, bytes):
             value = value.decode(errors="replace")
         if value is not None:
-            found[name] = str(value)
+            found[name] = value
     return found
 
 

@@ -5,34 +5,94 @@ triggers service) publishes ``source.changed`` with the new commit, and the reco
 here. A revision that is already a commit SHA resolves to itself; a branch or tag resolves to its
 name until the first push event names a commit (no polling, no network access from here).
 
+**Late and redelivered pushes.** Webhooks arrive late, out of order, and again (a git host
+retries, a user presses "Redeliver"), so a push is applied only if it is not older than what the
+resolver already records (:func:`decide`), from the branch's recorded commit and its
+:class:`~contracts.source_resolvers.PushHistory` (recent commits, and delivery ids handled):
+
+1. its delivery id was handled already → ``redelivered``, nothing;
+2. it names the recorded commit → ``current``, nothing;
+3. its ``before`` is the recorded commit → ``move`` (a fast-forward or a force-push alike);
+4. the branch has been at the pushed commit, or a push moved it on from there → ``stale``, nothing;
+5. otherwise (a delivery in between was lost, or the host named no ``before``) → ``move``.
+
+So a redelivery, or a push overtaken by a later one, never moves the branch back, a force-push
+to an older commit does (its ``before`` is the recorded commit), and a lost delivery never blocks
+the pushes after it. Without the commits' ancestry two cases stay undecidable: a force-push back
+to a commit in the history whose ``before`` Kiln never heard of (rule 4 keeps the branch, until
+the next push), and a push that arrives after a later force-push returned the branch to that
+push's own ``before`` (rule 3 moves it, until the next push).
+
 Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
+from typing import Literal
 
-from contracts import meta, source_resolvers, sources
+from contracts import events, meta, source_resolvers, sources
 
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+Verdict = Literal["move", "current", "redelivered", "stale"]
+"""What a push does to the branch it names (see the module's rules)."""
+
+
+def decide(push: events.SourceChanged, *, recorded: str, history: source_resolvers.PushHistory) -> Verdict:
+    """Whether ``push`` moves a branch at ``recorded`` (a commit, or the branch's name before any push)."""
+    if push.delivery and push.delivery in history.deliveries:
+        return "redelivered"
+    if push.revision == recorded:
+        return "current"
+    if push.before is not None and push.before == recorded:
+        return "move"
+    if push.revision in history.commits:
+        return "stale"
+    return "move"
+
+
+def remembered(
+    history: source_resolvers.PushHistory, *, recorded: str, push: events.SourceChanged
+) -> source_resolvers.PushHistory:
+    """``history`` with what ``push`` said added: the commits it knew of, its delivery id."""
+    commits = [c for c in (recorded, push.before, push.revision) if c is not None and sources.is_commit(c)]
+    return source_resolvers.PushHistory(
+        commits=_bounded(history.commits, commits),
+        deliveries=_bounded(history.deliveries, [push.delivery] if push.delivery else []),
+    )
+
+
+def push_verdict(
+    resolver: source_resolvers.SourceResolver, push: events.SourceChanged | None
+) -> Verdict | None:
+    """What ``push`` does to ``resolver``; None when it concerns it not (no push, another URL, a
+    pinned commit, a source that is not git)."""
+    git = resolver.spec.source.git
+    if push is None or git is None or push.url != git.url or sources.is_commit(git.revision):
+        return None
+    recorded, history = _recorded(resolver, git)
+    return decide(push, recorded=recorded, history=history or source_resolvers.PushHistory())
 
 
 def resolved(
-    resolver: source_resolvers.SourceResolver, *, revision: str | None = None, now: str
+    resolver: source_resolvers.SourceResolver, *, push: events.SourceChanged | None = None, now: str
 ) -> source_resolvers.SourceResolverStatus:
-    """The Ready status of ``resolver``; ``revision`` (from a push) moves a branch, never a pinned commit."""
+    """The Ready status of ``resolver``; ``push`` moves a branch (as :func:`decide` says), never a
+    pinned commit, and is remembered in ``status.pushes``."""
     source = resolver.spec.source
     resolved_source = sources.ResolvedSource()
+    history = None
     if source.git is not None:
-        pinned = bool(_COMMIT.match(source.git.revision))
-        pushed = None if pinned else revision
-        commit = pushed or _previous_revision(resolver) or source.git.revision
+        commit, history = _recorded(resolver, source.git)
+        verdict = push_verdict(resolver, push)
+        if push is not None and verdict is not None:
+            history = remembered(history or source_resolvers.PushHistory(), recorded=commit, push=push)
+            commit = push.revision if verdict == "move" else commit
         resolved_source = sources.ResolvedSource(
             git=sources.ResolvedGit(
                 url=source.git.url,
                 revision=commit,
                 sub_path=source.sub_path,
-                type="Commit" if _COMMIT.match(commit) else "Branch",
+                type="Commit" if sources.is_commit(commit) else "Branch",
                 initialize_submodules=source.git.initialize_submodules,
             )
         )
@@ -53,22 +113,32 @@ def resolved(
                 sub_path=source.sub_path,
             )
         )
-    return source_resolvers.SourceResolverStatus(
+    status = source_resolvers.SourceResolverStatus(
         observed_generation=resolver.generation,
         conditions=[meta.Condition(type="Ready", status="True", last_transition_time=now)],
         source=resolved_source,
     )
+    return status.with_(pushes=history) if history is not None else status
 
 
-def _previous_revision(resolver: source_resolvers.SourceResolver) -> str | None:
-    """Keep a commit learned from a push while the spec's branch is unchanged."""
-    spec_git = resolver.spec.source.git
+def _recorded(
+    resolver: source_resolvers.SourceResolver, git: sources.Git
+) -> tuple[str, source_resolvers.PushHistory | None]:
+    """The revision the resolver's ``git`` source is at, and its push history: a commit the spec
+    pins; else what the status recorded while the spec's URL stayed the same; else the spec's
+    branch or tag name."""
     status_git = resolver.status.source.git
-    if spec_git is None or status_git is None or status_git.url != spec_git.url:
-        return None
-    if _COMMIT.match(spec_git.revision):
-        return None
-    return status_git.revision or None
+    if sources.is_commit(git.revision):
+        return git.revision, None
+    if status_git is None or status_git.url != git.url or not status_git.revision:
+        return git.revision, None
+    return status_git.revision, resolver.status.pushes
+
+
+def _bounded(kept: Iterable[str], added: Iterable[str]) -> list[str]:
+    """``kept`` then those of ``added`` not in it, the newest :data:`HISTORY` of them."""
+    merged = list(dict.fromkeys([*kept, *added]))
+    return merged[-source_resolvers.HISTORY :]
 
 
 def needs_update(
@@ -80,4 +150,9 @@ def needs_update(
         not resolver.ready()
         or current.source.dump() != status.source.dump()
         or current.observed_generation != status.observed_generation
+        or _dump(current.pushes) != _dump(status.pushes)
     )
+
+
+def _dump(history: source_resolvers.PushHistory | None) -> object:
+    return history.dump() if history is not None else None

@@ -48,7 +48,7 @@ class ImageReconciler:
         if isinstance(data, events.ImageChanged):
             await self.reconcile(data.namespace, data.name)
         elif isinstance(data, events.SourceChanged):
-            await self.reconcile(data.namespace, data.image, pushed=(data.url, data.revision))
+            await self.reconcile(data.namespace, data.image, pushed=data)
         elif isinstance(data, events.BuildFinished):
             await self.reconcile(data.namespace, data.image)
         elif isinstance(data, events.BuilderChanged):
@@ -76,7 +76,9 @@ class ImageReconciler:
         )
         logger.info("builder %s changed: %d image(s) to reconcile", changed.key, len(affected))
 
-    async def reconcile(self, namespace: str, name: str, *, pushed: tuple[str, str] | None = None) -> None:
+    async def reconcile(
+        self, namespace: str, name: str, *, pushed: events.SourceChanged | None = None
+    ) -> None:
         """Reconcile until nothing more happens in this pass (at most :data:`MAX_PASSES`)."""
         for _ in range(MAX_PASSES):
             image = await self.cluster.get_image(namespace, name)
@@ -101,7 +103,7 @@ class ImageReconciler:
         logger.warning("image %s is invalid: %s", image.key, message)
         return False
 
-    async def _reconcile_once(self, image: images.Image, *, pushed: tuple[str, str] | None) -> bool:
+    async def _reconcile_once(self, image: images.Image, *, pushed: events.SourceChanged | None) -> bool:
         """One plan, executed; True when it created or resolved something worth planning again for."""
         resolver_name = meta.child_name(image.name, "-source")
         resolver = await self.cluster.get_source_resolver(image.namespace, resolver_name)
@@ -126,12 +128,21 @@ class ImageReconciler:
         return decided.source_resolver.action != "none"
 
     async def _resolve(
-        self, resolver: source_resolvers.SourceResolver, *, pushed: tuple[str, str] | None
+        self, resolver: source_resolvers.SourceResolver, *, pushed: events.SourceChanged | None
     ) -> bool:
-        """Write the resolver's status when it is not resolved yet or a push brought a new commit."""
-        git = resolver.spec.source.git
-        revision = pushed[1] if pushed is not None and git is not None and git.url == pushed[0] else None
-        status = resolving.resolved(resolver, revision=revision, now=statuses.rfc3339(self.clock()))
+        """Write the resolver's status when it is not resolved yet or a push brought something new:
+        a commit to move to, or a commit or delivery id to remember."""
+        verdict = resolving.push_verdict(resolver, pushed)
+        if pushed is not None and verdict not in (None, "move"):
+            logger.info(
+                "push of %s (delivery %r) to %s/%s not applied: %s",
+                pushed.revision,
+                pushed.delivery,
+                resolver.namespace,
+                resolver.name,
+                verdict,
+            )
+        status = resolving.resolved(resolver, push=pushed, now=statuses.rfc3339(self.clock()))
         if not resolving.needs_update(resolver, status):
             return False
         await self.cluster.replace_source_resolver_status(resolver.with_(status=status))

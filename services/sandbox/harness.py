@@ -91,15 +91,34 @@ class Sandbox:
         """What a git host does on a push: a signed GitHub push webhook to the triggers service,
         which publishes ``source.changed`` for every Image following ``branch`` of ``url``.
         Returns the new commit."""
-        if self.wiring.webhooks_url is None:
-            raise RuntimeError("push_commit needs the triggers service in the sandbox")
         number = self.commits.get(url, 1) + 1
         self.commits[url] = number
         revision = examples.commit(number)
+        await self.github_push(
+            revision, before=examples.commit(number - 1), delivery=str(uuid.uuid4()), url=url, branch=branch
+        )
+        return revision
+
+    async def github_push(
+        self,
+        revision: str,
+        *,
+        before: str,
+        delivery: str,
+        url: str = examples.GIT_URL,
+        branch: str = examples.BRANCH,
+        forced: bool = False,
+    ) -> dict[str, Any]:
+        """The signed GitHub push webhook of ``before`` → ``revision`` on ``branch`` of ``url``, as
+        delivery ``delivery`` (the same id again is what GitHub's "Redeliver" sends); the answer."""
+        if self.wiring.webhooks_url is None:
+            raise RuntimeError("a push needs the triggers service in the sandbox")
         body = json.dumps(
             {
                 "ref": f"refs/heads/{branch}",
+                "before": before,
                 "after": revision,
+                "forced": forced,
                 "repository": {"clone_url": f"{url}.git", "html_url": url},
                 "head_commit": {"id": revision},
             }
@@ -108,7 +127,7 @@ class Sandbox:
         headers = {
             "Content-Type": "application/json",
             "X-GitHub-Event": "push",
-            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-GitHub-Delivery": delivery,
             "X-Hub-Signature-256": f"sha256={signature}",
         }
         async with httpx.AsyncClient(timeout=30.0) as http:
@@ -117,8 +136,9 @@ class Sandbox:
             )
         if response.status_code != HTTPStatus.ACCEPTED:
             raise RuntimeError(f"the push webhook was refused: {response.status_code} {response.text}")
-        logger.info("pushed %s to %s@%s: %s", revision, url, branch, response.json())
-        return revision
+        answer: dict[str, Any] = response.json()
+        logger.info("pushed %s to %s@%s (delivery %s): %s", revision, url, branch, delivery, answer)
+        return answer
 
     def fail(self, plan: failures.FailurePlan) -> None:
         """From now on, build pods fail as ``plan`` says."""

@@ -11,7 +11,9 @@ say so. Pure: no I/O; time is a parameter.
   (``refs/heads/main``). A revision that is a commit SHA is pinned: no push moves it.
 
 Each affected Image gets a ``source.changed`` carrying the URL *as the Image spells it* (the
-reconciler compares it with the SourceResolver's) and the pushed commit. Its id derives from the
+reconciler compares it with the SourceResolver's), the pushed commit, and what the host said to
+place the push among others: the commit the ref was at ``before`` and the delivery id (the
+reconciler decides whether the push is new; this service keeps no state). Its id derives from the
 delivery id and the commit, so a redelivered webhook publishes the same event again.
 
 **Registry.** A manifest pushed to ``host/repository`` affects every Builder and ClusterBuilder
@@ -27,7 +29,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from contracts import builders, events, images, references
+from contracts import builders, events, images, references, sources
 from services.triggers import webhooks
 
 SOURCE = "/kiln/triggers"
@@ -60,11 +62,6 @@ def repository_key(url: str) -> str | None:
     return f"{host}/{path}"
 
 
-def is_commit(revision: str) -> bool:
-    """Whether ``revision`` is a full commit SHA (a pinned revision)."""
-    return bool(webhooks.COMMIT.match(revision))
-
-
 def followed_revisions(ref: str | None) -> frozenset[str] | None:
     """The ``spec.source.git.revision`` values that follow ``ref``; None: every branch and tag."""
     if ref is None:
@@ -78,7 +75,7 @@ def followed_revisions(ref: str | None) -> frozenset[str] | None:
 def affects(image: images.Image, push: webhooks.Push) -> bool:
     """Whether ``push`` brings a new commit to the branch or tag ``image`` builds."""
     git = image.spec.source.git
-    if git is None or not git.url or not git.revision or is_commit(git.revision):
+    if git is None or not git.url or not git.revision or sources.is_commit(git.revision):
         return False
     pushed = {key for key in map(repository_key, push.urls) if key is not None}
     if repository_key(git.url) not in pushed:
@@ -103,6 +100,8 @@ def source_changed(
                 image=image.name,
                 url=image.spec.source.git.url if image.spec.source.git else "",
                 revision=push.commit,
+                before=push.before,
+                delivery=push.delivery,
             ),
             source=SOURCE,
             time=time,

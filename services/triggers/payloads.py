@@ -32,6 +32,8 @@ class GitHubCommit(_Payload):
 class GitHubPush(_Payload):
     ref: str = Field(min_length=1)
     """The pushed ref, ``refs/heads/<branch>`` or ``refs/tags/<tag>``."""
+    before: str = ""
+    """The ref's previous target; all zeros when the push created the ref."""
     after: str
     """The ref's new target; all zeros when the ref was deleted."""
     deleted: bool = False
@@ -54,6 +56,8 @@ class GitLabProject(_Payload):
 class GitLabPush(_Payload):
     ref: str = Field(min_length=1)
     """The pushed ref, ``refs/heads/<branch>`` or ``refs/tags/<tag>``."""
+    before: str = ""
+    """The ref's previous target; all zeros when the push created the ref."""
     after: str
     """The ref's new target; all zeros when the ref was deleted."""
     checkout_sha: str | None = None

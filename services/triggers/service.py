@@ -13,7 +13,8 @@ only once the broker confirmed them all; a registry push does the same with ``bu
 per Builder/ClusterBuilder (``"builders"``). When the broker or the API server fails, the answer is
 503 so that the sender delivers again (the events' ids are stable, so nothing is published twice
 as a different fact). Refusals are JSON ``{"error": …}``: 400 naming the field, 401 for a bad
-signature or token, 404 for a provider whose secret is unset, 413 for a body over the limit.
+signature or token, 404 for a provider whose secret is unset, 413 for a body over the limit (JSON
+nested deeper than ``contracts.json_bounds.MAX_DEPTH`` levels is a 400).
 """
 
 from __future__ import annotations
@@ -90,15 +91,12 @@ class Triggers:
 
     async def _body(self, request: web.Request) -> bytes:
         limit = self.settings.max_body_bytes
-        too_large = webhooks.TooLargeError(
-            f"body: larger than {limit} bytes, the limit KILN_TRIGGERS_MAX_BODY_BYTES sets"
-        )
         if request.content_length is not None and request.content_length > limit:
-            raise too_large
+            raise webhooks.too_large(limit)
         try:
             return await request.read()
         except web.HTTPRequestEntityTooLarge as e:
-            raise too_large from e
+            raise webhooks.too_large(limit) from e
 
     async def _github(self, request: web.Request, body: bytes, secret: str) -> web.Response:
         outcome = webhooks.github(
@@ -108,6 +106,7 @@ class Triggers:
             signature=request.headers.get("X-Hub-Signature-256"),
             delivery=request.headers.get("X-GitHub-Delivery"),
             content_type=request.content_type,
+            max_bytes=self.settings.max_body_bytes,
         )
         return await self._git(outcome)
 
@@ -119,11 +118,17 @@ class Triggers:
             event=headers.get("X-Gitlab-Event"),
             sent_token=headers.get("X-Gitlab-Token"),
             delivery=headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID"),
+            max_bytes=self.settings.max_body_bytes,
         )
         return await self._git(outcome)
 
     async def _generic(self, request: web.Request, body: bytes, token: str) -> web.Response:
-        push = webhooks.generic(body, token=token, authorization=request.headers.get("Authorization"))
+        push = webhooks.generic(
+            body,
+            token=token,
+            authorization=request.headers.get("Authorization"),
+            max_bytes=self.settings.max_body_bytes,
+        )
         return await self._git(push)
 
     async def _git(self, outcome: webhooks.Outcome) -> web.Response:
@@ -151,6 +156,7 @@ class Triggers:
             token=token,
             authorization=request.headers.get("Authorization"),
             content_type=request.content_type,
+            max_bytes=self.settings.max_body_bytes,
         )
         if not pushes:
             return _json({"published": 0, "builders": [], "ignored": "no manifest pushed"}, status=202)

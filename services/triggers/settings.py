@@ -13,6 +13,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "KILN_TRIGGERS_"
+MAX_BODY_BYTES = 1024 * 1024
+"""The default of ``max_body_bytes``."""
 
 Credential = Literal["github_secret", "gitlab_token", "generic_token", "registry_token"]
 """The settings that enable a provider."""
@@ -40,7 +42,7 @@ class TriggersSettings(BaseSettings):
     registry_token: SecretStr | None = None
     """The bearer token a registry sends with its notifications (the ``headers`` of its endpoint
     configuration). Unset: ``/webhooks/registry`` is refused."""
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1)
     """Largest request body accepted; a larger one is answered 413."""
 
     def credential(self, name: Credential) -> str | None:

@@ -13,14 +13,18 @@ request *before* reading the body, and answers what it says:
   (``application/vnd.docker.distribution.events.v1+json``) with ``Authorization: Bearer <token>``:
   the manifest pushes in it, as :class:`ManifestPush` (pulls, deletes and blob pushes are skipped).
 
-Bodies are validated into :mod:`services.triggers.payloads` (tolerant of unknown fields).
-Errors, each answered by the service as ``{"error": message}`` with its HTTP status::
+A push carries what the host said about it besides the new commit: the delivery id (the same on
+a redelivery) and the commit the ref was at ``before``, with which the image-reconciler recognises
+a late or redelivered webhook. Bodies are bounded in size and nesting depth before they are parsed
+(:mod:`contracts.json_bounds`), then validated into :mod:`services.triggers.payloads` (tolerant of
+unknown fields). Errors, each answered by the service as ``{"error": message}`` with its HTTP status::
 
     WebhookError (ValueError)
     ├── NotEnabledError        404  the provider's secret is unset; names the variable to set
     ├── UnauthorizedError      401  a missing or wrong signature or token
     ├── TooLargeError          413  the body exceeds ``max_body_bytes``
     └── InvalidPayloadError    400  names the field and what a valid request carries there
+                                    (JSON nested too deeply included)
 """
 
 from __future__ import annotations
@@ -36,11 +40,10 @@ from typing import Any, ClassVar, Literal, TypeVar
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
+from contracts import events, json_bounds, sources
 from services.triggers import payloads
 from services.triggers import settings as triggers_settings
 
-COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-"""A full commit SHA (SHA-1, or SHA-256 for repositories in that object format)."""
 NO_COMMIT = re.compile(r"^0+$")
 """The ``after`` of a deleted ref."""
 BRANCH_PREFIX = "refs/heads/"
@@ -104,6 +107,9 @@ class Push(_Result):
     the generic push names no ref and concerns every Image following a branch or tag."""
     commit: str
     """The pushed commit, a full lowercase SHA."""
+    before: str | None = None
+    """The commit the ref pointed at before the push, a full lowercase SHA; None when the provider
+    names none (a new ref, a generic push, an annotated tag, whose ``before`` is a tag object)."""
     delivery: str = ""
     """The provider's delivery id (the same on a redelivery), or ``""``."""
 
@@ -157,6 +163,7 @@ def github(
     signature: str | None,
     delivery: str | None = None,
     content_type: str = "application/json",
+    max_bytes: int = triggers_settings.MAX_BODY_BYTES,
 ) -> Outcome:
     """A GitHub delivery: its signature checked, then the push it carries (if it is one)."""
     verify_signature(body, secret=secret, signature=signature)
@@ -166,7 +173,8 @@ def github(
         return Ping(provider="github")
     if event != "push":
         return Ignored(reason=f"GitHub {event} events do not trigger builds; only push does")
-    payload = _validate(payloads.GitHubPush, _json_object(_github_json(body, content_type)), hint=GITHUB_HINT)
+    document = _json_object(_github_json(body, content_type), max_bytes=max_bytes)
+    payload = _validate(payloads.GitHubPush, document, hint=GITHUB_HINT)
     repository = payload.repository
     if payload.deleted or NO_COMMIT.match(payload.after):
         return Ignored(reason=f"{payload.ref} was deleted")
@@ -181,7 +189,8 @@ def github(
         urls=_present(repository.clone_url, repository.ssh_url, repository.html_url, repository.git_url),
         ref=payload.ref,
         commit=commit,
-        delivery=delivery or "",
+        before=_before(payload.before, after=payload.after, commit=commit),
+        delivery=_delivery(delivery, header="X-GitHub-Delivery"),
     )
 
 
@@ -207,7 +216,13 @@ def verify_signature(body: bytes, *, secret: str, signature: str | None) -> None
 
 
 def gitlab(
-    body: bytes, *, token: str, event: str | None, sent_token: str | None, delivery: str | None = None
+    body: bytes,
+    *,
+    token: str,
+    event: str | None,
+    sent_token: str | None,
+    delivery: str | None = None,
+    max_bytes: int = triggers_settings.MAX_BODY_BYTES,
 ) -> Outcome:
     """A GitLab delivery: its token checked, then the push it carries (if it is one)."""
     env_var = triggers_settings.TriggersSettings.env_var("gitlab_token")
@@ -223,7 +238,7 @@ def gitlab(
         return Ignored(
             reason=f"GitLab {event} events do not trigger builds; only Push Hook and Tag Push Hook do"
         )
-    payload = _validate(payloads.GitLabPush, _json_object(body), hint=GITLAB_HINT)
+    payload = _validate(payloads.GitLabPush, _json_object(body, max_bytes=max_bytes), hint=GITLAB_HINT)
     if NO_COMMIT.match(payload.after) and not payload.checkout_sha:
         return Ignored(reason=f"{payload.ref} was deleted")
     if not payload.ref.startswith((BRANCH_PREFIX, TAG_PREFIX)):
@@ -238,16 +253,19 @@ def gitlab(
         urls=_present(project.git_http_url, project.git_ssh_url, project.web_url),
         ref=payload.ref,
         commit=commit,
-        delivery=delivery or "",
+        before=_before(payload.before, after=payload.after, commit=commit),
+        delivery=_delivery(delivery, header="Idempotency-Key / X-Gitlab-Event-UUID"),
     )
 
 
-def generic(body: bytes, *, token: str, authorization: str | None) -> Push:
+def generic(
+    body: bytes, *, token: str, authorization: str | None, max_bytes: int = triggers_settings.MAX_BODY_BYTES
+) -> Push:
     """A push announced by any tool holding the bearer token."""
     verify_bearer(
         authorization, token=token, env_var=triggers_settings.TriggersSettings.env_var("generic_token")
     )
-    payload = _validate(payloads.GenericPush, _json_object(body), hint=GENERIC_HINT)
+    payload = _validate(payloads.GenericPush, _json_object(body, max_bytes=max_bytes), hint=GENERIC_HINT)
     commit = _commit(payload.revision, field="revision", fix="send the commit the push brought, not a branch")
     ref = payload.ref
     if ref is not None and ref.startswith("refs/") and not ref.startswith((BRANCH_PREFIX, TAG_PREFIX)):
@@ -259,7 +277,12 @@ def generic(body: bytes, *, token: str, authorization: str | None) -> Push:
 
 
 def registry(
-    body: bytes, *, token: str, authorization: str | None, content_type: str
+    body: bytes,
+    *,
+    token: str,
+    authorization: str | None,
+    content_type: str,
+    max_bytes: int = triggers_settings.MAX_BODY_BYTES,
 ) -> tuple[ManifestPush, ...]:
     """The manifest pushes of a registry notification envelope (possibly none)."""
     verify_bearer(
@@ -269,7 +292,8 @@ def registry(
         raise InvalidPayloadError(
             f"Content-Type: {content_type!r}; a registry notification is {REGISTRY_MEDIA_TYPE}"
         )
-    envelope = _validate(payloads.RegistryEnvelope, _json_object(body), hint=REGISTRY_HINT)
+    document = _json_object(body, max_bytes=max_bytes)
+    envelope = _validate(payloads.RegistryEnvelope, document, hint=REGISTRY_HINT)
     pushes = []
     for index, event in enumerate(envelope.events):
         target = event.target
@@ -326,13 +350,22 @@ def _github_json(body: bytes, content_type: str) -> bytes | str:
     return form["payload"][0]
 
 
-def _json_object(body: bytes | str) -> dict[str, Any]:
+def too_large(limit: int) -> TooLargeError:
+    """The refusal of a body over ``limit`` bytes."""
+    return TooLargeError(f"body: larger than {limit} bytes, the limit KILN_TRIGGERS_MAX_BODY_BYTES sets")
+
+
+def _json_object(body: bytes | str, *, max_bytes: int) -> dict[str, Any]:
     try:
-        parsed = json.loads(body.decode() if isinstance(body, bytes) else body)
+        parsed = json_bounds.loads(body, max_bytes=max_bytes)
     except UnicodeDecodeError as e:
         raise InvalidPayloadError(f"body: not UTF-8 ({e.reason}); send a JSON object") from e
     except json.JSONDecodeError as e:
         raise InvalidPayloadError(f"body: not JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
+    except json_bounds.TooLargeError as e:
+        raise too_large(max_bytes) from e
+    except json_bounds.BoundsError as e:
+        raise InvalidPayloadError(f"body: {e}; a webhook body is a small, shallow JSON object") from e
     if not isinstance(parsed, dict):
         raise InvalidPayloadError(f"body: a JSON {type(parsed).__name__} where an object was expected")
     return parsed
@@ -365,11 +398,28 @@ def _location(loc: Sequence[str | int]) -> str:
 
 def _commit(value: str, *, field: str, fix: str = "") -> str:
     """``value`` in lowercase if it is a full commit SHA, else InvalidPayloadError naming ``field``."""
-    if not COMMIT.match(value.lower()):
+    if not sources.is_commit(value.lower()):
         raise InvalidPayloadError(
             f"{field}: {value!r} is not a full commit SHA (40 or 64 hex digits)" + (f"; {fix}" if fix else "")
         )
     return value.lower()
+
+
+def _before(before: str, *, after: str, commit: str) -> str | None:
+    """The commit a ref pointed at before a push: ``before``, when the ref points at commits (not at
+    annotated tag objects) and the push did not create it."""
+    if not before or NO_COMMIT.match(before) or after.lower() != commit:
+        return None
+    return _commit(before, field="before")
+
+
+def _delivery(delivery: str | None, *, header: str) -> str:
+    """The delivery id sent in ``header`` (``""`` if none), if it is not longer than an event carries."""
+    if delivery is not None and len(delivery) > events.MAX_DELIVERY_LENGTH:
+        raise InvalidPayloadError(
+            f"{header}: {len(delivery)} characters, longer than the {events.MAX_DELIVERY_LENGTH} accepted"
+        )
+    return delivery or ""
 
 
 def _present(*urls: str | None) -> tuple[str, ...]:

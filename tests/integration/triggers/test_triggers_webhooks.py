@@ -23,6 +23,7 @@ from services.triggers import service
 pytestmark = pytest.mark.integration
 
 COMMIT = "3f786850e387550fdab836ed7e6dc881de23001b"
+BEFORE = "89e6c98d92887913cadf06b2adb97f26cde4849b"
 SOURCE_CHANGED = "kiln.source.changed"
 
 
@@ -52,10 +53,12 @@ def cluster_builder(name: str, *, tag: str) -> builders.Builder:
     )
 
 
-def github_push(repo: str, *, ref: str = "refs/heads/main", after: str = COMMIT) -> dict[str, Any]:
+def github_push(
+    repo: str, *, ref: str = "refs/heads/main", after: str = COMMIT, before: str = "0" * 40
+) -> dict[str, Any]:
     return {
         "ref": ref,
-        "before": "0" * 40,
+        "before": before,
         "after": after,
         "repository": {
             "full_name": repo,
@@ -101,7 +104,7 @@ async def repo_images(kube: resources.Kube, suffix: str) -> dict[str, images.Ima
 async def test_a_signed_github_push_publishes_source_changed_for_exactly_the_matching_images(
     served: support.Served, probe: support.Probe, repo_images: dict[str, images.Image], suffix: str
 ) -> None:
-    body = json.dumps(github_push(f"example/app-{suffix}")).encode()
+    body = json.dumps(github_push(f"example/app-{suffix}", before=BEFORE)).encode()
 
     answer = await served.post("/webhooks/github", body, github_headers(body))
     published = await probe.take(2)
@@ -112,12 +115,16 @@ async def test_a_signed_github_push_publishes_source_changed_for_exactly_the_mat
             image="main",
             url=f"https://github.com/example/app-{suffix}",
             revision=COMMIT,
+            before=BEFORE,
+            delivery="d-1",
         ),
         events.SourceChanged(
             namespace=f"team-b-{suffix}",
             image="ssh-full-ref",
             url=f"git@github.com:example/app-{suffix}.git",
             revision=COMMIT,
+            before=BEFORE,
+            delivery="d-1",
         ),
     ]
     assert answer == (
@@ -201,7 +208,7 @@ async def test_a_gitlab_tag_push_publishes_for_the_images_following_the_tag(
 
     assert answer == (202, {"published": 1, "images": [f"{namespace}/release"]})
     assert [event.data for event in published] == [
-        events.SourceChanged(namespace=namespace, image="release", url=url, revision=COMMIT)
+        events.SourceChanged(namespace=namespace, image="release", url=url, revision=COMMIT, delivery="k-1")
     ]
 
 
@@ -277,6 +284,37 @@ async def test_a_registry_push_publishes_builder_changed_for_the_matching_cluste
         subject=f"ClusterBuilder/match-{suffix}",
         discriminator=f"registry:evt-1@{digest}",
     )
+
+
+DEEP = b"[" * 10_000 + b"]" * 10_000
+
+
+def authenticated(route: str, body: bytes) -> dict[str, str]:
+    """The headers that authenticate ``body`` on ``route``."""
+    if route == "/webhooks/github":
+        return github_headers(body)
+    if route == "/webhooks/gitlab":
+        return {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": support.GITLAB_TOKEN}
+    token = support.GENERIC_TOKEN if route == "/webhooks/generic" else support.REGISTRY_TOKEN
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    "route", ["/webhooks/github", "/webhooks/gitlab", "/webhooks/generic", "/webhooks/registry"]
+)
+async def test_a_body_nested_ten_thousand_levels_deep_gets_400_naming_the_problem(
+    served: support.Served, probe: support.Probe, route: str
+) -> None:
+    answer = await served.post(route, DEEP, authenticated(route, DEEP))
+
+    assert answer == (
+        400,
+        {
+            "error": "body: arrays and objects nested more than 64 levels deep; "
+            "a webhook body is a small, shallow JSON object"
+        },
+    )
+    assert await probe.take(0) == []
 
 
 @pytest.fixture

@@ -15,13 +15,14 @@ from contracts import events
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 DIGEST = "registry.example/cache@sha256:" + "a" * 64
+COMMIT = "3f786850e387550fdab836ed7e6dc881de23001b"
 SCHEMA_FILE = pathlib.Path(__file__).parents[3] / "contracts" / "schemas" / "events.json"
 
 PAYLOADS: list[events.Payload] = [
     events.ImageChanged(namespace="ns", name="app", generation=3, resource_version="17"),
     events.BuilderChanged(kind="Builder", namespace="ns", name="builder"),
     events.BuilderChanged(kind="ClusterBuilder", namespace="", name="default"),
-    events.SourceChanged(namespace="ns", image="app", url="https://git.example/app.git", revision="abc123"),
+    events.SourceChanged(namespace="ns", image="app", url="https://git.example/app.git", revision=COMMIT),
     events.BuildScheduled(namespace="ns", image="app", build="app-build-1"),
     events.BuildFinished(
         namespace="ns", image="app", build="app-build-1", outcome="Failed", pod="app-build-1-pod"
@@ -41,6 +42,14 @@ PAYLOADS: list[events.Payload] = [
         build_number=2,
         cache_tag="r/c:t",
         latest_cache_image="",
+    ),
+    events.SourceChanged(
+        namespace="ns",
+        image="app",
+        url="https://git.example/app.git",
+        revision="c" * 64,
+        before="d" * 64,
+        delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958",
     ),
 ]
 
@@ -113,8 +122,14 @@ def test_the_payload_is_camel_case_json() -> None:
     }
 
 
-def _attributes(event_type: str, subject: str = "ns/app") -> dict[str, str]:
+def _attributes(event_type: str, subject: str = "ns/app") -> dict[str, object]:
     return {"id": "1", "source": "/s", "type": event_type, "subject": subject, "time": NOW.isoformat()}
+
+
+def _source_changed(**fields: str) -> bytes:
+    return json.dumps(
+        {"namespace": "ns", "image": "app", "url": "https://git.example/app", **fields}
+    ).encode()
 
 
 @pytest.mark.parametrize(
@@ -159,6 +174,46 @@ def _attributes(event_type: str, subject: str = "ns/app") -> dict[str, str]:
             _attributes("kiln.builder.changed", subject="ClusterBuilder/b"),
             "namespace must be '' for a ClusterBuilder",
         ),
+        (
+            _source_changed(revision="not-a-sha"),
+            _attributes("kiln.source.changed"),
+            "data.revision: String should match pattern",
+        ),
+        (
+            _source_changed(revision="A" * 40),
+            _attributes("kiln.source.changed"),
+            "data.revision: String should match pattern",
+        ),
+        (
+            _source_changed(revision=COMMIT, before="main"),
+            _attributes("kiln.source.changed"),
+            "data.before: String should match pattern",
+        ),
+        (
+            b'{"namespace": "ns", "name": "app"}',
+            {**_attributes("kiln.image.changed"), "id": 42},
+            "id: 42 is a int; event attributes are strings",
+        ),
+        (
+            b'{"namespace": "ns", "name": "app"}',
+            {**_attributes("kiln.image.changed"), "time": 1714564800},
+            "time: 1714564800 is a int; event attributes are strings",
+        ),
+        (
+            b"[" * 10_000 + b"]" * 10_000,
+            _attributes("kiln.image.changed"),
+            "data: arrays and objects nested more than 64 levels deep",
+        ),
+        (
+            b'{"namespace": "ns", "name": "app", "generation": ' + b"1" * 5000 + b"}",
+            _attributes("kiln.image.changed"),
+            "data: a number too long to convert",
+        ),
+        (
+            b'{"namespace": "ns", "name": "' + b"a" * events.MAX_EVENT_BYTES + b'"}',
+            _attributes("kiln.image.changed"),
+            f"bytes, more than the {events.MAX_EVENT_BYTES} accepted",
+        ),
     ],
     ids=[
         "a missing field is named",
@@ -172,10 +227,18 @@ def _attributes(event_type: str, subject: str = "ns/app") -> dict[str, str]:
         "an empty id is named",
         "a subject that is not the key is refused",
         "a cluster builder with a namespace is refused",
+        "a source.changed whose revision is not a commit is refused",
+        "a source.changed whose revision is a commit in capitals is refused",
+        "a source.changed whose before is not a commit is refused",
+        "an integer id is refused, not turned into a string",
+        "an integer time is refused, not read as a Unix time",
+        "a body nested ten thousand levels deep is refused before it is parsed",
+        "a number too long to convert is refused",
+        "a body over the size bound is refused before it is parsed",
     ],
 )
 def test_an_invalid_event_is_refused_naming_the_field(
-    body: bytes, attributes: dict[str, str], message: str
+    body: bytes, attributes: dict[str, object], message: str
 ) -> None:
     with pytest.raises(events.InvalidEventError, match=re.escape(message)):
         events.parse(body, attributes=attributes)

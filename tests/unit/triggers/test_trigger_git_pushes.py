@@ -4,6 +4,7 @@ to ignore, or a refusal naming the field."""
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,7 +32,7 @@ def github(payload: Any, *, event: str = "push", content_type: str = "applicatio
         secret=tp.GITHUB_SECRET,
         event=event,
         signature=tp.sign(body),
-        delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        delivery=DELIVERY,
         content_type=content_type,
     )
 
@@ -45,29 +46,52 @@ def without(payload: dict[str, Any], dotted: str) -> dict[str, Any]:
     return payload
 
 
+DELIVERY = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+GITLAB_DELIVERY = "b8a9f1d0-uuid"
+
+
+def pushed(
+    provider: webhooks.Provider = "github",
+    *,
+    ref: str = "refs/heads/main",
+    before: str | None = tp.OTHER_COMMIT,
+) -> webhooks.Push:
+    """The push read from ``tp.github_push`` / ``tp.gitlab_push`` (of ``tp.COMMIT``)."""
+    urls, delivery = (GITHUB_URLS, DELIVERY) if provider == "github" else (GITLAB_URLS, GITLAB_DELIVERY)
+    return webhooks.Push(
+        provider=provider, urls=urls, ref=ref, commit=tp.COMMIT, before=before, delivery=delivery
+    )
+
+
 GITHUB_OUTCOMES = [
     pytest.param(
         tp.github_push(),
         "push",
-        webhooks.Push(
-            provider="github",
-            urls=GITHUB_URLS,
-            ref="refs/heads/main",
-            commit=tp.COMMIT,
-            delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958",
-        ),
-        id="a branch push names the repository URLs, the branch and the new commit",
+        pushed(),
+        id="a branch push names the repository URLs, the branch, the new commit and the one before",
+    ),
+    pytest.param(
+        tp.github_push(before=tp.ZERO),
+        "push",
+        pushed(before=None),
+        id="a push that creates the branch names no commit before",
+    ),
+    pytest.param(
+        without(tp.github_push(), "before"),
+        "push",
+        pushed(before=None),
+        id="a push without before names no commit before",
+    ),
+    pytest.param(
+        tp.github_push(ref="refs/tags/v1.0", before=tp.OTHER_COMMIT.upper()),
+        "push",
+        pushed(ref="refs/tags/v1.0"),
+        id="a lightweight tag moved names the commit it was at, lower-cased",
     ),
     pytest.param(
         {**tp.github_push(ref="refs/tags/v1.0", after=tp.TAG_OBJECT), "head_commit": {"id": tp.COMMIT}},
         "push",
-        webhooks.Push(
-            provider="github",
-            urls=GITHUB_URLS,
-            ref="refs/tags/v1.0",
-            commit=tp.COMMIT,
-            delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958",
-        ),
+        pushed(ref="refs/tags/v1.0", before=None),
         id="an annotated tag push names the tagged commit, not the tag object",
     ),
     pytest.param(
@@ -137,6 +161,11 @@ GITHUB_REFUSALS = [
         id="an after that is not a commit is refused",
     ),
     pytest.param(
+        tp.github_push(before="main"),
+        "before: 'main' is not a full commit SHA (40 or 64 hex digits)",
+        id="a before that is not a commit is refused",
+    ),
+    pytest.param(
         b'{"ref": "refs/heads/main",',
         "body: not JSON (Expecting property name enclosed in double quotes at line 1 column 27)",
         id="a body cut short is not JSON",
@@ -178,7 +207,7 @@ def test_a_form_encoded_delivery_without_a_payload_field_names_it() -> None:
 
 def gitlab(payload: Any, *, event: str = "Push Hook") -> webhooks.Outcome:
     return webhooks.gitlab(
-        tp.encode(payload), token=tp.TOKEN, event=event, sent_token=tp.TOKEN, delivery="b8a9f1d0-uuid"
+        tp.encode(payload), token=tp.TOKEN, event=event, sent_token=tp.TOKEN, delivery=GITLAB_DELIVERY
     )
 
 
@@ -186,37 +215,25 @@ GITLAB_OUTCOMES = [
     pytest.param(
         tp.gitlab_push(),
         "Push Hook",
-        webhooks.Push(
-            provider="gitlab",
-            urls=GITLAB_URLS,
-            ref="refs/heads/main",
-            commit=tp.COMMIT,
-            delivery="b8a9f1d0-uuid",
-        ),
-        id="a GitLab push names the project URLs, the branch and the checked-out commit",
+        pushed("gitlab"),
+        id="a GitLab push names the project URLs, the branch, the checked-out commit and the one before",
+    ),
+    pytest.param(
+        {**tp.gitlab_push(), "before": tp.ZERO},
+        "Push Hook",
+        pushed("gitlab", before=None),
+        id="a GitLab push that creates the branch names no commit before",
     ),
     pytest.param(
         tp.gitlab_push(ref="refs/tags/v1.0", after=tp.TAG_OBJECT, kind="tag_push"),
         "Tag Push Hook",
-        webhooks.Push(
-            provider="gitlab",
-            urls=GITLAB_URLS,
-            ref="refs/tags/v1.0",
-            commit=tp.COMMIT,
-            delivery="b8a9f1d0-uuid",
-        ),
+        pushed("gitlab", ref="refs/tags/v1.0", before=None),
         id="a GitLab tag push names the tagged commit (checkout_sha), not the tag object",
     ),
     pytest.param(
         tp.gitlab_push(checkout_sha=None),
         "Push Hook",
-        webhooks.Push(
-            provider="gitlab",
-            urls=GITLAB_URLS,
-            ref="refs/heads/main",
-            commit=tp.COMMIT,
-            delivery="b8a9f1d0-uuid",
-        ),
+        pushed("gitlab"),
         id="without checkout_sha the commit is after",
     ),
     pytest.param(
@@ -346,3 +363,40 @@ def test_malformed_generic_pushes(payload: dict[str, Any], message: str) -> None
         generic(payload)
 
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("parse", "header"),
+    [
+        pytest.param(
+            lambda delivery: webhooks.github(
+                tp.encode(tp.github_push()),
+                secret=tp.GITHUB_SECRET,
+                event="push",
+                signature=tp.sign(tp.encode(tp.github_push())),
+                delivery=delivery,
+            ),
+            "X-GitHub-Delivery",
+            id="GitHub",
+        ),
+        pytest.param(
+            lambda delivery: webhooks.gitlab(
+                tp.encode(tp.gitlab_push()),
+                token=tp.TOKEN,
+                event="Push Hook",
+                sent_token=tp.TOKEN,
+                delivery=delivery,
+            ),
+            "Idempotency-Key / X-Gitlab-Event-UUID",
+            id="GitLab",
+        ),
+    ],
+)
+def test_a_delivery_id_longer_than_an_event_carries_is_refused_naming_the_header(
+    parse: Callable[[str], webhooks.Outcome], header: str
+) -> None:
+    assert isinstance(parse("d" * 256), webhooks.Push)
+    with pytest.raises(webhooks.InvalidPayloadError) as raised:
+        parse("d" * 257)
+
+    assert str(raised.value) == f"{header}: 257 characters, longer than the 256 accepted"

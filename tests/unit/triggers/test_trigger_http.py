@@ -93,7 +93,12 @@ async def test_a_push_is_answered_with_the_images_it_published_for(served: Serve
     assert answer == (202, {"published": 1, "images": ["apps/api"]})
     assert [e.data for e in served.publisher.published] == [
         events.SourceChanged(
-            namespace="apps", image="api", url="https://github.com/example/app", revision=tp.COMMIT
+            namespace="apps",
+            image="api",
+            url="https://github.com/example/app",
+            revision=tp.COMMIT,
+            before=tp.OTHER_COMMIT,
+            delivery="d-1",
         )
     ]
 

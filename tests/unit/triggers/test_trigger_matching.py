@@ -87,7 +87,9 @@ GITHUB_URLS = ("https://github.com/example/app.git", "git@github.com:example/app
 
 
 def push(ref: str | None = "refs/heads/main", *, urls: tuple[str, ...] = GITHUB_URLS) -> webhooks.Push:
-    return webhooks.Push(provider="github", urls=urls, ref=ref, commit=tp.COMMIT, delivery="d-1")
+    return webhooks.Push(
+        provider="github", urls=urls, ref=ref, commit=tp.COMMIT, before=tp.OTHER_COMMIT, delivery="d-1"
+    )
 
 
 @pytest.mark.parametrize(
@@ -151,7 +153,9 @@ def test_which_images_a_push_affects(image, pushed: webhooks.Push, affected: boo
     assert matching.affects(image, pushed) is affected
 
 
-def test_source_changed_names_each_affected_image_with_the_url_as_it_spells_it() -> None:
+def test_source_changed_names_each_affected_image_with_the_url_as_it_spells_it_and_what_the_host_said() -> (
+    None
+):
     listed = [
         tp.image("web", namespace="team-b", url="git@github.com:example/app.git"),
         tp.image("api", namespace="team-a"),
@@ -165,13 +169,23 @@ def test_source_changed_names_each_affected_image_with_the_url_as_it_spells_it()
         (
             "team-a/api",
             events.SourceChanged(
-                namespace="team-a", image="api", url="https://github.com/example/app", revision=tp.COMMIT
+                namespace="team-a",
+                image="api",
+                url="https://github.com/example/app",
+                revision=tp.COMMIT,
+                before=tp.OTHER_COMMIT,
+                delivery="d-1",
             ),
         ),
         (
             "team-b/web",
             events.SourceChanged(
-                namespace="team-b", image="web", url="git@github.com:example/app.git", revision=tp.COMMIT
+                namespace="team-b",
+                image="web",
+                url="git@github.com:example/app.git",
+                revision=tp.COMMIT,
+                before=tp.OTHER_COMMIT,
+                delivery="d-1",
             ),
         ),
     ]

@@ -31,11 +31,16 @@ def encode(payload: Any) -> bytes:
 
 
 def github_push(
-    *, ref: str = "refs/heads/main", after: str = COMMIT, repo: str = "example/app", **extra: Any
+    *,
+    ref: str = "refs/heads/main",
+    after: str = COMMIT,
+    before: str = OTHER_COMMIT,
+    repo: str = "example/app",
+    **extra: Any,
 ) -> dict[str, Any]:
     return {
         "ref": ref,
-        "before": OTHER_COMMIT,
+        "before": before,
         "after": after,
         "created": False,
         "deleted": False,
