@@ -77,7 +77,15 @@ async def test_a_mistyped_image_gets_its_condition_while_every_other_image_build
     bridge = bridge_service.Bridge(
         run.sb.wiring.kube, run.sb.wiring.publisher, clock=lambda: datetime.now(UTC)
     )
+    # the condition gone (a status the watch does not announce), the resync alone must bring it back
+    raw_images = run.sb.wiring.kube.custom_objects("kpack.io/v1alpha2", "images")
+    await raw_images.patch_status_raw(bad["metadata"]["name"], {"status": None}, namespace=run.namespace)
     await bridge.resync()
+    await run.sb.wait_for(
+        lambda: _ready(run, bad["metadata"]["name"]).get("status") == "False",
+        seconds=10,
+        what="Ready=False on the mistyped Image again, after the resync announced it",
+    )
 
     assert first.succeeded(), first.status.condition("Succeeded")
     assert [b.reason() for b in builds] == ["CONFIG", "COMMIT"]
