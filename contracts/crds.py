@@ -328,9 +328,9 @@ images.yaml).
 )
 
 
-def violations(schema: Schema, value: Any, *, path: str = "") -> list[str]:
+def violations(schema: Schema, value: Any, *, path: str = "") -> list[tuple[str, str]]:
     """What the API server says of ``value`` against a structural ``schema`` (types, enums,
-    nullable, required, int-or-string), one message per field as it words them; [] when it fits.
+    nullable, required, int-or-string): ``(field, message)`` as it words them; [] when it fits.
 
     Enough for the emulator and the tests to refuse what a real API server with these CRDs refuses;
     not a general OpenAPI validator (no formats, patterns or bounds: the contracts declare none)."""
@@ -348,17 +348,17 @@ def violations(schema: Schema, value: Any, *, path: str = "") -> list[str]:
         return [_wrong_type(where, value, expected)]
     if "enum" in schema and value not in schema["enum"]:
         supported = ", ".join(f'"{v}"' for v in schema["enum"])
-        return [f'{where}: Unsupported value: "{value}": supported values: {supported}']
+        return [(where, f'Unsupported value: "{value}": supported values: {supported}')]
     if isinstance(value, list):
         return [
-            m
+            v
             for i, item in enumerate(value)
-            for m in violations(schema.get("items", {}), item, path=f"{path}[{i}]")
+            for v in violations(schema.get("items", {}), item, path=f"{path}[{i}]")
         ]
     if not isinstance(value, dict):
         return []
     found = [
-        f"{_joined(path, name)}: Required value" for name in schema.get("required", []) if name not in value
+        (_joined(path, name), "Required value") for name in schema.get("required", []) if name not in value
     ]
     properties, extra = schema.get("properties", {}), schema.get("additionalProperties")
     for name, item in value.items():
@@ -385,18 +385,30 @@ def _json_type(value: Any) -> str:
     return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "null"
 
 
-def _wrong_type(where: str, value: Any, expected: str) -> str:
+def _wrong_type(where: str, value: Any, expected: str) -> tuple[str, str]:
     actual = _json_type(value)
-    return f'{where}: Invalid value: "{actual}": {where} in body must be of type {expected}: "{actual}"'
+    return where, f'Invalid value: "{actual}": {where} in body must be of type {expected}: "{actual}"'
 
 
 def _joined(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+def schema_of(kind: str, version: str) -> Schema | None:
+    """The ``openAPIV3Schema`` of kpack ``kind`` at ``version``, or None for a kind not defined here."""
+    return _SCHEMAS.get((kind, version))
+
+
 def rendered() -> dict[str, str]:
     """File name → the committed text, for every CRD."""
     return {definition.file_name: definition.render() for definition in DEFINITIONS}
+
+
+_SCHEMAS: Mapping[tuple[str, str], Schema] = {
+    (definition.kind, version): object_schema(model)
+    for definition in DEFINITIONS
+    for version, model in definition.models.items()
+}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

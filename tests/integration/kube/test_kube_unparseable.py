@@ -160,3 +160,50 @@ async def test_follow_is_not_restarted_by_a_mistyped_object(
     assert seen == ["after"]
     restarts = [r for r in caplog.records if r.name == watching.__name__ and r.levelno >= logging.WARNING]
     assert restarts == []
+
+
+@pytest.mark.parametrize(
+    ("merge", "message"),
+    [
+        pytest.param(
+            {"spec": {"imageTaggingStrategy": "buildNumber"}},
+            'spec.imageTaggingStrategy: Unsupported value: "buildNumber": supported values: "None", "BuildNumber", ""',
+            id="an-unknown-tagging-strategy",
+        ),
+        pytest.param(
+            {"spec": {"builder": {"name": 42}}},
+            'spec.builder.name: Invalid value: "integer": spec.builder.name in body must be of type string: "integer"',
+            id="a-number-for-the-builder-name",
+        ),
+    ],
+)
+async def test_the_api_refuses_a_mistyped_image_naming_the_field_as_kiln_s_crd_schema_does(
+    kube: resources.Kube, namespace: str, merge: dict[str, Any], message: str
+) -> None:
+    raw_images = kube.custom_objects(support.KPACK, "images")
+    valid = await raw_images.create(support.image("typed", namespace).dump())
+
+    with pytest.raises(errors.InvalidError) as created:
+        await raw_images.create(_merged(support.image("mistyped", namespace).dump(), merge))
+    with pytest.raises(errors.InvalidError) as patched:
+        await raw_images.patch("typed", merge, namespace=namespace)
+
+    assert message in str(created.value)
+    assert message in str(patched.value)
+    assert (await kube.images.get("typed", namespace=namespace)).metadata.uid == valid["metadata"]["uid"]
+
+
+async def test_a_status_write_to_an_image_stored_before_the_schema_refused_it_is_let_through(
+    kube: resources.Kube, emulator: Emulator, namespace: str
+) -> None:
+    _seed_mistyped(emulator, kube, "images", namespace)
+    raw_images = kube.custom_objects(support.KPACK, "images")
+
+    written = await kube.images.patch_status_raw(
+        "mistyped", {"status": {"observedGeneration": 1}}, namespace=namespace
+    )
+    with pytest.raises(errors.InvalidError, match="spec.tag"):
+        await raw_images.patch("mistyped", {"spec": {"tag": 7}}, namespace=namespace)
+
+    assert written["status"] == {"observedGeneration": 1}
+    assert written["spec"]["imageTaggingStrategy"] == "buildNumber"

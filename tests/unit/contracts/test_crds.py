@@ -31,6 +31,11 @@ def _schema(kind: str, version: str = "v1alpha2") -> dict[str, Any]:
     return schema
 
 
+def _said(violations: list[tuple[str, str]]) -> list[str]:
+    """As the API server joins them in its message."""
+    return [f"{field}: {message}" for field, message in violations]
+
+
 def _nodes(schema: dict[str, Any], path: str = "") -> list[tuple[str, dict[str, Any]]]:
     found = [(path, schema)]
     for name, field in schema.get("properties", {}).items():
@@ -166,7 +171,7 @@ def test_the_image_schema_refuses_what_the_contracts_cannot_read(
         holder = holder.setdefault(part, {})
     holder[field[-1]] = value
 
-    assert crds.violations(_schema("Image"), image) == [message]
+    assert _said(crds.violations(_schema("Image"), image)) == [message]
     with pytest.raises(pydantic.ValidationError):
         images.Image.model_validate(image)
 
@@ -174,8 +179,8 @@ def test_the_image_schema_refuses_what_the_contracts_cannot_read(
 def test_a_missing_required_field_and_a_wrong_root_are_refused() -> None:
     image = {"status": {"conditions": [{"status": "True"}]}}
 
-    assert crds.violations(_schema("Image"), image) == ["status.conditions[0].type: Required value"]
-    assert crds.violations(_schema("Image"), []) == [
+    assert _said(crds.violations(_schema("Image"), image)) == ["status.conditions[0].type: Required value"]
+    assert _said(crds.violations(_schema("Image"), [])) == [
         '<root>: Invalid value: "array": <root> in body must be of type object: "array"'
     ]
     assert crds.violations({"type": "number"}, 1) == []
@@ -245,6 +250,12 @@ def test_a_tuple_is_an_array_and_an_untyped_object_keeps_its_fields() -> None:
     with pytest.raises(crds.NotStructuralError, match="type 'null'"):
         crds._structural({"type": "null"}, defs={}, path="x")
     assert crds.object_schema(_Tuple)["properties"]["kind"] == {"type": "string", "enum": ["a"]}
+
+
+def test_the_schemas_are_looked_up_by_kind_and_version() -> None:
+    assert crds.schema_of("Image", "v1alpha1") == _schema("Image", "v1alpha1")
+    assert crds.schema_of("ClusterBuilder", "v1alpha2") == _schema("ClusterBuilder")
+    assert crds.schema_of("Pod", "v1") is None
 
 
 def test_main_writes_every_crd_or_prints_them(
