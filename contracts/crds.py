@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -218,8 +219,12 @@ def _typed(node: Schema, *, defs: Mapping[str, Schema], path: str) -> Schema:
 
 
 def _plain(text: str) -> str:
-    """A docstring as ``kubectl explain`` shows it: reStructuredText literals in plain backticks."""
-    return " ".join(text.replace("``", "`").split())
+    """A docstring as ``kubectl explain`` shows it: reStructuredText literals and roles
+    (``:data:`HISTORY```) in plain backticks, on one line."""
+    return " ".join(_ROLE.sub("`", text.replace("``", "`")).split())
+
+
+_ROLE = re.compile(r":[a-z]+:`~?")
 
 
 IMAGE_COMMENT = """

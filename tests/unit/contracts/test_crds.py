@@ -72,7 +72,8 @@ def test_every_node_is_structural() -> None:
         assert not ("properties" in node and "additionalProperties" in node), where
         assert not (node.get(crds.PRESERVE) and "additionalProperties" in node), where
         if node.get("type") == "array":
-            assert "items" in node, where
+            assert isinstance(node.get("items"), dict), where
+        assert isinstance(node.get("additionalProperties", {}), dict), f"{where}: a boolean is not structural"
         for value in node.get("enum", []):
             assert crds.violations({"type": node["type"]}, value) == [], where
         assert not ("enum" in node and node.get("nullable")), (
@@ -256,6 +257,12 @@ def test_the_schemas_are_looked_up_by_kind_and_version() -> None:
     assert crds.schema_of("Image", "v1alpha1") == _schema("Image", "v1alpha1")
     assert crds.schema_of("ClusterBuilder", "v1alpha2") == _schema("ClusterBuilder")
     assert crds.schema_of("Pod", "v1") is None
+
+
+def test_descriptions_are_docstrings_in_plain_backticks() -> None:
+    assert crds._plain("At most :data:`~contracts.HISTORY`\n   of ``BuildNumber``.") == (
+        "At most `contracts.HISTORY` of `BuildNumber`."
+    )
 
 
 def test_main_writes_every_crd_or_prints_them(
