@@ -202,7 +202,7 @@ async def test_a_status_write_to_an_image_stored_before_the_schema_refused_it_is
     written = await kube.images.patch_status_raw(
         "mistyped", {"status": {"observedGeneration": 1}}, namespace=namespace
     )
-    with pytest.raises(errors.InvalidError, match="spec.tag"):
+    with pytest.raises(errors.InvalidError, match=r"spec\.tag"):
         await raw_images.patch("mistyped", {"spec": {"tag": 7}}, namespace=namespace)
 
     assert written["status"] == {"observedGeneration": 1}
