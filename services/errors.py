@@ -8,6 +8,7 @@
         ├── NotFoundError         the object or tag does not exist (404)
         ├── AlreadyExistsError    a create found the object there (409 on create)
         ├── InvalidError          the server refused the object as invalid (422)
+        │   └── UnparseableError  an object the API holds does not fit Kiln's model of its kind
         └── InvalidMessageError   an event that cannot be decoded or fails its schema
 
 Third-party errors are translated at the adapter edge with ``raise ... from e``; nothing above
@@ -15,6 +16,8 @@ an adapter catches an aiohttp, aiormq or kubernetes-asyncio exception.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class KilnError(Exception):
@@ -50,6 +53,20 @@ class AlreadyExistsError(PermanentError):
 
 class InvalidError(PermanentError):
     """The receiving server refused the object as invalid."""
+
+
+class UnparseableError(InvalidError):
+    """An object read from the API that does not fit Kiln's model of its kind (a field of the
+    wrong type or value, e.g. stored before the CRD schema refused it).
+
+    ``raw`` is the object as the API holds it; ``problems`` names each field at fault and what it
+    must be, as kpack's validation messages do (one ``invalid value: …: <path>`` line and its fix).
+    """
+
+    def __init__(self, message: str, *, raw: dict[str, Any], problems: str) -> None:
+        super().__init__(message)
+        self.raw = raw
+        self.problems = problems
 
 
 class InvalidMessageError(PermanentError):

@@ -2,7 +2,9 @@
 
 :class:`services.kube.cluster.KubeCluster` implements it over ``kubernetes-asyncio`` (and so over
 a real API server or the emulator). Writes are conditional on ``metadata.resourceVersion``
-where the object carries one; a stale write raises :class:`services.errors.ConflictError`.
+where the object carries one; a stale write raises :class:`services.errors.ConflictError`. A read
+of an object that does not fit its model raises :class:`services.errors.UnparseableError`; lists
+leave such objects out.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ class Cluster(Protocol):
     async def list_images(self, namespace: str | None = None) -> list[images.Image]: ...
 
     async def replace_image_status(self, image: images.Image) -> images.Image: ...
+
+    async def patch_image_status(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        """A JSON merge patch of an Image's status, which needs no typed Image: it writes the status of
+        one that does not fit the model (:class:`services.errors.UnparseableError`)."""
+        ...
 
     async def get_builder(self, kind: str, namespace: str, name: str) -> builders.Builder | None: ...
 

@@ -5,6 +5,10 @@
 * A build pod reached ``Succeeded`` or ``Failed`` → ``build.finished``.
 * Every ``resync_seconds`` every Image is announced again and every finished build pod re-reported,
   so an event lost anywhere is recovered: handlers are idempotent, a repeat costs one reconcile.
+* An Image that does not fit the model (a mistyped field) is announced all the same, from its raw
+  metadata, so that the image-reconciler, which owns Image status, tells its owner which field is
+  wrong; any other object that does not fit (or whose labels make no valid event) is skipped and
+  reported once, and the watches go on serving every other object.
 
 Event ids are derived from what was seen (resourceVersion, pod uid + phase), so the bridge
 restarting and seeing the same state again publishes the same ids.
@@ -13,18 +17,23 @@ restarting and seeing the same state again publishes the same ids.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+import pydantic
 
 from contracts import builders, builds, events, images
 from services import ports
-from services.kube import resources, watching
+from services.kube import parsing, resources, watching
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/bridge"
 FINISHED_PHASES = ("Succeeded", "Failed")
+REFUSED_REMEMBERED = 10_000
+P = TypeVar("P", bound=events.Payload)
 
 
 class Bridge:
@@ -43,11 +52,15 @@ class Bridge:
         self.clock = clock
         self.resync_seconds = resync_seconds
         self._image_specs: dict[str, tuple[Any, ...]] = {}
+        self._refused: set[str] = set()
+        """Objects already reported for making no valid event."""
 
     async def run(self) -> None:
         """Watch everything and resync periodically, until cancelled."""
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(watching.follow(self.kube.images, handle=self.on_image))
+            tasks.create_task(
+                watching.follow(self.kube.images, handle=self.on_image, on_unparsed=self.on_unparsed_image)
+            )
             tasks.create_task(watching.follow(self.kube.builders, handle=self.on_builder))
             tasks.create_task(watching.follow(self.kube.cluster_builders, handle=self.on_builder))
             tasks.create_task(
@@ -56,19 +69,48 @@ class Bridge:
             tasks.create_task(self._resync_forever())
 
     async def on_image(self, event: watching.WatchEvent[images.Image]) -> None:
-        image = event.object
-        if event.type == watching.DELETED:
-            self._image_specs.pop(image.key, None)
-            return
-        md = image.metadata
-        seen = (md.generation, tuple(sorted(image.labels.items())), md.deletion_timestamp)
-        if self._image_specs.get(image.key) == seen:
-            return
-        self._image_specs[image.key] = seen
-        await self._publish(
-            events.ImageChanged(namespace=image.namespace, name=image.name, generation=md.generation),
-            discriminator=f"rv:{md.resource_version}",
+        image, md = event.object, event.object.metadata
+        await self._image_seen(
+            event.type,
+            _ImageMeta(
+                image.namespace,
+                image.name,
+                md.generation,
+                image.labels,
+                md.deletion_timestamp,
+                md.resource_version,
+            ),
         )
+
+    async def on_unparsed_image(self, event: watching.WatchEvent[parsing.Unparsed]) -> None:
+        """An Image that does not fit the model: announced like any other, from its raw metadata."""
+        image = event.object
+        await self._image_seen(
+            event.type,
+            _ImageMeta(
+                image.namespace,
+                image.name,
+                image.generation,
+                image.labels,
+                image.deletion_timestamp,
+                image.resource_version,
+            ),
+        )
+
+    async def _image_seen(self, kind: str, image: _ImageMeta) -> None:
+        key = f"{image.namespace}/{image.name}"
+        if kind == watching.DELETED:
+            self._image_specs.pop(key, None)
+            return
+        seen = (image.generation, tuple(sorted(image.labels.items())), image.deletion_timestamp)
+        if self._image_specs.get(key) == seen:
+            return
+        changed = self._payload(
+            events.ImageChanged, namespace=image.namespace, name=image.name, generation=image.generation
+        )
+        if changed is not None:
+            await self._publish(changed, discriminator=f"rv:{image.resource_version}")
+        self._image_specs[key] = seen  # once published: a failed publish is retried by the watch's restart
 
     async def on_builder(self, event: watching.WatchEvent[builders.Builder]) -> None:
         builder = event.object
@@ -84,22 +126,23 @@ class Bridge:
         await self._publish(changed, discriminator=f"rv:{version}")
 
     async def on_pod(self, event: watching.WatchEvent[dict[str, Any]]) -> None:
-        finished = build_finished(event.object)
+        finished = self._finished(event.object)
         if event.type != watching.DELETED and finished is not None:
             uid = event.object["metadata"].get("uid")
             await self._publish(finished, discriminator=f"{uid}:{finished.outcome}")
 
     async def resync(self) -> None:
-        """Announce every Image and re-report every finished build pod."""
+        """Announce every Image (those that do not fit the model too) and re-report every finished
+        build pod."""
         stamp = self.clock().isoformat()
-        batch = [
-            self._event(
-                events.ImageChanged(namespace=i.namespace, name=i.name), discriminator=f"resync:{stamp}"
-            )
-            for i in await self.kube.images.list()
+        listing = await self.kube.images.list_with_version()
+        keys = [(i.namespace, i.name) for i in listing.items] + [
+            (u.namespace, u.name) for u in listing.unparsed
         ]
+        announced = (self._payload(events.ImageChanged, namespace=ns, name=name) for ns, name in keys)
+        batch = [self._event(a, discriminator=f"resync:{stamp}") for a in announced if a is not None]
         for pod in await self.kube.pods.list(label_selector=builds.BUILD_LABEL):
-            finished = build_finished(pod)
+            finished = self._finished(pod)
             if finished is not None:
                 discriminator = f"{pod['metadata'].get('uid')}:{finished.outcome}"
                 batch.append(self._event(finished, discriminator=discriminator))
@@ -114,6 +157,25 @@ class Bridge:
             except Exception:
                 logger.exception("resync failed; the next one will try again")
 
+    def _finished(self, pod: dict[str, Any]) -> events.BuildFinished | None:
+        fields = build_finished(pod)
+        return self._payload(events.BuildFinished, **fields) if fields is not None else None
+
+    def _payload(self, model: type[P], **fields: Any) -> P | None:
+        """``model(**fields)``, or None when an object's names or labels make no valid event: such an
+        object is reported once and skipped, since one object must never stop a watch."""
+        try:
+            return model(**fields)
+        except pydantic.ValidationError as e:
+            seen = f"{model.event_type} {sorted(fields.items())}"
+            if len(self._refused) >= REFUSED_REMEMBERED:
+                self._refused.clear()
+            level = logging.DEBUG if seen in self._refused else logging.WARNING
+            self._refused.add(seen)
+            problems = "; ".join(str(parsing.problems(e, fields)).splitlines())
+            logger.log(level, "no %s for %s, skipped: %s", model.event_type, fields, problems)
+            return None
+
     def _event(self, payload: events.Payload, *, discriminator: str) -> events.Event[events.Payload]:
         return events.new(payload, source=SOURCE, time=self.clock(), discriminator=discriminator)
 
@@ -121,14 +183,30 @@ class Bridge:
         await self.publisher.publish_many([self._event(payload, discriminator=discriminator)])
 
 
-def build_finished(pod: dict[str, Any]) -> events.BuildFinished | None:
-    """The ``build.finished`` a terminated build pod implies, or None."""
+def build_finished(pod: dict[str, Any]) -> dict[str, Any] | None:
+    """The fields of the ``build.finished`` a terminated build pod implies, or None."""
     phase = (pod.get("status") or {}).get("phase")
     md = pod.get("metadata") or {}
     labels = md.get("labels") or {}
     build, image = labels.get(builds.BUILD_LABEL), labels.get(builds.IMAGE_LABEL)
     if phase not in FINISHED_PHASES or not build or not image:
         return None
-    return events.BuildFinished(
-        namespace=md["namespace"], image=image, build=build, outcome=phase, pod=md["name"]
-    )
+    return {
+        "namespace": md.get("namespace"),
+        "image": image,
+        "build": build,
+        "outcome": phase,
+        "pod": md.get("name"),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class _ImageMeta:
+    """What the bridge looks at in an Image: its key and what makes a change news."""
+
+    namespace: str
+    name: str
+    generation: int | None
+    labels: dict[str, str]
+    deletion_timestamp: str | None
+    resource_version: str | None

@@ -16,7 +16,11 @@ the real ``kubernetes-asyncio`` client and plain ``kubectl``:
 * legacy discovery and ``meta.k8s.io`` Tables, so ``kubectl get`` and
   ``kubectl apply --validate=false`` work against a kubeconfig from `Emulator.write_kubeconfig`.
 
-Not emulated: admission, schemas/defaulting, RBAC and auth, server-side apply field ownership,
+kpack objects written over HTTP are checked against the CRD schemas Kiln deploys
+(``contracts.crds``: types and enums, with validation ratcheting on updates); objects seeded with
+`Emulator.create` are not, as an old or schema-less cluster would hold them.
+
+Not emulated: admission, defaulting, other schemas, RBAC and auth, server-side apply field ownership,
 dry run, list pagination (``limit`` is ignored, which the API allows), pod scheduling or kubelet
 behaviour (see the simulated kubelet), OpenAPI documents.
 

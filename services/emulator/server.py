@@ -22,6 +22,7 @@ from services.emulator import (
     store,
     streaming,
     tables,
+    validating,
 )
 
 logger = logging.getLogger(__name__)
@@ -169,16 +170,19 @@ async def _create(request: web.Request, ctx: Context, target: routing.Target) ->
         raise statuses.ApiError(
             405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
         )
-    created = ctx.store.create(target.resource, _namespace_of(target), await _body(request))
+    body = await _body(request)
+    validating.against_schema(target.resource, target.version, body)
+    created = ctx.store.create(target.resource, _namespace_of(target), body)
     return respond(_versioned(target, created), status=201)
 
 
 async def _update(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
     assert target.name is not None
     status = target.subresource == "status"
-    updated = ctx.store.update(
-        target.resource, _namespace_of(target), target.name, await _body(request), status=status
-    )
+    body = await _body(request)
+    current = ctx.store.find(target.resource, _namespace_of(target), target.name)
+    validating.against_schema(target.resource, target.version, body, current=current)
+    updated = ctx.store.update(target.resource, _namespace_of(target), target.name, body, status=status)
     return respond(_versioned(target, updated))
 
 
@@ -195,11 +199,13 @@ async def _patch(request: web.Request, ctx: Context, target: routing.Target) -> 
     namespace = _namespace_of(target)
     current = ctx.store.find(target.resource, namespace, target.name)
     if current is None and content_type == patching.APPLY:
+        validating.against_schema(target.resource, target.version, patch)
         created = ctx.store.create(target.resource, namespace, patch)
         return respond(_versioned(target, created), status=201)
     if current is None:
         raise statuses.not_found(target.resource, target.name)
     patched = patching.apply(content_type, current, patch)
+    validating.against_schema(target.resource, target.version, patched, current=current)
     status = target.subresource == "status"
     updated = ctx.store.update(target.resource, namespace, target.name, patched, status=status)
     return respond(_versioned(target, updated))

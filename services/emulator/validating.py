@@ -1,8 +1,11 @@
 """The checks the emulator makes on a written object: only the obviously malformed is refused.
 
 Missing ``metadata.name`` without ``generateName``, a name that is not a DNS subdomain, a name or
-namespace that contradicts the URL, or a ``kind`` that contradicts the resource. Schemas of the
-objects themselves are not checked (see ``kubernetes-validate`` for pods and PVCs).
+namespace that contradicts the URL, or a ``kind`` that contradicts the resource. A kpack object
+written over HTTP is also checked against the CRD schema Kiln deploys (:func:`against_schema`,
+``contracts.crds``: types and enums), as an API server with those CRDs checks it; objects stored
+with ``Emulator.create`` are not, which is how tests hold what an old or schema-less cluster
+holds. Core kinds' schemas are not checked (see ``kubernetes-validate`` for pods and PVCs).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from contracts import crds
 from services.emulator import resources, statuses
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -80,3 +84,22 @@ def _check_name(resource: resources.ResourceType, name: str) -> None:
         raise statuses.invalid(
             resource, name, [("metadata.name", f'Invalid value: "{name}": {_SUBDOMAIN_MESSAGE}')]
         )
+
+
+def against_schema(
+    resource: resources.ResourceType, version: str, body: Any, *, current: dict[str, Any] | None = None
+) -> None:
+    """422 naming every field of a kpack ``body`` that the CRD schema for ``version`` refuses.
+
+    On an update, what ``current`` already had wrong is let through, as the API server's validation
+    ratcheting does (Kubernetes 1.30+): a status write to an object stored before the schema refused
+    its spec succeeds."""
+    schema = crds.schema_of(resource.kind, version) if resource.group == resources.KPACK else None
+    if schema is None or not isinstance(body, dict):
+        return
+    kept = set(crds.violations(schema, current)) if current is not None else set()
+    found = [violation for violation in crds.violations(schema, body) if violation not in kept]
+    if found:
+        metadata = body.get("metadata")
+        name = str(metadata.get("name") or "") if isinstance(metadata, dict) else ""
+        raise statuses.invalid(resource, name, found)

@@ -81,7 +81,7 @@ class ImageReconciler:
     ) -> None:
         """Reconcile until nothing more happens in this pass (at most :data:`MAX_PASSES`)."""
         for _ in range(MAX_PASSES):
-            image = await self.cluster.get_image(namespace, name)
+            image = await self._read(namespace, name)
             if image is None or image.metadata.deletion_timestamp:
                 return
             if not await self._admitted(image):
@@ -90,6 +90,18 @@ class ImageReconciler:
             pushed = None
             if not progressed:
                 return
+
+    async def _read(self, namespace: str, name: str) -> images.Image | None:
+        """The Image; None when there is none, or when it does not fit the model (a mistyped field),
+        which then gets ``Ready=False`` naming the field and the fix, and nothing else happens."""
+        try:
+            return await self.cluster.get_image(namespace, name)
+        except errors.UnparseableError as e:
+            patch = statuses.unparseable(e.raw, message=e.problems, now=self.clock())
+            if patch is not None:
+                await self.cluster.patch_image_status(namespace, name, patch)
+                logger.warning("image %s/%s does not fit the Image schema: %s", namespace, name, e.problems)
+            return None
 
     async def _admitted(self, image: images.Image) -> bool:
         """An invalid Image gets ``Ready=False`` naming the field, and nothing else happens."""

@@ -71,6 +71,32 @@ def invalid_spec(image: images.Image, *, message: str, now: datetime) -> images.
     return _with_conditions(image, [condition(READY, "False", "InvalidSpec", message)], now=now)
 
 
+def unparseable(raw: dict[str, Any], *, message: str, now: datetime) -> dict[str, Any] | None:
+    """Kiln: the status merge patch for an Image that does not fit the model (a field of the wrong
+    type or value): Ready False ``InvalidSpec`` naming the field(s) and the fix, as
+    :func:`invalid_spec` gives a valid but invalid one. Read from the raw object (there is no typed
+    one), conditional on its resourceVersion; None when its status already says so."""
+    metadata, status = _mapping(raw.get("metadata")), _mapping(raw.get("status"))
+    conditions = status.get("conditions")
+    listed = conditions if isinstance(conditions, list) else []
+    previous = next((c for c in listed if isinstance(c, dict) and c.get("type") == READY), {})
+    ready = condition(READY, "False", "InvalidSpec", message).dump()
+    kept = previous.get("lastTransitionTime")
+    same = previous.get("status") == "False" and isinstance(kept, str) and kept
+    ready["lastTransitionTime"] = kept if same else rfc3339(now)
+    wanted: dict[str, Any] = {"conditions": [ready]}
+    generation = metadata.get("generation")
+    if isinstance(generation, int) and generation:
+        wanted["observedGeneration"] = generation
+    if all(status.get(field) == value for field, value in wanted.items()):
+        return None
+    return {"metadata": {"resourceVersion": metadata.get("resourceVersion")}, "status": wanted}
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def build_running(
     image: images.Image, *, build: builds.Build, builder: builders.Builder, now: datetime
 ) -> images.ImageStatus:

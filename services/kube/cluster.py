@@ -1,7 +1,8 @@
 """``KubeCluster``: :class:`services.ports.Cluster` — what the services ask for — over :class:`Kube`.
 
 One port call is one API request (retries of temporary failures aside); ``calls`` counts them, which
-gives the "API requests per build" figure. Reads answer None for a missing object; writes keep
+gives the "API requests per build" figure. Reads answer None for a missing object and raise
+UnparseableError for one that does not fit its model; lists leave such objects out; writes keep
 ``Kube``'s errors (AlreadyExistsError on create, ConflictError on a stale conditional write).
 """
 
@@ -33,6 +34,9 @@ class KubeCluster:
 
     async def replace_image_status(self, image: images.Image) -> images.Image:
         return await self._count().images.replace_status(image)
+
+    async def patch_image_status(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        await self._count().images.patch_status_raw(name, patch, namespace=namespace)
 
     async def get_builder(self, kind: str, namespace: str, name: str) -> builders.Builder | None:
         if kind not in builders.KINDS:

@@ -11,8 +11,12 @@ verbs (``kube.custom_objects(api_version, plural)`` gives any other custom resou
   ConflictError); ``patch`` / ``patch_status``: JSON merge patches with their content type;
 * ``delete`` with ``uid`` / ``resourceVersion`` preconditions (mismatch → ConflictError).
 
-Raw dicts are validated into the contracts here, once. Temporary failures are retried with the
-settings' back-off (:mod:`services.kube.translating`).
+Raw dicts are validated into the contracts here, once. An object that does not fit its model
+(:mod:`services.kube.parsing`) never fails a list or a watch: it is left out, with a warning once
+per object and problem (``Listing.unparsed`` and the watch's ``on_unparsed`` still show it); a read
+of it raises :class:`~services.errors.UnparseableError`, which carries the raw object and the
+fields at fault. Temporary failures are retried with the settings' back-off
+(:mod:`services.kube.translating`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from kubernetes_asyncio import client
 
 from contracts import builders, builds, images, meta, source_resolvers
 from services import errors
-from services.kube import endpoints, translating, watching
+from services.kube import endpoints, parsing, translating, watching
 from services.kube import settings as kube_settings
 
 logger = logging.getLogger(__name__)
@@ -53,6 +57,8 @@ class Resource(Generic[T]):
         self._parse = parse
         self._dump = dump
         self.settings = settings
+        self.skips = parsing.SkipLog()
+        """Which unparseable objects were already reported."""
 
     # reading
 
@@ -68,22 +74,39 @@ class Resource(Generic[T]):
             return None
 
     async def list(self, *, namespace: str | None = None, label_selector: str = "") -> list[T]:
-        """Objects in ``namespace`` (None: all namespaces) matching ``label_selector``."""
+        """Objects in ``namespace`` (None: all namespaces) matching ``label_selector``; those that do
+        not fit their model are left out (and reported once)."""
         return (await self.list_with_version(namespace=namespace, label_selector=label_selector)).items
 
     async def list_with_version(
         self, *, namespace: str | None = None, label_selector: str = ""
     ) -> watching.Listing[T]:
-        """The list and its ``resourceVersion``, the point a watch starts from."""
+        """The list and its ``resourceVersion``, the point a watch starts from; the objects that do
+        not fit their model apart, in ``unparsed``."""
         listed = await self.list_raw(namespace=namespace, label_selector=label_selector)
         version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
-        return watching.Listing([self.parse(item) for item in listed.get("items") or []], version)
+        items: list[T] = []
+        unparsed: list[parsing.Unparsed] = []
+        for raw in listed.get("items") or []:
+            found = self.typed(raw)
+            if isinstance(found, parsing.Unparsed):
+                self.skips.skipped(found, where=f"the list of {self.kind}")
+                unparsed.append(found)
+            else:
+                items.append(found)
+        return watching.Listing(items, version, unparsed)
 
     def watch(
-        self, *, namespace: str | None = None, label_selector: str = ""
+        self,
+        *,
+        namespace: str | None = None,
+        label_selector: str = "",
+        on_unparsed: watching.OnUnparsed | None = None,
     ) -> AsyncGenerator[watching.WatchEvent[T], None]:
         """List, then watch: see :func:`services.kube.watching.watch`."""
-        return watching.watch(self, namespace=namespace, label_selector=label_selector)
+        return watching.watch(
+            self, namespace=namespace, label_selector=label_selector, on_unparsed=on_unparsed
+        )
 
     # writing
 
@@ -120,8 +143,15 @@ class Resource(Generic[T]):
 
     async def patch_status(self, name: str, patch: dict[str, Any], *, namespace: str = "") -> T:
         """Apply a JSON merge patch to the status subresource."""
-        patched = await self._call(lambda o: self.endpoint.patch_status(namespace, name, patch, **o))
-        return self.parse(patched)
+        return self.parse(await self.patch_status_raw(name, patch, namespace=namespace))
+
+    async def patch_status_raw(
+        self, name: str, patch: dict[str, Any], *, namespace: str = ""
+    ) -> dict[str, Any]:
+        """:meth:`patch_status` answering the object as the server sent it: writes the status of an
+        object that does not fit its model (a ``metadata.resourceVersion`` in ``patch`` makes it
+        conditional)."""
+        return await self._call(lambda o: self.endpoint.patch_status(namespace, name, patch, **o))
 
     async def delete(
         self,
@@ -147,12 +177,18 @@ class Resource(Generic[T]):
     # plumbing shared with watching
 
     def parse(self, raw: dict[str, Any]) -> T:
-        """``raw`` validated into this kind's type; InvalidError when it does not fit."""
+        """``raw`` validated into this kind's type; UnparseableError naming the fields when it does not fit."""
+        found = self.typed(raw)
+        if isinstance(found, parsing.Unparsed):
+            raise errors.UnparseableError(found.describe(), raw=raw, problems=found.message)
+        return found
+
+    def typed(self, raw: dict[str, Any]) -> T | parsing.Unparsed:
+        """``raw`` validated into this kind's type, or what is wrong with it."""
         try:
             return self._parse(raw)
         except pydantic.ValidationError as e:
-            name = (raw.get("metadata") or {}).get("name", "?")
-            raise errors.InvalidError(f"{self.kind} {name} from the API does not validate: {e}") from e
+            return parsing.Unparsed(kind=self.kind, raw=raw, problems=parsing.problems(e, raw))
 
     async def list_raw(self, *, namespace: str | None, label_selector: str) -> dict[str, Any]:
         """The list answer as the server sent it (``items``, ``metadata.resourceVersion``)."""

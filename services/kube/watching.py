@@ -12,6 +12,11 @@
    difference with what was known: ``ADDED`` / ``MODIFIED`` for new or changed objects,
    ``DELETED`` for the ones that vanished, nothing for unchanged ones.
 
+An object that does not fit its kind's model (:mod:`services.kube.parsing`) is not yielded and
+never ends the watch: it is reported once per object and problem, and handed to ``on_unparsed``
+(when given) as a ``WatchEvent`` of its :class:`~services.kube.parsing.Unparsed` record, in order
+with the other events, so a caller can still act on its key.
+
 Opening a stream retries temporary errors with ``services.retrying``; a permanent error (403,
 404 for an unknown kind…) ends the generator with it. Cancel the consuming task, or close the
 generator (``contextlib.aclosing``), to stop: the open stream is closed on the way out.
@@ -31,8 +36,8 @@ import aiohttp
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from services import errors, retrying
+from services.kube import parsing, translating
 from services.kube import settings as kube_settings
-from services.kube import translating
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,6 +58,8 @@ class Listing(Generic[T]):
 
     items: list[T]
     resource_version: str
+    unparsed: list[parsing.Unparsed] = dataclasses.field(default_factory=list)
+    """The listed objects that do not fit their model, left out of ``items``."""
 
 
 class Watchable(Protocol[T_co]):
@@ -60,6 +67,7 @@ class Watchable(Protocol[T_co]):
 
     kind: str
     settings: kube_settings.KubeSettings
+    skips: parsing.SkipLog
 
     async def list_raw(self, *, namespace: str | None, label_selector: str) -> dict[str, Any]: ...
 
@@ -67,7 +75,11 @@ class Watchable(Protocol[T_co]):
         self, *, namespace: str | None, label_selector: str, resource_version: str
     ) -> aiohttp.ClientResponse: ...
 
-    def parse(self, raw: dict[str, Any]) -> T_co: ...
+    def typed(self, raw: dict[str, Any]) -> T_co | parsing.Unparsed: ...
+
+
+OnUnparsed = Callable[[WatchEvent[parsing.Unparsed]], Awaitable[None] | None]
+"""Called with each change of an object that does not fit its model; may be sync or async."""
 
 
 class _Gone(Exception):
@@ -75,9 +87,36 @@ class _Gone(Exception):
 
 
 async def watch(
-    resource: Watchable[T], *, namespace: str | None = None, label_selector: str = ""
+    resource: Watchable[T],
+    *,
+    namespace: str | None = None,
+    label_selector: str = "",
+    on_unparsed: OnUnparsed | None = None,
 ) -> AsyncGenerator[WatchEvent[T], None]:
-    """Every change of ``resource``'s objects in ``namespace`` (None: all) matching the selector."""
+    """Every change of ``resource``'s objects in ``namespace`` (None: all) matching the selector;
+    those of objects that do not fit their model go to ``on_unparsed`` instead."""
+    where = f"the watch of {resource.kind} in {namespace or 'all namespaces'}"
+    changes = _changes(resource, namespace=namespace, label_selector=label_selector)
+    async with contextlib.aclosing(changes):
+        async for kind, found in changes:
+            if not isinstance(found, parsing.Unparsed):
+                yield WatchEvent(kind, found)
+                continue
+            if kind == DELETED:
+                resource.skips.forget(found)
+            else:
+                resource.skips.skipped(found, where=where)
+            # called here, not inside _changes: a failure of on_unparsed must end the watch, not be
+            # taken for a dropped stream and resumed past the event
+            handled = on_unparsed(WatchEvent(kind, found)) if on_unparsed is not None else None
+            if handled is not None:
+                await handled
+
+
+async def _changes(
+    resource: Watchable[T], *, namespace: str | None, label_selector: str
+) -> AsyncGenerator[tuple[str, T | parsing.Unparsed], None]:
+    """The list+watch loop: (type, typed object or what is wrong with it) for every change."""
     known: dict[str, dict[str, Any]] = {}
     version = ""
     where = f"{resource.kind} in {namespace or 'all namespaces'}"
@@ -86,7 +125,7 @@ async def watch(
             listed = await resource.list_raw(namespace=namespace, label_selector=label_selector)
             version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
             for kind, raw in _relisted(known, listed.get("items") or []):
-                yield WatchEvent(kind, resource.parse(raw))
+                yield kind, resource.typed(raw)
         try:
             response = await _open(resource, namespace=namespace, selector=label_selector, version=version)
         except _Gone:
@@ -100,7 +139,7 @@ async def watch(
                 for event in lines:
                     kind, raw, version = _step(event, known, version=version)
                     if kind in (ADDED, MODIFIED, DELETED):
-                        yield WatchEvent(kind, resource.parse(raw))
+                        yield kind, resource.typed(raw)
         except _Gone:
             logger.info("watch of %s: version %s is gone (410); listing again", where, version)
             version = ""
@@ -192,11 +231,13 @@ async def follow(
     resource: Watchable[T],
     *,
     handle: Callable[[WatchEvent[T]], Awaitable[None] | None],
+    on_unparsed: OnUnparsed | None = None,
     namespace: str | None = None,
     label_selector: str = "",
     restart_delay: float = 1.0,
 ) -> None:
-    """Hand every event of :func:`watch` to ``handle``, watching again whenever the watch gives up.
+    """Hand every event of :func:`watch` to ``handle`` (and those of objects that do not fit their
+    model to ``on_unparsed``), watching again whenever the watch gives up.
 
     Runs until cancelled; ``handle`` may be sync or async.
     """
@@ -204,7 +245,7 @@ async def follow(
     while True:
         try:
             async with contextlib.aclosing(
-                watch(resource, namespace=namespace, label_selector=label_selector)
+                watch(resource, namespace=namespace, label_selector=label_selector, on_unparsed=on_unparsed)
             ) as events:
                 async for event in events:
                     handled = handle(event)

@@ -13,6 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from contracts import crds
 from services.broker import settings as broker_settings
 from services.broker import topology
 from services.runtime import admin, running
@@ -160,6 +161,17 @@ def test_each_crd_stores_v1alpha2_serves_v1alpha1_and_has_a_status_subresource(k
         assert properties["status"]["x-kubernetes-preserve-unknown-fields"] is True
 
 
+@pytest.mark.parametrize("definition", crds.DEFINITIONS, ids=lambda d: d.file_name)
+def test_each_committed_crd_is_the_one_generated_from_the_contracts(definition: crds.Definition) -> None:
+    committed = (DEPLOY / "crds" / definition.file_name).read_text()
+
+    assert committed == definition.render(), f"regenerate: {crds.REGENERATE}"
+
+
+def test_the_crds_directory_holds_exactly_the_generated_crds() -> None:
+    assert sorted(path.name for path in (DEPLOY / "crds").iterdir()) == sorted(crds.rendered())
+
+
 @pytest.mark.parametrize(
     ("plural", "columns"),
     [
@@ -179,6 +191,7 @@ def test_kubectl_get_shows_kpacks_columns_first(plural: str, columns: list[str])
 
 
 def test_the_image_schema_types_tag_and_cache_but_leaves_required_fields_to_admission() -> None:
+    """kpack's messages for a missing tag or a bad cache come from admission; the schema types them."""
     crd = _only("CustomResourceDefinition", "images.kpack.io")
     (v1alpha2,) = [version for version in crd["spec"]["versions"] if version["name"] == "v1alpha2"]
     spec_properties = v1alpha2["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]

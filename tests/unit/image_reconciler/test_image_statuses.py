@@ -370,3 +370,77 @@ def test_an_invalid_spec_is_ready_false_with_the_message_and_keeps_an_unchanged_
             }
         ],
     }
+
+
+def _raw_image(*, generation: Any = 3, status: Any = None) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "metadata": {"name": "app", "namespace": "ns", "resourceVersion": "41", "generation": generation},
+        "spec": {"imageTaggingStrategy": "buildNumber"},
+    }
+    if status is not None:
+        raw["status"] = status
+    return raw
+
+
+UNPARSEABLE = (
+    "invalid value: buildNumber: spec.imageTaggingStrategy\nmust be one of 'None', 'BuildNumber' or ''"
+)
+LATER = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _invalid_ready(time: str) -> dict[str, Any]:
+    return {
+        "type": "Ready",
+        "status": "False",
+        "reason": "InvalidSpec",
+        "message": UNPARSEABLE,
+        "lastTransitionTime": time,
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected_status"),
+    [
+        pytest.param(
+            _raw_image(),
+            {"conditions": [_invalid_ready("2026-01-01T00:00:00Z")], "observedGeneration": 3},
+            id="an image without status gets Ready False naming the field, for its generation",
+        ),
+        pytest.param(
+            _raw_image(
+                status={
+                    "latestImage": "kept",
+                    "conditions": [
+                        "not a condition",
+                        {"type": "Ready", "status": "False", "lastTransitionTime": "2020-01-01T00:00:00Z"},
+                        {"type": "BuilderReady", "status": "True"},
+                    ],
+                }
+            ),
+            {"conditions": [_invalid_ready("2020-01-01T00:00:00Z")], "observedGeneration": 3},
+            id="an image already not ready keeps its transition time and only its conditions are replaced",
+        ),
+        pytest.param(
+            _raw_image(status={"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": 7}]}),
+            {"conditions": [_invalid_ready("2026-01-01T00:00:00Z")], "observedGeneration": 3},
+            id="an image that was ready transitions now",
+        ),
+        pytest.param(
+            _raw_image(generation="3", status={"conditions": "broken"}),
+            {"conditions": [_invalid_ready("2026-01-01T00:00:00Z")]},
+            id="a status or generation of the wrong type is not read",
+        ),
+    ],
+)
+def test_an_unparseable_image_gets_a_status_merge_patch_conditional_on_its_version(
+    raw: dict[str, Any], expected_status: dict[str, Any]
+) -> None:
+    patch = statuses.unparseable(raw, message=UNPARSEABLE, now=LATER)
+
+    assert patch == {"metadata": {"resourceVersion": "41"}, "status": expected_status}
+
+
+def test_an_unparseable_image_already_saying_so_needs_no_write() -> None:
+    written = {"conditions": [_invalid_ready("2020-01-01T00:00:00Z")], "observedGeneration": 3}
+
+    assert statuses.unparseable(_raw_image(status=written), message=UNPARSEABLE, now=LATER) is None
