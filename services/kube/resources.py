@@ -223,6 +223,7 @@ class Resource(Generic[T]):
             backoff=self.settings.backoff,
             creating=creating,
             deadline=2 * (self.settings.connect_timeout + self.settings.request_timeout),
+            max_retry_after=self.settings.max_retry_after,
         )
 
     def _conditional(self, obj: T) -> tuple[str, str, dict[str, Any]]:

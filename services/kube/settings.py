@@ -7,6 +7,8 @@ import pathlib
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services import retrying
+
 
 class KubeSettings(BaseSettings):
     """How to reach the Kubernetes API and how patient to be with it."""
@@ -28,5 +30,8 @@ class KubeSettings(BaseSettings):
     """Seconds to establish a connection (also used for watch requests)."""
     backoff: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)
     """Retry delays (seconds) for temporary failures: 429, 5xx, timeouts, connection loss."""
+    max_retry_after: float = Field(default=retrying.DEFAULT_MAX_RETRY_AFTER, ge=0)
+    """The longest an API server's ``Retry-After`` (on 429 or 503) may make one retry wait, in seconds;
+    a longer outage is left to the callers' own retries (a handler's delayed retry queues)."""
     watch_timeout_seconds: int = Field(default=300, ge=1)
     """``timeoutSeconds`` of each watch request; the watch is resumed from where it stopped."""

@@ -155,7 +155,8 @@ async def _open(
     resource: Watchable[T], *, namespace: str | None, selector: str, version: str
 ) -> aiohttp.ClientResponse:
     """A watch stream answering 200, retrying temporary failures; _Gone for 410."""
-    async for attempt in retrying.retrying(resource.settings.backoff):
+    settings = resource.settings
+    async for attempt in retrying.retrying(settings.backoff, max_retry_after=settings.max_retry_after):
         with attempt:
             try:
                 response = await resource.open_watch(

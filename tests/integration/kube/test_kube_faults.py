@@ -6,7 +6,7 @@ import pytest
 
 from services import errors
 from services.emulator import Emulator
-from services.kube import resources
+from services.kube import client, resources, settings
 from tests.integration.kube import kube_support as support
 
 
@@ -82,3 +82,20 @@ async def test_a_429_with_retry_after_is_retried_no_sooner_than_the_server_asked
     assert kube.settings.backoff[0] < 0.1, "the back-off table alone would retry at once"
     waited = retried.hit_at[0] - throttled.hit_at[0]
     assert waited >= 1.0, f"retried {waited:.3f} s after a 429 with Retry-After: 1"
+
+
+async def test_a_retry_after_longer_than_the_setting_allows_waits_only_as_long_as_the_setting(
+    kube_settings: settings.KubeSettings, emulator: Emulator, namespace: str
+) -> None:
+    patient = kube_settings.model_copy(update={"max_retry_after": 0.3})
+    async with client.connected(patient) as api:
+        kube = resources.Kube(api, settings=patient)
+        await kube.images.create(support.image("app", namespace))
+        throttled = emulator.add_fault(verb="list", resource="images", status=429, retry_after=30, count=1)
+        retried = emulator.add_fault(verb="list", resource="images", status=500, count=1)
+
+        images = await kube.images.list(namespace=namespace)
+
+    assert [image.name for image in images] == ["app"]
+    waited = retried.hit_at[0] - throttled.hit_at[0]
+    assert 0.3 <= waited < 5.0, f"retried {waited:.3f} s after a 429 asking for 30 s with a 0.3 s cap"
