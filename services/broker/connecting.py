@@ -30,16 +30,17 @@ RPC_SECONDS = 10.0
 """Bound on opening a channel or subscribing on it: a broker that does not answer is a failed try."""
 
 
-def connection_name(service: str, *, host: str | None = None) -> str:
-    """``<service>@<host>``: what the management UI and ``rabbitmqctl list_connections`` show."""
-    return f"{service}@{host or socket.gethostname()}"
+def connection_name(service: str, *, prefix: str, host: str | None = None) -> str:
+    """``<prefix>/<service>@<host>``: what the management UI and ``rabbitmqctl list_connections``
+    show; the prefix tells the deployments (and test runs) sharing a broker apart."""
+    return f"{prefix}/{service}@{host or socket.gethostname()}"
 
 
 async def connect(
     settings: broker_settings.BrokerSettings, *, service: str
 ) -> aio_pika.abc.AbstractRobustConnection:
     """A robust connection (reconnects every ``settings.reconnect_seconds``) named after ``service``."""
-    name = connection_name(service)
+    name = connection_name(service, prefix=settings.prefix)
     connection = await aio_pika.connect_robust(
         settings.url.get_secret_value(),
         client_properties={"connection_name": name},

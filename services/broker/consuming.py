@@ -147,17 +147,16 @@ class Consumer:
         self._announcer: membership.Announcer | None = None
         self._roster: membership.Roster | None = None
         self._balancer: asyncio.Task[None] | None = None
-        self._settled_view: tuple[tuple[str, int], ...] | None = None
         self.settled: tuple[str, ...] | None = None
         """The roster this worker last balanced for (its handovers done), None before the first."""
+        self._settled_view: tuple[tuple[str, int], ...] | None = None
+        """That roster with each worker's epoch (see :meth:`membership.Roster.view`)."""
         self.worker = worker or membership.new_worker_id(service.name)
         """This worker's id in the service's roster."""
         self.owned: tuple[str, ...] = tuple(self._subscriptions)
         """The work queues this worker should be the active consumer of (all until balanced)."""
         self.delivered: collections.Counter[str] = collections.Counter()
         """Deliveries handled so far, by work queue."""
-        self.resubscribed = 0
-        """Subscriptions made again after they were lost."""
 
     @property
     def balancing(self) -> bool:
@@ -269,10 +268,8 @@ class Consumer:
                 await self._subscribe(subscription)
                 lost += 1
                 logger.warning("%s: subscribed to %s again", self.worker, subscription.queue)
-        if lost:
-            self.resubscribed += lost
-            if self._roster is not None:
-                self._roster.epoch += 1
+        if lost and self._roster is not None:
+            self._roster.epoch += 1
 
     async def _balance(self, roster: membership.Roster) -> None:
         """Hand over foreign shards whenever the roster settles (same for two heartbeats) anew."""
