@@ -89,29 +89,37 @@ class Roster:
 
 
 class Announcer:
-    """This worker's voice and ears in the roster; see :func:`announcing`."""
+    """This worker's voice and ears in the roster; see :func:`announcing`.
 
-    def __init__(self, connection: aio_pika.abc.AbstractConnection, *, exchange: str, roster: Roster) -> None:
+    It hears the others on an exclusive queue of its own, consumed on a channel that a
+    :class:`~services.broker.connecting.Keeper` opens again whenever that queue is found no
+    longer consumed (a reconnect, the channel closed by the broker, a cancel)."""
+
+    def __init__(
+        self, connection: aio_pika.abc.AbstractConnection, *, exchange: str, roster: Roster, heartbeat: float
+    ) -> None:
         self._connection = connection
         self._exchange = exchange
         self._roster = roster
+        self._heartbeat = heartbeat
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._members: aio_pika.abc.AbstractExchange | None = None
         self._listening: tuple[aiormq.abc.AbstractChannel, str] | None = None
+        self.keeper = connecting.Keeper(
+            connection, self._listen_again, period=heartbeat, name=f"keeping the roster inbox of {roster.me}"
+        )
 
     def health(self) -> str | None:
         """Why this worker hears nobody now (its inbox is not consumed), or ``None``."""
         if not self._listens():
             return f"{self._roster.me}: not listening on {self._exchange}"
-        return None
+        return self.keeper.health()
 
-    async def keep(self, *, heartbeat: float) -> None:
-        """Listen, then say "alive" every ``heartbeat``; listen again whenever found deaf."""
+    async def beat(self) -> None:
+        """Say "alive" every heartbeat."""
         failing = False
         while True:
             try:
-                if not self._listens():
-                    await self.listen(heartbeat=heartbeat)
                 await self.say(leaving=False)
             except Exception as e:  # a broker outage: the next beat tries again
                 (logger.debug if failing else logger.warning)(
@@ -120,38 +128,43 @@ class Announcer:
                 failing = True
             else:
                 failing = False
-            await asyncio.sleep(heartbeat)
+            await asyncio.sleep(self._heartbeat)
 
     async def say(self, *, leaving: bool) -> None:
         if self._members is None:
-            raise aio_pika.exceptions.ChannelInvalidStateError("not announcing yet")
+            raise aio_pika.exceptions.ChannelInvalidStateError("not listening")
         body = json.dumps({"worker": self._roster.me, "leaving": leaving, "epoch": self._roster.epoch})
         await self._members.publish(
             aio_pika.Message(body.encode(), content_type="application/json"), routing_key=""
         )
 
     async def close(self) -> None:
-        await connecting.close_quietly(self._channel)
-        self._channel = self._members = self._listening = None
+        channel, self._channel, self._members, self._listening = self._channel, None, None, None
+        await connecting.close_quietly(channel)
 
     def _listens(self) -> bool:
         return self._listening is not None and connecting.consumes(*self._listening)
 
-    async def listen(self, *, heartbeat: float) -> None:
+    async def listen(self) -> None:
         """Consume this worker's inbox on a new channel (the old one closed first)."""
         await self.close()
-        channel = await connecting.open_channel(self._connection)
+        channel = await connecting.open_channel(self._connection, on_close=self.keeper.wake)
         self._channel = channel
         self._members = await channel.get_exchange(self._exchange, ensure=False)
         inbox = await channel.declare_queue(
             f"{self._exchange}.{self._roster.me}",
             exclusive=True,
             auto_delete=True,
-            arguments={"x-message-ttl": round(heartbeat * MISSED_HEARTBEATS * 1000)},
+            arguments={"x-message-ttl": round(self._heartbeat * MISSED_HEARTBEATS * 1000)},
         )
         await inbox.bind(self._members)
-        tag = await inbox.consume(self._on_message, no_ack=True)
-        self._listening = (await channel.get_underlay_channel(), tag)
+        underlay = await channel.get_underlay_channel()
+        underlay.on_consumer_cancel_callbacks.add(self.keeper.wake)
+        self._listening = (underlay, await inbox.consume(self._on_message, no_ack=True))
+
+    async def _listen_again(self) -> None:
+        if not self._listens():
+            await self.listen()
 
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         with contextlib.suppress(ValueError, TypeError, KeyError):
@@ -168,19 +181,18 @@ class Announcer:
 async def announcing(
     connection: aio_pika.abc.AbstractConnection, *, exchange: str, roster: Roster, heartbeat: float
 ) -> AsyncIterator[Announcer]:
-    """Announce ``roster.me`` on ``exchange`` and record the others into ``roster`` until exit.
-
-    Heard on an exclusive queue of its own, on a channel it opens again whenever it finds that
-    queue no longer consumed (a reconnect, a channel closed by the broker)."""
-    announcer = Announcer(connection, exchange=exchange, roster=roster)
-    await announcer.listen(heartbeat=heartbeat)
-    task = asyncio.create_task(announcer.keep(heartbeat=heartbeat), name=f"heartbeat {roster.me}")
+    """Announce ``roster.me`` on ``exchange`` and record the others into ``roster`` until exit."""
+    announcer = Announcer(connection, exchange=exchange, roster=roster, heartbeat=heartbeat)
+    await announcer.listen()
+    announcer.keeper.start()
+    task = asyncio.create_task(announcer.beat(), name=f"heartbeat {roster.me}")
     try:
         yield announcer
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await announcer.keeper.stop()
         with contextlib.suppress(Exception):
             await announcer.say(leaving=True)
         await announcer.close()

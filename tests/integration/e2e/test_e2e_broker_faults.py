@@ -141,14 +141,12 @@ def _finished(sb: harness.Sandbox, namespace: str) -> int:
 
 
 async def _queues_left(sb: harness.Sandbox) -> dict[str, int]:
-    """Messages (ready or unacknowledged) on the run's queues, the event stream apart."""
+    """Messages (ready or unacknowledged) on the run's work, retry and dead-letter queues."""
+    names = _names(sb)
+    queues = set(names.all_queues(topology.SERVICES)) - {names.stream}
     listed = await broker_faults.rabbitmqctl("list_queues", "name", "messages")
-    left = {}
-    for line in listed.splitlines()[1:]:
-        name, _, count = line.partition("\t")
-        if name.startswith(f"{sb.prefix}.") and name != f"{sb.prefix}.events.stream" and count != "0":
-            left[name] = int(count)
-    return left
+    rows = (line.partition("\t") for line in listed.splitlines()[1:])
+    return {name: int(count) for name, _, count in rows if name in queues and count != "0"}
 
 
 async def _close_connections_until_unready(layout: Layout, watchers: list[Readiness]) -> list[str]:
