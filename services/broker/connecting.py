@@ -98,7 +98,7 @@ class Keeper:
     """Runs ``restore`` when woken and every ``period`` seconds, while the connection is usable.
 
     ``restore`` puts back whatever its owner finds missing; an error is logged (a warning the
-    first time, then quietly) and the next round tries again.
+    first time, then quietly) and the round after the next ``period`` tries again.
     """
 
     def __init__(
@@ -155,6 +155,8 @@ class Keeper:
             except Exception as e:  # e.g. the connection dropped again meanwhile: next round
                 (logger.debug if failing else logger.warning)("%s: restoring failed: %r", self._name, e)
                 failing = True
+                # Not at once, even if woken: a failed try closes channels, which wakes the keeper.
+                await asyncio.sleep(self._period)
             else:
                 failing = False
 

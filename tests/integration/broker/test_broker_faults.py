@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
@@ -169,8 +170,9 @@ async def test_a_consumer_consumes_again_after_the_broker_closes_one_of_its_chan
 
 
 async def test_a_consumer_whose_queue_is_gone_is_unready_and_then_not_live_until_it_is_back(
-    probe: Probe, own: aio_pika.abc.AbstractRobustConnection
+    probe: Probe, own: aio_pika.abc.AbstractRobustConnection, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger=connecting.__name__)
     [queue] = probe.names.queues(probe.runner)
     handler = Recorder()
     health = admin.Health()
@@ -187,6 +189,7 @@ async def test_a_consumer_whose_queue_is_gone_is_unready_and_then_not_live_until
         await probe.eventually(lambda: "runner" in health.live(), within=5)
         unready, dead = health.ready()["runner"], health.live()["runner"]
 
+        tries = [r for r in caplog.records if "restoring failed" in r.getMessage()]
         await topology.declare(channel, settings=probe.settings, services=probe.services)
         await channel.close()
         await probe.eventually(lambda: health.ready() == {"runner": "ok"})
@@ -197,6 +200,9 @@ async def test_a_consumer_whose_queue_is_gone_is_unready_and_then_not_live_until
     assert unready == f"runner: not subscribed to {[queue]}"
     assert dead.startswith(f"runner: not subscribed to {[queue]} (for ")
     assert live_again == {}
+    assert 1 <= len(tries) <= 3, (
+        "a failed subscription is tried again every resubscribe_seconds, not in a loop"
+    )
 
 
 async def test_the_publisher_publishes_again_after_the_broker_closes_its_connection(
