@@ -151,16 +151,17 @@ class Announcer:
         channel = await connecting.open_channel(self._connection, on_close=self.keeper.wake)
         self._channel = channel
         self._members = await channel.get_exchange(self._exchange, ensure=False)
-        inbox = await channel.declare_queue(
-            f"{self._exchange}.{self._roster.me}",
-            exclusive=True,
-            auto_delete=True,
-            arguments={"x-message-ttl": round(self._heartbeat * MISSED_HEARTBEATS * 1000)},
-        )
-        await inbox.bind(self._members)
-        underlay = await channel.get_underlay_channel()
-        underlay.on_consumer_cancel_callbacks.add(self.keeper.wake)
-        self._listening = (underlay, await inbox.consume(self._on_message, no_ack=True))
+        async with asyncio.timeout(connecting.RPC_SECONDS):
+            inbox = await channel.declare_queue(
+                f"{self._exchange}.{self._roster.me}",
+                exclusive=True,
+                auto_delete=True,
+                arguments={"x-message-ttl": round(self._heartbeat * MISSED_HEARTBEATS * 1000)},
+            )
+            await inbox.bind(self._members)
+            underlay = await channel.get_underlay_channel()
+            underlay.on_consumer_cancel_callbacks.add(self.keeper.wake)
+            self._listening = (underlay, await inbox.consume(self._on_message, no_ack=True))
 
     async def _listen_again(self) -> None:
         if not self._listens():
