@@ -44,13 +44,24 @@ class Recorder:
 
 
 class Watch:
-    """Samples a health check on every turn of the event loop; ``seen`` is the run of its states."""
+    """Samples a health check on every turn of the event loop while open; ``seen`` is the run of
+    its states (ok or not), ``reasons`` the distinct reasons it gave."""
 
     def __init__(self, check: Callable[[], str | None]) -> None:
         self.check = check
         self.seen: list[bool] = [check() is None]
         self.reasons: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Watch:
         self._task = asyncio.create_task(self._sample())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def _sample(self) -> None:
         while True:
@@ -60,12 +71,6 @@ class Watch:
             if reason is not None and reason not in self.reasons:
                 self.reasons.append(reason)
             await asyncio.sleep(0)
-
-    async def stop(self) -> list[bool]:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        return self.seen
 
 
 @pytest.fixture
@@ -120,12 +125,10 @@ async def test_a_consumer_consumes_again_after_the_broker_closes_its_connection(
     ) as consumer:
         await _publish(probe, before)
         await probe.eventually(lambda: len(handler.subjects) == 2)
-        watch = Watch(consumer.health)
-
-        await broker_faults.close_connections(probe.settings.prefix, service="faults")
-        await probe.eventually(lambda: len(watch.seen) > 1)  # the loss is noticed
-        await probe.eventually(lambda: consumer.health() is None)
-        seen = await watch.stop()
+        async with Watch(consumer.health) as watch:
+            await broker_faults.close_connections(probe.settings.prefix, service="faults")
+            await probe.eventually(lambda: len(watch.seen) > 1)  # the loss is noticed
+            await probe.eventually(lambda: consumer.health() is None)
 
         await _publish(probe, after)
         await probe.eventually(lambda: len(handler.subjects) == 12)
@@ -134,7 +137,7 @@ async def test_a_consumer_consumes_again_after_the_broker_closes_its_connection(
 
     assert sorted(handler.subjects) == _subjects(before + after)
     assert dead.headers["x-kiln-reason"] == "permanent", "the republishing channel is back too"
-    assert seen == [True, False, True], watch.reasons
+    assert watch.seen == [True, False, True], watch.reasons
     assert any("not subscribed to" in reason for reason in watch.reasons)
     assert consumers == [1] * len(consumers), "one consumer per queue, not two"
 
@@ -150,11 +153,10 @@ async def test_a_consumer_consumes_again_after_the_broker_closes_one_of_its_chan
     async with consuming.consuming(
         own, settings=probe.settings, service=service, handler=handler
     ) as consumer:
-        watch = Watch(consumer.health)
-        assert await broker_faults.break_consuming_channels(queues[0]) == 1
-        await probe.eventually(lambda: len(watch.seen) > 1)
-        await probe.eventually(lambda: consumer.health() is None)
-        seen = await watch.stop()
+        async with Watch(consumer.health) as watch:
+            assert await broker_faults.break_consuming_channels(queues[0]) == 1
+            await probe.eventually(lambda: len(watch.seen) > 1)
+            await probe.eventually(lambda: consumer.health() is None)
 
         await _publish(probe, batch)
         await probe.eventually(lambda: len(handler.subjects) == len(batch))
@@ -163,7 +165,7 @@ async def test_a_consumer_consumes_again_after_the_broker_closes_one_of_its_chan
 
     assert sorted(handler.subjects) == _subjects(batch)
     assert delivered[queues[0]] > 0, "the broken queue's deliveries are handled again"
-    assert seen == [True, False, True], watch.reasons
+    assert watch.seen == [True, False, True], watch.reasons
     assert watch.reasons == [f"{service.name}: not subscribed to {[queues[0]]}"]
     assert consumers == [1] * len(queues)
     assert own.connected.is_set(), "only the channel was closed"
@@ -211,14 +213,12 @@ async def test_the_publisher_publishes_again_after_the_broker_closes_its_connect
     [runner_queue] = probe.names.queues(probe.runner)
     async with await publishing.Publisher.open(own, settings=probe.settings) as publisher:
         await publisher.publish_many(_events(probe, probe.runner, 1))
-        watch = Watch(publisher.health)
-
-        await broker_faults.close_connections(probe.settings.prefix, service="faults")
-        await probe.eventually(lambda: len(watch.seen) == 3)
-        seen = await watch.stop()
+        async with Watch(publisher.health) as watch:
+            await broker_faults.close_connections(probe.settings.prefix, service="faults")
+            await probe.eventually(lambda: len(watch.seen) == 3)
         await publisher.publish_many(_events(probe, probe.runner, *range(2, 12)))
 
-    assert seen == [True, False, True], watch.reasons
+    assert watch.seen == [True, False, True], watch.reasons
     closed = f"publisher to {probe.names.events_exchange}: its channel is closed; reopening"
     assert watch.reasons, "the publisher said why it could not publish"
     assert set(watch.reasons) <= {connecting.CONNECTION_DOWN, closed}
