@@ -30,10 +30,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
 import aio_pika.abc
+import aiormq.abc
 
 from contracts import events
 from services import errors, retrying
-from services.broker import membership, messages, topology
+from services.broker import connecting, membership, messages, topology
 from services.broker import settings as broker_settings
 
 logger = logging.getLogger(__name__)
@@ -80,19 +81,41 @@ class _Subscription:
     queue: str
     channel: aio_pika.abc.AbstractChannel | None = None
     consumer: tuple[aio_pika.abc.AbstractQueue, str] | None = None
+    underlay: aiormq.abc.AbstractChannel | None = None
+    """The protocol channel the consumer was registered on: it says whether the consumer still is."""
     leaving: bool = False
+    """A handover or the stop is in progress: the subscription is not missing meanwhile."""
+    draining: aio_pika.abc.AbstractChannel | None = None
+    """The channel being left: its deliveries are not taken; left unacknowledged, they return to
+    the queue when it closes."""
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    """Held while the subscription is made, handed over or put back: one of them at a time."""
     in_flight: set[asyncio.Task[object]] = dataclasses.field(default_factory=set)
+
+    def active(self) -> bool:
+        """Whether the broker still has this subscription's consumer, as it last told the process."""
+        return self.consumer is not None and connecting.consumes(self.underlay, self.consumer[1])
 
 
 class Consumer:
     """Consumes a service's work queues with ``handler``; start it, and stop it to drain.
 
-    Each work queue has its own channel. For a sharded service with ``settings.balance``, the
-    workers keep a roster (:mod:`services.broker.membership`); whenever it settles on a new set of
-    workers, each worker hands over the shards that are not its own by closing that shard's channel
-    once its handlers in flight are done (the broker then makes the next waiting consumer active,
-    the owner among them) and subscribing again, at the back of the line. Deliveries that arrive
-    meanwhile are left unacknowledged and return to the shard with the closed channel.
+    Each work queue has its own channel. The consumer owns its subscriptions' lifecycle: a
+    subscription lost with the connection, with its channel (closed by the broker) or by a
+    broker-side cancel is made again on a new channel by a :class:`~connecting.Keeper`, at once
+    on the close, cancel or reconnect and every ``settings.resubscribe_seconds`` as a safety net;
+    :meth:`health` names the subscriptions missing meanwhile. Handlers still running for
+    deliveries of a lost channel finish; their acks fail and the broker redelivers those messages
+    (events are idempotent), behind the same key's lock when they come back here.
+
+    For a sharded service with ``settings.balance``, the workers keep a roster
+    (:mod:`services.broker.membership`); whenever it settles on a new set of workers, each worker
+    hands over the shards that are not its own by closing that shard's channel once its handlers
+    in flight are done (the broker then makes the next waiting consumer active, the owner among
+    them) and subscribing again, at the back of the line. Deliveries that arrive meanwhile are left
+    unacknowledged and return to the shard with the closed channel. A worker that had to subscribe
+    again after a loss is at the back of its own shards' lines too, so it raises its epoch in the
+    roster, and every worker balances again.
     """
 
     def __init__(
@@ -113,11 +136,21 @@ class Consumer:
         self._names = topology.Names(settings)
         self._locks = KeyLocks()
         self._subscriptions = {name: _Subscription(name) for name in self._names.queues(service)}
-        self._republisher: aio_pika.abc.AbstractChannel | None = None
+        self._republisher: connecting.KeptChannel | None = None
+        self._keeper = connecting.Keeper(
+            connection,
+            self._resubscribe_lost,
+            period=settings.resubscribe_seconds,
+            name=f"keeping the subscriptions of {service.name}",
+        )
         self._members = contextlib.AsyncExitStack()
+        self._announcer: membership.Announcer | None = None
+        self._roster: membership.Roster | None = None
         self._balancer: asyncio.Task[None] | None = None
         self.settled: tuple[str, ...] | None = None
         """The roster this worker last balanced for (its handovers done), None before the first."""
+        self._settled_view: tuple[tuple[str, int], ...] | None = None
+        """That roster with each worker's epoch (see :meth:`membership.Roster.view`)."""
         self.worker = worker or membership.new_worker_id(service.name)
         """This worker's id in the service's roster."""
         self.owned: tuple[str, ...] = tuple(self._subscriptions)
@@ -131,91 +164,130 @@ class Consumer:
 
     async def start(self) -> None:
         """Subscribe to every work queue of the service; join the roster when balancing."""
-        self._republisher = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._republisher = await connecting.KeptChannel.open(
+            self._connection,
+            confirms=True,
+            period=self._settings.resubscribe_seconds,
+            name=f"{self._service.name} republisher",
+        )
         for subscription in self._subscriptions.values():
-            await self._subscribe(subscription)
+            async with subscription.lock:
+                await self._subscribe(subscription)
+        self._keeper.start()
         if self.balancing:
             heartbeat = self._settings.heartbeat_seconds
-            roster = membership.Roster(self.worker, heartbeat=heartbeat)
-            await self._members.enter_async_context(
+            self._roster = membership.Roster(self.worker, heartbeat=heartbeat)
+            self._announcer = await self._members.enter_async_context(
                 membership.announcing(
                     self._connection,
                     exchange=self._names.members(self._service),
-                    roster=roster,
+                    roster=self._roster,
                     heartbeat=heartbeat,
                 )
             )
-            self._balancer = asyncio.create_task(self._balance(roster), name=f"balance {self.worker}")
-            reconnects = getattr(self._connection, "reconnect_callbacks", None)
-            if reconnects is not None:
-                reconnects.add(self._on_reconnect)
+            self._balancer = asyncio.create_task(self._balance(self._roster), name=f"balance {self.worker}")
         logger.info("consuming %s as %s", list(self._subscriptions), self.worker)
 
     async def stop(self) -> None:
         """Stop taking deliveries, wait for the handlers in flight, leave the roster."""
+        await self._keeper.stop()
         if self._balancer is not None:
             self._balancer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._balancer
             self._balancer = None
         for subscription in self._subscriptions.values():
-            subscription.leaving = True
-            if subscription.consumer is not None:
+            subscription.leaving, subscription.draining = True, subscription.channel
+            if subscription.consumer is not None and subscription.active():
                 queue, tag = subscription.consumer
                 with contextlib.suppress(Exception):
                     await queue.cancel(tag)
         for subscription in self._subscriptions.values():
             await self._drained(subscription)
-            await _close(subscription.channel)
-            subscription.channel, subscription.consumer = None, None
-        reconnects = getattr(self._connection, "reconnect_callbacks", None)
-        if reconnects is not None:
-            reconnects.discard(self._on_reconnect)
+            await self._unsubscribe(subscription)
         await self._members.aclose()
-        await _close(self._republisher)
-        self._republisher = None
+        if self._republisher is not None:
+            await self._republisher.close()
+            self._republisher = None
+
+    def missing(self) -> list[str]:
+        """The work queues this consumer should be subscribed to and is not."""
+        return [s.queue for s in self._subscriptions.values() if not s.leaving and not s.active()]
 
     def health(self) -> str | None:
-        """Why this consumer cannot work now, or ``None``."""
-        if self._republisher is None or self._republisher.is_closed:
-            return f"{self._service.name}: its publishing channel is closed"
-        closed = [s.queue for s in self._subscriptions.values() if s.channel is None or s.channel.is_closed]
-        if closed and not any(s.leaving for s in self._subscriptions.values()):
-            return f"{self._service.name}: channels closed for {closed}"
+        """Why this consumer cannot work now (subscriptions or channels missing), or ``None``."""
+        missing = self.missing()
+        if missing:
+            down = "" if connecting.usable(self._connection) else "; the broker connection is down"
+            return f"{self._service.name}: not subscribed to {missing}{down}"
+        if self._republisher is None:
+            return f"{self._service.name}: stopped"
+        problems = [
+            self._republisher.health(),
+            self._keeper.health(),
+            self._announcer.health() if self._announcer is not None else None,
+        ]
         if self._balancer is not None and self._balancer.done():
-            return f"{self._service.name}: shard balancing stopped"
-        return None
+            problems.append("shard balancing stopped")
+        found = [problem for problem in problems if problem is not None]
+        return f"{self._service.name}: {'; '.join(found)}" if found else None
 
     async def _subscribe(self, subscription: _Subscription) -> None:
-        channel = await self._connection.channel()
-        await channel.set_qos(prefetch_count=self._settings.prefetch)
-        queue = await channel.get_queue(subscription.queue, ensure=False)
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            await self._on_message(subscription, message)
-
+        """Consume ``subscription``'s queue on a new channel (its lock held)."""
+        await self._unsubscribe(subscription)
+        channel = await connecting.open_channel(self._connection, on_close=self._keeper.wake)
         subscription.channel = channel
-        subscription.consumer = (queue, await queue.consume(on_message))
-        subscription.leaving = False
+        async with asyncio.timeout(connecting.RPC_SECONDS):
+            await channel.set_qos(prefetch_count=self._settings.prefetch)
+            # Not declared through this channel (the topology declared it): nothing but this
+            # consumer restores the subscription.
+            queue = await channel.get_queue(subscription.queue, ensure=False)
 
-    def _on_reconnect(self, *_: object) -> None:
-        """Restored channels rejoin their shards in any order: balance again once settled."""
-        self.settled = None
+            async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+                await self._on_message(subscription, channel, message)
+
+            underlay = await channel.get_underlay_channel()
+            underlay.on_consumer_cancel_callbacks.add(self._keeper.wake)
+            subscription.consumer = (queue, await queue.consume(on_message))
+            subscription.underlay = underlay
+
+    async def _unsubscribe(self, subscription: _Subscription) -> None:
+        channel = subscription.channel
+        subscription.channel, subscription.consumer, subscription.underlay = None, None, None
+        await connecting.close_quietly(channel)
+
+    async def _resubscribe_lost(self) -> None:
+        """Subscribe again to every queue whose subscription is missing (the keeper's round)."""
+        lost = 0
+        for subscription in self._subscriptions.values():
+            if subscription.leaving or subscription.active():
+                continue
+            async with subscription.lock:
+                if subscription.leaving or subscription.active():
+                    continue
+                await self._subscribe(subscription)
+                lost += 1
+                logger.warning("%s: subscribed to %s again", self.worker, subscription.queue)
+        if lost and self._roster is not None:
+            self._roster.epoch += 1
 
     async def _balance(self, roster: membership.Roster) -> None:
         """Hand over foreign shards whenever the roster settles (same for two heartbeats) anew."""
-        previous: tuple[str, ...] | None = None
+        previous: tuple[tuple[str, int], ...] | None = None
         while True:
             await asyncio.sleep(self._settings.heartbeat_seconds)
-            workers = roster.workers()
-            if workers == previous and workers != self.settled:
+            view = roster.view()
+            if view == previous and view != self._settled_view:
+                workers = tuple(worker for worker, _ in view)
                 try:
                     await self._rebalance(workers)
                 except Exception:  # e.g. a channel that could not be opened: try again next beat
                     logger.exception(
                         "%s: balancing for %d worker(s) failed; retrying", self.worker, len(workers)
                     )
-            previous = workers
+                else:
+                    self._settled_view = view
+            previous = view
 
     async def _rebalance(self, workers: tuple[str, ...]) -> None:
         owned = membership.assign(tuple(self._subscriptions), workers)[self.worker]
@@ -233,21 +305,25 @@ class Consumer:
 
     async def _hand_over(self, subscription: _Subscription) -> None:
         """Let the next waiting consumer of ``subscription``'s shard take it; wait in line again."""
-        if subscription.channel is not None:
-            subscription.leaving = True
-            await self._drained(subscription)
-            await _close(subscription.channel)
-            subscription.channel, subscription.consumer = None, None
-        await self._subscribe(subscription)
+        async with subscription.lock:
+            subscription.leaving, subscription.draining = True, subscription.channel
+            try:
+                await self._drained(subscription)
+                await self._subscribe(subscription)
+            finally:  # if subscribing failed, the keeper subscribes again
+                subscription.leaving, subscription.draining = False, None
 
     async def _drained(self, subscription: _Subscription) -> None:
         while subscription.in_flight:
             await asyncio.wait(set(subscription.in_flight))
 
     async def _on_message(
-        self, subscription: _Subscription, message: aio_pika.abc.AbstractIncomingMessage
+        self,
+        subscription: _Subscription,
+        channel: aio_pika.abc.AbstractChannel,
+        message: aio_pika.abc.AbstractIncomingMessage,
     ) -> None:
-        if subscription.leaving:
+        if channel is subscription.draining:
             return  # stays unacknowledged; returns to the shard when the channel closes
         task = asyncio.current_task()
         assert task is not None
@@ -343,9 +419,9 @@ class Consumer:
         routing_key: str,
     ) -> None:
         """Publish a copy on the confirming channel; return once the broker confirmed it."""
-        channel = self._republisher
-        if channel is None:
+        if self._republisher is None:
             raise errors.TemporaryError("the consumer is stopped")
+        channel = await self._republisher.get()
         copy = aio_pika.Message(
             body=message.body,
             headers=headers,
@@ -357,12 +433,6 @@ class Consumer:
         )
         target = await channel.get_exchange(exchange, ensure=False) if exchange else channel.default_exchange
         await target.publish(copy, routing_key=routing_key, mandatory=True)
-
-
-async def _close(channel: aio_pika.abc.AbstractChannel | None) -> None:
-    if channel is not None:
-        with contextlib.suppress(Exception):
-            await channel.close()
 
 
 def _attempt_of(message: aio_pika.abc.AbstractIncomingMessage) -> int:

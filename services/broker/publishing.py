@@ -22,7 +22,7 @@ import aiormq.exceptions
 
 from contracts import events
 from services import errors
-from services.broker import messages, topology
+from services.broker import connecting, messages, topology
 from services.broker import settings as broker_settings
 
 logger = logging.getLogger(__name__)
@@ -33,17 +33,23 @@ class PublishError(errors.TemporaryError):
 
 
 class Publisher:
-    """Publishes events to the events exchange on its own confirming channel."""
+    """Publishes events to an exchange on a confirming channel of its own, kept open.
+
+    A channel lost with the connection or closed by the broker (a publish to a missing exchange
+    does that) fails the publishes in flight on it and is replaced at once, and the next publish
+    goes out on the new one; :meth:`health` says when there is none.
+    """
 
     def __init__(
         self,
-        channel: aio_pika.abc.AbstractChannel,
+        channel: connecting.KeptChannel,
         *,
-        exchange: aio_pika.abc.AbstractExchange,
+        exchange: str,
         max_in_flight: int = 1000,
     ) -> None:
         self._channel = channel
-        self._exchange = exchange
+        self._exchange_name = exchange
+        self._exchange: tuple[aio_pika.abc.AbstractChannel, aio_pika.abc.AbstractExchange] | None = None
         self._window = asyncio.Semaphore(max_in_flight)
         self.observe: Callable[[str], None] | None = None
         """Told the type of every event the broker confirmed (metrics)."""
@@ -57,10 +63,15 @@ class Publisher:
         exchange: str | None = None,
     ) -> Self:
         """A publisher on a new channel, to ``exchange`` (default: the events exchange)."""
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         name = exchange or topology.Names(settings).events_exchange
-        target = await channel.get_exchange(name, ensure=False)
-        return cls(channel, exchange=target, max_in_flight=settings.max_in_flight)
+        channel = await connecting.KeptChannel.open(
+            connection, confirms=True, period=settings.resubscribe_seconds, name=f"publisher to {name}"
+        )
+        return cls(channel, exchange=name, max_in_flight=settings.max_in_flight)
+
+    def health(self) -> str | None:
+        """Why this publisher cannot publish now (connection down, channel closed), or ``None``."""
+        return self._channel.health()
 
     async def close(self) -> None:
         await self._channel.close()
@@ -91,14 +102,25 @@ class Publisher:
                 f"{len(failures)} of {len(results)} events not confirmed: {failures[0]}"
             ) from (failures[0])
 
+    async def _target(self) -> aio_pika.abc.AbstractExchange:
+        channel = await self._channel.get()
+        if self._exchange is None or self._exchange[0] is not channel:
+            self._exchange = (channel, await channel.get_exchange(self._exchange_name, ensure=False))
+        return self._exchange[1]
+
     async def _send(self, event: events.Event[events.Payload]) -> None:
         try:
-            await self._exchange.publish(messages.to_message(event), routing_key=event.type, mandatory=True)
+            target = await self._target()
+            await target.publish(messages.to_message(event), routing_key=event.type, mandatory=True)
             if self.observe is not None:
                 self.observe(event.type)
         except aio_pika.exceptions.DeliveryError as e:
             raise PublishError(f"event {event.id} ({event.type}) not delivered: {_describe(e)}") from e
-        except (aiormq.exceptions.AMQPError, aio_pika.exceptions.ChannelInvalidStateError) as e:
+        except (
+            aiormq.exceptions.AMQPError,
+            aio_pika.exceptions.ChannelInvalidStateError,
+            TimeoutError,
+        ) as e:
             raise PublishError(f"event {event.id} ({event.type}) not published: {e!r}") from e
 
 

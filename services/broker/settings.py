@@ -33,5 +33,14 @@ class BrokerSettings(BaseSettings):
     """Spread a sharded service's shards evenly over its live workers (see ``membership``)."""
     heartbeat_seconds: float = Field(default=2.0, gt=0)
     """How often a worker announces itself to the others of its service; silent for three → gone."""
+    reconnect_seconds: float = Field(default=1.0, gt=0)
+    """Pause between attempts to reconnect a lost connection to the broker."""
+    resubscribe_seconds: float = Field(default=1.0, gt=0)
+    """How often consumers and publishers check that their channels and subscriptions exist and put
+    back any that do not (they do so at once on a channel close, a cancel or a reconnect; this is the
+    safety net)."""
+    unhealthy_after_seconds: float = Field(default=60.0, gt=0)
+    """How long a subscription or the publishing channel may stay missing before ``/healthz`` fails
+    (``/readyz`` fails at once), so that a process that cannot recover is restarted."""
     stream_max_age: str = Field(default="7D", pattern=r"^\d+[YMDhms]$")
     """Retention of the event stream (``x-max-age``)."""

@@ -1,12 +1,16 @@
 """The admin endpoint of a ``kiln run`` process: health and Prometheus metrics.
 
-* ``GET /healthz`` — liveness: 200 while every background task of the process is alive; 503 with
-  the failing checks otherwise (a crashed watch loop needs a restart, not patience).
-* ``GET /readyz`` — readiness: liveness plus the broker connection and every consumer channel
-  being open; a broker outage makes the pod unready while the robust connection reconnects.
+* ``GET /healthz`` — liveness: 200 while every background task of the process is alive and no
+  readiness check registered with ``fatal_after`` has been failing for longer than that (a
+  consumer that stays unsubscribed, a publisher without a channel); 503 with the failing checks
+  otherwise (a crashed watch loop or a process that cannot recover needs a restart, not patience).
+* ``GET /readyz`` — readiness: liveness plus every readiness check: the broker connection and
+  publishing channel, and each consumer subscribed to every queue it should consume.
 * ``GET /metrics`` — the process's metrics in the Prometheus text format.
 
-Both health answers are JSON: ``{"status": "ok"|"failing", "checks": {name: "ok" | reason}}``.
+Both health answers are JSON: ``{"status": "ok"|"failing", "checks": {name: "ok" | reason}}``;
+``/healthz`` lists the liveness checks, and a readiness check only once it fails liveness.
+How long a check has been failing is measured from the first answer that found it failing.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import prometheus_client
@@ -29,32 +34,68 @@ Check = Callable[[], str | None]
 HANDLE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
+def failing_since(reason: str | None, *, since: float | None, now: float) -> float | None:
+    """When a check answering ``reason`` now started failing (``since`` is the last answer's)."""
+    if reason is None:
+        return None
+    return now if since is None else since
+
+
+def fatal(reason: str | None, *, since: float | None, now: float, after: float | None) -> str | None:
+    """The liveness failure of a readiness check failing since ``since``, once past ``after``."""
+    if reason is None or since is None or after is None or now - since < after:
+        return None
+    return f"{reason} (for {now - since:.0f} s)"
+
+
+@dataclasses.dataclass(eq=False)
+class _Entry:
+    check: Check
+    liveness: bool
+    fatal_after: float | None
+    since: float | None = None
+
+
 @dataclasses.dataclass
 class Health:
     """Named checks; liveness checks are part of readiness too."""
 
-    _live: dict[str, Check] = dataclasses.field(default_factory=dict)
-    _ready: dict[str, Check] = dataclasses.field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
+    _checks: dict[str, _Entry] = dataclasses.field(default_factory=dict)
 
-    def add(self, name: str, check: Check, *, liveness: bool) -> None:
-        """Register ``check``; ``liveness`` ones fail ``/healthz`` as well as ``/readyz``."""
-        (self._live if liveness else self._ready)[name] = check
+    def add(self, name: str, check: Check, *, liveness: bool, fatal_after: float | None = None) -> None:
+        """Register ``check``; ``liveness`` ones fail ``/healthz`` as well as ``/readyz``.
+
+        A readiness check with ``fatal_after`` fails ``/healthz`` too once it has been failing for
+        that many seconds on end."""
+        self._checks[name] = _Entry(check, liveness=liveness, fatal_after=fatal_after)
 
     def live(self) -> dict[str, str]:
-        return _run(self._live)
+        results: dict[str, str] = {}
+        now = self.clock()
+        for name, (entry, reason) in self._run().items():
+            if entry.liveness:
+                results[name] = reason or "ok"
+            else:
+                found = fatal(reason, since=entry.since, now=now, after=entry.fatal_after)
+                if found is not None:
+                    results[name] = found
+        return results
 
     def ready(self) -> dict[str, str]:
-        return _run({**self._live, **self._ready})
+        return {name: reason or "ok" for name, (_, reason) in self._run().items()}
 
-
-def _run(checks: dict[str, Check]) -> dict[str, str]:
-    results: dict[str, str] = {}
-    for name, check in checks.items():
-        try:
-            results[name] = check() or "ok"
-        except Exception as e:  # a check that raises is a failing check, not a failing endpoint
-            results[name] = f"check failed: {e!r}"
-    return results
+    def _run(self) -> dict[str, tuple[_Entry, str | None]]:
+        results: dict[str, tuple[_Entry, str | None]] = {}
+        now = self.clock()
+        for name, entry in self._checks.items():
+            try:
+                reason = entry.check()
+            except Exception as e:  # a check that raises is a failing check, not a failing endpoint
+                reason = f"check failed: {e!r}"
+            entry.since = failing_since(reason, since=entry.since, now=now)
+            results[name] = (entry, reason)
+        return results
 
 
 class Metrics:

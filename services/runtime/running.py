@@ -41,7 +41,6 @@ from services.triggers import settings as triggers_settings
 logger = logging.getLogger(__name__)
 CONSUMERS = {service.name: service for service in topology.SERVICES}
 SERVICE_NAMES = ("bridge", "triggers", *CONSUMERS)
-BROKER_DOWN = "the broker connection is down; reconnecting"
 
 
 class RunSettings(BaseSettings):
@@ -121,10 +120,10 @@ async def running(
         await topology.declare(channel, settings=broker)
         await channel.close()
         metrics, health = admin.Metrics(), admin.Health()
-        health.add("broker", lambda: None if connection.connected.is_set() else BROKER_DOWN, liveness=False)
         publisher = await publishing.Publisher.open(connection, settings=broker)
         publisher.observe = metrics.published
         stack.push_async_callback(publisher.close)
+        health.add("broker", publisher.health, liveness=False, fatal_after=broker.unhealthy_after_seconds)
         api = await kube_client.api_client(kube)
         stack.push_async_callback(api.close)
         typed = kube_resources.Kube(api, settings=kube)
@@ -171,7 +170,7 @@ async def running(
                     observe=metrics.settled,
                 )
             )
-            health.add(name, consumer.health, liveness=False)
+            health.add(name, consumer.health, liveness=False, fatal_after=broker.unhealthy_after_seconds)
         if settings.admin_port is not None:
             wiring.admin_url = await stack.enter_async_context(
                 admin.serving(

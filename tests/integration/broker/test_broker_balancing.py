@@ -7,14 +7,17 @@ a connection of its own, as separate processes would.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 from typing import TYPE_CHECKING
 
 import aio_pika
 import pytest
 
 from contracts import events
-from services.broker import consuming, membership, publishing, topology
+from services.broker import connecting, consuming, membership, publishing, topology
+from tests.integration.broker import broker_faults
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -39,8 +42,14 @@ class Workers:
         self.handled: list[list[str]] = []
         self.connections: list[aio_pika.abc.AbstractConnection] = []
 
-    async def start(self) -> consuming.Consumer:
-        connection = await aio_pika.connect(self.settings.url.get_secret_value())
+    async def start(self, *, named: bool = False) -> consuming.Consumer:
+        """A worker on a plain connection, or on a robust one named ``<prefix>/worker-<n>``."""
+        if named:
+            connection: aio_pika.abc.AbstractConnection = await connecting.connect(
+                self.settings, service=f"worker-{len(self.consumers)}"
+            )
+        else:
+            connection = await aio_pika.connect(self.settings.url.get_secret_value())
         self.stack.push_async_callback(connection.close)
         handled: list[str] = []
 
@@ -75,6 +84,26 @@ class Workers:
 
     def delivered_by(self, consumer: consuming.Consumer) -> set[str]:
         return {queue for queue, count in consumer.delivered.items() if count}
+
+    def _delivered_since(self, before: list[collections.Counter[str]], *, at_least: int) -> bool:
+        return (
+            sum(sum((c.delivered - b).values()) for c, b in zip(self.consumers, before, strict=True))
+            >= at_least
+        )
+
+    async def serve_their_own_shards(self, *, rounds: int = 20) -> None:
+        """Publish rounds of events until one is served by each worker on exactly its own shards."""
+        served: list[set[str]] = []
+        for attempt in range(rounds):
+            before = [collections.Counter(c.delivered) for c in self.consumers]
+            await self.publish(60, round_=f"again-{attempt}")
+            await self.probe.eventually(
+                functools.partial(self._delivered_since, before, at_least=60), within=20
+            )
+            served = [set(c.delivered - b) for c, b in zip(self.consumers, before, strict=True)]
+            if served == self.owned():
+                return
+        raise AssertionError(f"after {rounds} rounds served {served}, owned {self.owned()}")
 
 
 @pytest.fixture
@@ -147,3 +176,20 @@ async def test_a_killed_worker_s_shards_fail_over_to_the_survivors(workers: Work
     await workers.probe.eventually(lambda: sum(len(h) for h in workers.handled[:2]) >= 300, within=20)
     handled = {s for h in workers.handled[:2] for s in h}
     assert handled == {f"ns/image-{i}" for i in range(300)}
+
+
+@pytest.mark.parametrize("fault", ["connection", "channel"])
+async def test_workers_balance_again_after_one_loses_its_subscriptions(workers: Workers, fault: str) -> None:
+    started = [await workers.start(named=True) for _ in range(3)]
+    await workers.balanced(started)
+    victim = started[2]
+    if fault == "connection":
+        await broker_faults.close_connections(workers.settings.prefix, service="worker-2")
+    else:  # the broker closes the channel of one of the victim's own shards
+        assert await broker_faults.break_consuming_channels(victim.owned[0], active_only=True) == 1
+
+    # The victim subscribes again, behind the others on its own shards; its new epoch makes every
+    # worker hand over what is not its own, so each one serves exactly its own shards again.
+    await workers.serve_their_own_shards()
+    assert all(c.health() is None for c in started)
+    assert [len(c.owned) for c in started] == [2, 2, 2]

@@ -51,5 +51,7 @@ async def test_the_connection_is_named_after_the_service(connection: aio_pika.ab
     )
     listed, _ = await process.communicate()
 
-    assert f"kiln-tests@{socket.gethostname()}" in listed.decode()
-    assert connecting.connection_name("kiln-tests") == f"kiln-tests@{socket.gethostname()}"
+    assert f"kiln/kiln-tests@{socket.gethostname()}" in listed.decode()
+    assert (
+        connecting.connection_name("kiln-tests", prefix="kiln") == f"kiln/kiln-tests@{socket.gethostname()}"
+    )

@@ -77,3 +77,16 @@ def test_a_worker_id_names_the_service_and_differs_per_start() -> None:
     assert first.startswith("image-reconciler/")
     assert len(first) == len("image-reconciler/") + 12
     assert first != second
+
+
+def test_the_view_carries_each_worker_s_epoch_so_a_new_epoch_changes_it() -> None:
+    roster = membership.Roster("me", heartbeat=2.0, clock=Clock())
+    roster.heard("other")
+    first = roster.view()
+    assert first == (("me", 0), ("other", 0))
+
+    roster.heard("other", epoch=1)  # it subscribed again after a loss
+    assert roster.view() == (("me", 0), ("other", 1))
+    assert roster.workers() == ("me", "other"), "the same workers"
+    roster.epoch += 1
+    assert roster.view() == (("me", 1), ("other", 1))

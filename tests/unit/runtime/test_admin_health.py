@@ -91,3 +91,60 @@ async def test_metrics_count_settled_events_and_published_ones() -> None:
     )
     assert 'kiln_events_published_total{type="kiln.cache.digest.updated"} 1.0' in text
     assert "kiln_kube_requests_total 37.0" in text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_readiness_check_failing_past_its_bound_fails_liveness_until_it_passes_again() -> None:
+    clock, state = Clock(), {"reason": None}
+    health = admin.Health(clock=clock)
+    health.add("bridge", lambda: None, liveness=True)
+    health.add("image-state", lambda: state["reason"], liveness=False, fatal_after=60.0)
+    assert (health.live(), health.ready()) == ({"bridge": "ok"}, {"bridge": "ok", "image-state": "ok"})
+
+    state["reason"] = "image-state: not subscribed to ['kiln.image-state.0']"
+    assert health.ready()["image-state"] == state["reason"], "unready at once"
+    clock.now += 59.0
+    assert health.live() == {"bridge": "ok"}, "alive within the bound"
+    clock.now += 2.0
+    assert health.live() == {
+        "bridge": "ok",
+        "image-state": "image-state: not subscribed to ['kiln.image-state.0'] (for 61 s)",
+    }
+
+    state["reason"] = None
+    assert (health.live(), health.ready()) == ({"bridge": "ok"}, {"bridge": "ok", "image-state": "ok"})
+    state["reason"] = "lost again"
+    clock.now += 30.0
+    assert health.live() == {"bridge": "ok"}, "the bound counts from the new failure"
+
+
+def test_a_readiness_check_without_a_bound_never_fails_liveness() -> None:
+    clock = Clock()
+    health = admin.Health(clock=clock)
+    health.add("broker", lambda: "the broker connection is down; reconnecting", liveness=False)
+    health.ready()
+    clock.now += 3600.0
+    assert health.live() == {}
+
+
+@pytest.mark.parametrize(
+    ("reason", "since", "now", "after", "expected"),
+    [
+        pytest.param(None, 10.0, 100.0, 5.0, None, id="passing"),
+        pytest.param("down", None, 100.0, 5.0, None, id="failing for the first time"),
+        pytest.param("down", 96.0, 100.0, 5.0, None, id="within the bound"),
+        pytest.param("down", 95.0, 100.0, 5.0, "down (for 5 s)", id="at the bound"),
+        pytest.param("down", 0.0, 100.0, None, None, id="no bound"),
+    ],
+)
+def test_fatal(
+    reason: str | None, since: float | None, now: float, after: float | None, expected: str | None
+) -> None:
+    assert admin.fatal(reason, since=since, now=now, after=after) == expected
