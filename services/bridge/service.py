@@ -54,19 +54,49 @@ class Bridge:
         self._image_specs: dict[str, tuple[Any, ...]] = {}
         self._refused: set[str] = set()
         """Objects already reported for making no valid event."""
+        self._watches: list[watching.WatchStatus] = []
+        """Whether each watch streams now (readiness)."""
 
     async def run(self) -> None:
         """Watch everything and resync periodically, until cancelled."""
+        kube = self.kube
+        self._watches.clear()
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(
-                watching.follow(self.kube.images, handle=self.on_image, on_unparsed=self.on_unparsed_image)
+                watching.follow(
+                    kube.images,
+                    handle=self.on_image,
+                    on_unparsed=self.on_unparsed_image,
+                    status=self._watch_status(kube.images.kind),
+                )
             )
-            tasks.create_task(watching.follow(self.kube.builders, handle=self.on_builder))
-            tasks.create_task(watching.follow(self.kube.cluster_builders, handle=self.on_builder))
+            for builder_kind in (kube.builders, kube.cluster_builders):
+                tasks.create_task(
+                    watching.follow(
+                        builder_kind, handle=self.on_builder, status=self._watch_status(builder_kind.kind)
+                    )
+                )
             tasks.create_task(
-                watching.follow(self.kube.pods, handle=self.on_pod, label_selector=builds.BUILD_LABEL)
+                watching.follow(
+                    kube.pods,
+                    handle=self.on_pod,
+                    label_selector=builds.BUILD_LABEL,
+                    status=self._watch_status("build pods"),
+                )
             )
             tasks.create_task(self._resync_forever())
+
+    def health(self) -> str | None:
+        """Why the bridge is not seeing every change now (a watch not streaming), or None."""
+        if not self._watches:
+            return "the watches have not started"
+        problems = [problem for watch in self._watches if (problem := watch.health()) is not None]
+        return "; ".join(problems) or None
+
+    def _watch_status(self, where: str) -> watching.WatchStatus:
+        status = watching.WatchStatus(where)
+        self._watches.append(status)
+        return status
 
     async def on_image(self, event: watching.WatchEvent[images.Image]) -> None:
         image, md = event.object, event.object.metadata

@@ -18,8 +18,10 @@ never ends the watch: it is reported once per object and problem, and handed to 
 with the other events, so a caller can still act on its key.
 
 Opening a stream retries temporary errors with ``services.retrying``; a permanent error (403,
-404 for an unknown kind…) ends the generator with it. Cancel the consuming task, or close the
-generator (``contextlib.aclosing``), to stop: the open stream is closed on the way out.
+404 for an unknown kind…) ends the generator with it. A :class:`WatchStatus`, when given, is told
+whenever a stream opens or drops, so that readiness can say whether the watch is streaming now.
+Cancel the consuming task, or close the generator (``contextlib.aclosing``), to stop: the open
+stream is closed on the way out.
 """
 
 from __future__ import annotations
@@ -86,17 +88,36 @@ class _Gone(Exception):
     """410: the resumption point is too old; list again."""
 
 
+@dataclasses.dataclass
+class WatchStatus:
+    """Whether one followed watch is streaming now: a readiness check (``None`` when it is)."""
+
+    where: str
+    problem: str | None = "not started yet"
+    """Why the watch is not streaming, or None while it is."""
+
+    def streaming(self) -> None:
+        self.problem = None
+
+    def failed(self, reason: str) -> None:
+        self.problem = reason
+
+    def health(self) -> str | None:
+        return None if self.problem is None else f"watch of {self.where}: {self.problem}"
+
+
 async def watch(
     resource: Watchable[T],
     *,
     namespace: str | None = None,
     label_selector: str = "",
     on_unparsed: OnUnparsed | None = None,
+    status: WatchStatus | None = None,
 ) -> AsyncGenerator[WatchEvent[T], None]:
     """Every change of ``resource``'s objects in ``namespace`` (None: all) matching the selector;
     those of objects that do not fit their model go to ``on_unparsed`` instead."""
     where = f"the watch of {resource.kind} in {namespace or 'all namespaces'}"
-    changes = _changes(resource, namespace=namespace, label_selector=label_selector)
+    changes = _changes(resource, namespace=namespace, label_selector=label_selector, status=status)
     async with contextlib.aclosing(changes):
         async for kind, found in changes:
             if not isinstance(found, parsing.Unparsed):
@@ -114,7 +135,7 @@ async def watch(
 
 
 async def _changes(
-    resource: Watchable[T], *, namespace: str | None, label_selector: str
+    resource: Watchable[T], *, namespace: str | None, label_selector: str, status: WatchStatus | None
 ) -> AsyncGenerator[tuple[str, T | parsing.Unparsed], None]:
     """The list+watch loop: (type, typed object or what is wrong with it) for every change."""
     known: dict[str, dict[str, Any]] = {}
@@ -129,9 +150,13 @@ async def _changes(
         try:
             response = await _open(resource, namespace=namespace, selector=label_selector, version=version)
         except _Gone:
+            if status is not None:
+                status.failed(f"version {version} is gone (410); listing again")
             logger.info("watch of %s: version %s is gone (410); listing again", where, version)
             version = ""
             continue
+        if status is not None:
+            status.streaming()
         try:
             buffer = b""
             async for chunk in response.content.iter_any():
@@ -146,6 +171,8 @@ async def _changes(
         except (errors.TemporaryError, ValueError, *translating.TRANSPORT_ERRORS) as e:
             delay = resource.settings.backoff[0] if resource.settings.backoff else 0.0
             logger.warning("watch of %s dropped (%s); resuming from %s in %.1f s", where, e, version, delay)
+            if status is not None:
+                status.failed(f"dropped ({e}); resuming")
             await asyncio.sleep(delay)
         finally:
             response.close()
@@ -236,17 +263,24 @@ async def follow(
     namespace: str | None = None,
     label_selector: str = "",
     restart_delay: float = 1.0,
+    status: WatchStatus | None = None,
 ) -> None:
     """Hand every event of :func:`watch` to ``handle`` (and those of objects that do not fit their
     model to ``on_unparsed``), watching again whenever the watch gives up.
 
-    Runs until cancelled; ``handle`` may be sync or async.
+    Runs until cancelled; ``handle`` may be sync or async. ``status`` says whether it is streaming.
     """
     where = f"{resource.kind} in {namespace or 'all namespaces'}"
     while True:
         try:
             async with contextlib.aclosing(
-                watch(resource, namespace=namespace, label_selector=label_selector, on_unparsed=on_unparsed)
+                watch(
+                    resource,
+                    namespace=namespace,
+                    label_selector=label_selector,
+                    on_unparsed=on_unparsed,
+                    status=status,
+                )
             ) as events:
                 async for event in events:
                     handled = handle(event)
@@ -254,6 +288,10 @@ async def follow(
                         await handled
         except errors.KilnError as e:
             logger.warning("watch of %s failed (%s); again in %.1f s", where, e, restart_delay)
-        except Exception:
+            if status is not None:
+                status.failed(f"failed ({e}); watching again")
+        except Exception as e:
             logger.exception("watch of %s broke; again in %.1f s", where, restart_delay)
+            if status is not None:
+                status.failed(f"broke ({type(e).__name__}: {e}); watching again")
         await asyncio.sleep(restart_delay)

@@ -64,6 +64,9 @@ class RunSettings(BaseSettings):
     """How long a service account's registry credentials are reused before its secrets are read again."""
     registry_max_retry_after: float = Field(default=retrying.DEFAULT_MAX_RETRY_AFTER, ge=0)
     """The longest a registry's ``Retry-After`` may make one retry wait, in seconds."""
+    watch_unhealthy_after_seconds: float = Field(default=60.0, gt=0)
+    """How long one of the bridge's watches may stay down (refused, unreachable) before ``/healthz``
+    fails (``/readyz`` fails at once), so that a bridge that cannot watch is restarted."""
     admin_host: str = "0.0.0.0"
     """Interface of the admin endpoint (``/healthz``, ``/readyz``, ``/metrics``)."""
     admin_port: int | None = Field(default=8081, ge=0, le=65535)
@@ -149,6 +152,12 @@ async def running(
                 )
                 task = await stack.enter_async_context(_background(bridge.run(), name=name))
                 health.add(name, functools.partial(_task_health, task), liveness=True)
+                health.add(
+                    "bridge-watches",
+                    bridge.health,
+                    liveness=False,
+                    fatal_after=settings.watch_unhealthy_after_seconds,
+                )
                 continue
             if name == "triggers":
                 hooks = triggers_service.Triggers(

@@ -40,6 +40,7 @@ async def test_health_readiness_and_metrics_answer_for_every_service(run: Run) -
             "status": "ok",
             "checks": {
                 "bridge": "ok",
+                "bridge-watches": "ok",
                 "broker": "ok",
                 "image-reconciler": "ok",
                 "build-runner": "ok",
