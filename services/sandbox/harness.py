@@ -11,9 +11,11 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
+import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -139,6 +141,33 @@ class Sandbox:
         answer: dict[str, Any] = response.json()
         logger.info("pushed %s to %s@%s (delivery %s): %s", revision, url, branch, delivery, answer)
         return answer
+
+    async def start_process(
+        self, services: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None
+    ) -> asyncio.subprocess.Process:
+        """A separate ``kiln run SERVICES…`` process on this sandbox's broker prefix and cluster,
+        writing its output to ``log``; ``env`` adds or overrides variables. Its admin endpoint
+        listens on a free port of 127.0.0.1 (the process logs where)."""
+        environment = {
+            **os.environ,
+            "KILN_BROKER_PREFIX": self.prefix,
+            "KILN_KUBE_KUBECONFIG": str(self.kubeconfig),
+            "KILN_KUBE_IN_CLUSTER": "false",
+            "KILN_ADMIN_HOST": "127.0.0.1",
+            "KILN_ADMIN_PORT": "0",
+            **(env or {}),
+        }
+        with log.open("wb") as out:
+            return await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "services.cli",
+                "run",
+                *services,
+                env=environment,
+                stdout=out,
+                stderr=out,
+            )
 
     def fail(self, plan: failures.FailurePlan) -> None:
         """From now on, build pods fail as ``plan`` says."""

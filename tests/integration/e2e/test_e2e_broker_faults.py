@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -88,31 +86,11 @@ async def _worker_admin_url(log: Path, process: asyncio.subprocess.Process) -> s
 @contextlib.asynccontextmanager
 async def _workers(sb: harness.Sandbox, tmp_path: Path) -> AsyncIterator[list[str]]:
     """``WORKERS`` image-reconciler processes on the sandbox's prefix and cluster; their admin URLs."""
-    env = {
-        **os.environ,
-        "KILN_BROKER_PREFIX": sb.prefix,
-        "KILN_KUBE_KUBECONFIG": str(sb.kubeconfig),
-        "KILN_KUBE_IN_CLUSTER": "false",
-        "KILN_ADMIN_HOST": "127.0.0.1",
-        "KILN_ADMIN_PORT": "0",
-    }
     processes, logs = [], []
     try:
         for index in range(WORKERS):
             log = tmp_path / f"worker-{index}.log"
-            with log.open("wb") as out:
-                processes.append(
-                    await asyncio.create_subprocess_exec(
-                        sys.executable,
-                        "-m",
-                        "services.cli",
-                        "run",
-                        "image-reconciler",
-                        env=env,
-                        stdout=out,
-                        stderr=out,
-                    )
-                )
+            processes.append(await sb.start_process(["image-reconciler"], log=log))
             logs.append(log)
         yield [await _worker_admin_url(log, p) for log, p in zip(logs, processes, strict=True)]
     finally:

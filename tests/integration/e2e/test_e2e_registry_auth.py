@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -79,23 +77,12 @@ async def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
             registry.RegistryClient(keychain, backoff=()) as checking,
             harness.sandbox(step_seconds=0.05, services=("bridge", "image-reconciler")) as sb,
         ):
-            env = {
-                **os.environ,
-                "KILN_BROKER_PREFIX": sb.prefix,
-                "KILN_KUBE_KUBECONFIG": str(sb.kubeconfig),
-                "KILN_KUBE_IN_CLUSTER": "false",
-                "KILN_ADMIN_PORT": "0",
-                "KILN_REGISTRY_DOCKER_CONFIG": str(kilns_own),
-            }
             log = tmp_path / "worker.log"
-            with log.open("wb") as out:
-                worker = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    *("-m", "services.cli", "run", "build-runner", "image-state"),
-                    env=env,
-                    stdout=out,
-                    stderr=out,
-                )
+            worker = await sb.start_process(
+                ["build-runner", "image-state"],
+                log=log,
+                env={"KILN_REGISTRY_DOCKER_CONFIG": str(kilns_own)},
+            )
             try:
                 yield Setup(sb, worker, log, basic.host, token.host, checking)
             finally:

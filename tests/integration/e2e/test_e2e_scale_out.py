@@ -16,7 +16,6 @@ import asyncio
 import collections
 import os
 import random
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -82,28 +81,10 @@ async def workers_sandbox(
     async with harness.sandbox(
         registry_host=REGISTRY, step_seconds=0.01, services=("bridge", "build-runner", "image-state")
     ) as sb:
-        env = {
-            **os.environ,
-            "KILN_BROKER_PREFIX": sb.prefix,
-            "KILN_KUBE_KUBECONFIG": str(sb.kubeconfig),
-            "KILN_KUBE_IN_CLUSTER": "false",
-            "KILN_ADMIN_PORT": "0",
-        }
         workers = []
         for index in range(WORKERS):
             path = tmp_path / f"worker-{index}.log"
-            with path.open("wb") as log:
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "services.cli",
-                    "run",
-                    "image-reconciler",
-                    env=env,
-                    stdout=log,
-                    stderr=log,
-                )
-            workers.append(Worker(process, path))
+            workers.append(Worker(await sb.start_process(["image-reconciler"], log=path), path))
         try:
             yield sb, workers
         finally:
