@@ -14,17 +14,17 @@ from typing import Annotated, Any, Literal
 import httpx
 import typer
 
-from services.broker import bench as broker_bench
 from services.broker import connecting
 from services.broker import replay as broker_replay
 from services.broker import settings as broker_settings
 from services.cli import common
-from services.emulator import bench as emulator_bench
 from services.kube import settings as kube_settings
 from services.runtime import running
-from services.sandbox import bench as sandbox_bench
-from services.sandbox import examples, harness, reporting
-from services.testbed import registry_process
+from services.testbed.bench import broker as broker_bench
+from services.testbed.bench import builds as sandbox_bench
+from services.testbed.bench import emulator as emulator_bench
+from services.testbed.registry import registry_process
+from services.testbed.sandbox import examples, harness, reporting
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ Public surface (pinned by ``tests/unit/registry/test_registry_exports.py``):
 * :class:`Keychain` (``from_secrets``, ``from_docker_config``), :class:`Credentials`,
   :class:`AuthError`;
 * :class:`ImageConfig`, :class:`BuilderBuildpack`, :class:`ImageConfigError`;
-* :func:`push_builder_image` / :func:`builder_image_config` for fake CNB builder images.
 
 :mod:`services.registry.keychains` reads a service account's keychain from the cluster (its
 docker-registry secrets, then Kiln's own docker config, then image pull secrets), as kpack does.
@@ -15,7 +14,6 @@ docker-registry secrets, then Kiln's own docker config, then image pull secrets)
 from __future__ import annotations
 
 from services.registry.auth import AuthError, Credentials, InvalidSecretError, Keychain
-from services.registry.builders import builder_image_config, push_builder_image
 from services.registry.client import RegistryClient
 from services.registry.config import BuilderBuildpack, ImageConfig, ImageConfigError
 
@@ -28,6 +26,4 @@ __all__ = [
     "InvalidSecretError",
     "Keychain",
     "RegistryClient",
-    "builder_image_config",
-    "push_builder_image",
 ]

@@ -9,8 +9,9 @@ import socket
 import aio_pika.abc
 import pytest
 
-from services.broker import bench, connecting
+from services.broker import connecting
 from services.broker import settings as broker_settings
+from services.testbed.bench import broker as bench
 
 pytestmark = pytest.mark.integration
 

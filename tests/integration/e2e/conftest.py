@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from contracts import builds as build_models
-from services.sandbox import examples, harness
+from services.testbed.sandbox import examples, harness
 
 REGISTRY = "127.0.0.1:5000"
 """The real docker-registry the suite runs against."""

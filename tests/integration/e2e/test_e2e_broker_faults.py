@@ -27,7 +27,7 @@ import pytest
 from contracts import builds as build_models
 from services.broker import settings as broker_settings
 from services.broker import topology
-from services.sandbox import examples, harness
+from services.testbed.sandbox import examples, harness
 from tests.integration.broker import broker_faults
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.sandbox import bench
+from services.testbed.bench import builds as bench
 
 pytestmark = pytest.mark.integration
 

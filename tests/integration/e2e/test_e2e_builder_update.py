@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from kubernetes_asyncio import client
 
-from services.registry import builders as registry_builders
-from services.sandbox import examples
+from services.testbed.registry import builders as registry_builders
+from services.testbed.sandbox import examples
 
 if TYPE_CHECKING:
     from tests.integration.e2e.conftest import Run

@@ -33,9 +33,9 @@ import pytest
 
 from contracts import builds as build_models
 from services import registry
-from services.registry import builders as registry_builders
-from services.sandbox import examples, harness
-from services.testbed import registry_process, token_server
+from services.testbed.registry import builders as registry_builders
+from services.testbed.registry import registry_process, token_server
+from services.testbed.sandbox import examples, harness
 from tests.integration.registry import support
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from contracts import builds as build_models
-from services.kubelet import failures
-from services.sandbox import examples
+from services.testbed.kubelet import failures
+from services.testbed.sandbox import examples
 
 if TYPE_CHECKING:
     from tests.integration.e2e.conftest import Run

@@ -27,8 +27,8 @@ import pytest
 
 from contracts import builds as build_models
 from contracts import events
-from services.kubelet import failures
-from services.sandbox import examples, harness
+from services.testbed.kubelet import failures
+from services.testbed.sandbox import examples, harness
 
 REGISTRY = "127.0.0.1:5000"
 IMAGES = int(os.environ.get("KILN_SCALE_OUT_IMAGES", "300"))

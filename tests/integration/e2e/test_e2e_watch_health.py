@@ -16,9 +16,9 @@ import pytest
 
 from services.broker import connecting, topology
 from services.broker import settings as broker_settings
-from services.emulator import Emulator
 from services.kube import settings as kube_settings
 from services.runtime import running
+from services.testbed.emulator import Emulator
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from kubernetes_asyncio import client, config
 
-from services.emulator import Emulator
+from services.testbed.emulator import Emulator
 
 
 @pytest.fixture(scope="session")

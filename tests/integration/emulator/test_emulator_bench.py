@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.emulator import Emulator, bench
+from services.testbed.bench import emulator as bench
+from services.testbed.emulator import Emulator
 
 
 async def test_the_benchmark_returns_positive_figures_for_both_clients(emulator: Emulator) -> None:

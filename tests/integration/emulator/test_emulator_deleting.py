@@ -8,7 +8,7 @@ import pytest
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from services.emulator import Emulator
+from services.testbed.emulator import Emulator
 from tests.integration.emulator import emulator_support as support
 from tests.integration.emulator.emulator_support import GROUP, VERSION
 

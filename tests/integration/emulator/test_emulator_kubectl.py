@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from services.emulator import Emulator
+from services.testbed.emulator import Emulator
 from tests.integration.emulator import emulator_support as support
 
 KUBECTL = shutil.which("kubectl")

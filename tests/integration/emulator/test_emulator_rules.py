@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.emulator import patching, selectors
+from services.testbed.emulator import patching, selectors
 
 POD = {
     "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "web", "tier": "front"}},

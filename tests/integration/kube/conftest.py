@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services.emulator import Emulator
 from services.kube import client, resources, settings
+from services.testbed.emulator import Emulator
 
 
 @pytest.fixture(scope="module")

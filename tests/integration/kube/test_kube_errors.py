@@ -7,8 +7,8 @@ import time
 import pytest
 
 from services import errors
-from services.emulator import Emulator
 from services.kube import resources
+from services.testbed.emulator import Emulator
 from tests.integration.kube import kube_support as support
 
 

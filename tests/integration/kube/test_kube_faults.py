@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services import errors
-from services.emulator import Emulator
 from services.kube import client, resources, settings
+from services.testbed.emulator import Emulator
 from tests.integration.kube import kube_support as support
 
 

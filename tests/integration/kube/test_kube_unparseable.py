@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from services import errors
-from services.emulator import Emulator
 from services.kube import resources, watching
+from services.testbed.emulator import Emulator
 from tests.integration.kube import kube_support as support
 
 SKIPS_LOGGER = "services.kube.parsing"

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 from contracts import images
-from services.emulator import Emulator
 from services.kube import resources, watching
+from services.testbed.emulator import Emulator
 from tests.integration.kube import kube_support as support
 
 T = TypeVar("T")

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from services import registry
-from services.emulator import Emulator
 from services.kube import client, resources, settings
-from services.kubelet import kubelet
-from services.testbed import registry_process
+from services.testbed.emulator import Emulator
+from services.testbed.kubelet import kubelet
+from services.testbed.registry import registry_process
 from tests.integration.kubelet import kubelet_support as support
 
 LOCAL_REGISTRY = "127.0.0.1:5000"

@@ -9,6 +9,7 @@ from contracts import builder_images, builds
 from services import registry
 from services.build_runner import pods
 from services.kube import resources
+from services.testbed.registry import builders as registry_builders
 
 STACK_ID = "io.buildpacks.stacks.jammy"
 RUN_IMAGE = "registry.example/run@sha256:" + "2" * 64
@@ -18,7 +19,7 @@ BUILDPACKS = [{"id": "paketo-buildpacks/go", "version": "4.1.0", "homepage": "ht
 
 async def push_builder(client: registry.RegistryClient, ref: str) -> str:
     """Push a builder image; its digest reference."""
-    await registry.push_builder_image(
+    await registry_builders.push_builder_image(
         client,
         ref,
         stack_id=STACK_ID,

@@ -11,7 +11,7 @@ import pytest
 from services import errors, registry
 from services.build_runner import build_status
 from services.kube import resources
-from services.kubelet import failures, kubelet
+from services.testbed.kubelet import failures, kubelet
 from tests.integration.kubelet import kubelet_support as support
 
 STEPS = ["prepare", "analyze", "detect", "restore", "build", "export"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.kubelet import build_pods, failures
+from services.testbed.kubelet import build_pods, failures
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services import registry
-from services.testbed import registry_process, token_server
+from services.testbed.registry import registry_process, token_server
 from tests.integration.registry import support
 
 

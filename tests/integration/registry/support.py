@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 from aiohttp import web
 
-from services.testbed import registry_process, token_server
+from services.testbed.registry import registry_process, token_server
 
 USERS = {"alice": "alice-password"}
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "host"}

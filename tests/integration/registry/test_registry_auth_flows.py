@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services import registry
-from services.testbed import registry_process
+from services.testbed.registry import registry_process
 from tests.integration.registry import support
 
 pytestmark = pytest.mark.integration

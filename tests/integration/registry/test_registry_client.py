@@ -11,7 +11,8 @@ import pytest
 
 from services import errors, registry
 from services.registry import manifests
-from services.testbed import registry_process
+from services.testbed.registry import builders as registry_builders
+from services.testbed.registry import registry_process
 from tests.integration.registry import support
 
 pytestmark = pytest.mark.integration
@@ -103,7 +104,7 @@ async def test_fetch_config_reads_back_what_push_builder_image_wrote(
     client: registry.RegistryClient, plain_registry: registry_process.RegistryProcess, repository: str
 ) -> None:
     ref = f"{plain_registry.host}/{repository}:builder"
-    await registry.push_builder_image(client, ref, uid=1001, gid=1002, **BUILDER)  # type: ignore[arg-type]
+    await registry_builders.push_builder_image(client, ref, uid=1001, gid=1002, **BUILDER)  # type: ignore[arg-type]
 
     image = await client.fetch_config(ref)
 
@@ -123,8 +124,8 @@ async def test_fetch_config_of_an_index_picks_linux_amd64(
     client: registry.RegistryClient, plain_registry: registry_process.RegistryProcess, repository: str
 ) -> None:
     base = f"{plain_registry.host}/{repository}"
-    arm = await registry.push_builder_image(client, f"{base}:arm", **{**BUILDER, "stack_id": "arm"})  # type: ignore[arg-type]
-    amd = await registry.push_builder_image(client, f"{base}:amd", **{**BUILDER, "stack_id": "amd"})  # type: ignore[arg-type]
+    arm = await registry_builders.push_builder_image(client, f"{base}:arm", **{**BUILDER, "stack_id": "arm"})  # type: ignore[arg-type]
+    amd = await registry_builders.push_builder_image(client, f"{base}:amd", **{**BUILDER, "stack_id": "amd"})  # type: ignore[arg-type]
     index = {
         "schemaVersion": 2,
         "mediaType": manifests.OCI_INDEX,

@@ -18,9 +18,9 @@ import triggers_support as support
 
 from services.broker import connecting, publishing, topology
 from services.broker import settings as broker_settings
-from services.emulator import Emulator
 from services.kube import client, cluster, resources
 from services.kube import settings as kube_settings
+from services.testbed.emulator import Emulator
 from services.triggers import service
 
 

@@ -15,8 +15,6 @@ def test_public_exports() -> None:
         "InvalidSecretError",
         "Keychain",
         "RegistryClient",
-        "builder_image_config",
-        "push_builder_image",
     ]
     for name in registry.__all__:
         assert getattr(registry, name).__module__.startswith("services.registry.")

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from services import registry
 from services.registry import config
+from services.testbed.registry import builders as registry_builders
 
 
 def _builder_blob(**overrides: Any) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def _builder_blob(**overrides: Any) -> dict[str, Any]:
         "buildpacks": [{"id": "paketo-buildpacks/go", "version": "4.1.0"}],
         "lifecycle_version": "0.17.2",
     }
-    return registry.builder_image_config(**{**arguments, **overrides})
+    return registry_builders.builder_image_config(**{**arguments, **overrides})
 
 
 def test_a_builder_config_round_trips_through_its_labels_and_env() -> None:

@@ -14,7 +14,7 @@ import dataclasses
 import resource
 import uuid
 
-from services.sandbox import examples, harness
+from services.testbed.sandbox import examples, harness
 
 QUIET_SECONDS = 1.0
 """The services are done when no request was made for this long after the last build finished."""

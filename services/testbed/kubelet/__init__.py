@@ -12,8 +12,8 @@ what a build writes to the outside world is written for real:
 * the ``completion`` container terminates with the message kpack's completion container writes
   (base64(gzip(JSON)): latestImage, latestCacheImage, stack, buildpacks, lifecycle version).
 
-Modules: :mod:`~services.kubelet.build_pods` and :mod:`~services.kubelet.statuses` (pure: read
-the pod, write container states), :mod:`~services.kubelet.failures` (failure injection),
-:mod:`~services.kubelet.pushing` (registry writes, completion message) and
-:mod:`~services.kubelet.kubelet` (the ``Kubelet``: ``start``/``stop``, records of what ran).
+Modules: :mod:`~services.testbed.kubelet.build_pods` and :mod:`~services.testbed.kubelet.statuses` (pure: read
+the pod, write container states), :mod:`~services.testbed.kubelet.failures` (failure injection),
+:mod:`~services.testbed.kubelet.pushing` (registry writes, completion message) and
+:mod:`~services.testbed.kubelet.kubelet` (the ``Kubelet``: ``start``/``stop``, records of what ran).
 """

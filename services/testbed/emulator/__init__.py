@@ -26,12 +26,12 @@ behaviour (see the simulated kubelet), OpenAPI documents.
 
 Modules: `emulating` (the `Emulator` class), `server`/`streaming`/`admin` (HTTP), `store`,
 `watching`, `validating`, `patching`, `selectors`, `statuses`, `faults`, `resources`,
-`routing`, `discovery`, `tables`, `bench`. Run one with ``python -m services.emulator``.
+`routing`, `discovery`, `tables`, `bench`. Run one with ``python -m services.testbed.emulator``.
 """
 
 from __future__ import annotations
 
-from services.emulator.emulating import Emulator, kubeconfig
-from services.emulator.faults import Fault
+from services.testbed.emulator.emulating import Emulator, kubeconfig
+from services.testbed.emulator.faults import Fault
 
 __all__ = ["Emulator", "Fault", "kubeconfig"]

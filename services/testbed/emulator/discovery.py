@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.emulator import resources
+from services.testbed.emulator import resources
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 

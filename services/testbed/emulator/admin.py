@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.emulator import faults, server
+from services.testbed.emulator import faults, server
 
 
 async def list_faults(request: web.Request) -> web.Response:

@@ -23,8 +23,8 @@ from typing import Any
 from contracts import builds
 from services import errors
 from services.kube import resources, watching
-from services.kubelet import build_pods, failures, pushing, statuses
 from services.registry import client as registry_client
+from services.testbed.kubelet import build_pods, failures, pushing, statuses
 
 logger = logging.getLogger(__name__)
 

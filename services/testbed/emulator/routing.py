@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from services.emulator import resources
+from services.testbed.emulator import resources
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.emulator import (
+from services.testbed.emulator import (
     discovery,
     faults,
     patching,

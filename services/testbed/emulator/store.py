@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from services.emulator import resources, selectors, statuses, validating, watching
+from services.testbed.emulator import resources, selectors, statuses, validating, watching
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""``python -m services.emulator --port 8001 --kubeconfig /tmp/kubeconfig``: serve until interrupted."""
+"""``python -m services.testbed.emulator --port 8001 --kubeconfig /tmp/kubeconfig``: serve until interrupted."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 
-from services.emulator import emulating
+from services.testbed.emulator import emulating
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ async def serve(host: str, port: int, kubeconfig: str | None) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m services.testbed.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--kubeconfig", help="write a kubeconfig pointing at the emulator to this path")

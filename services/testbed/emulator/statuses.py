@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.emulator import resources
+from services.testbed.emulator import resources
 
 
 class ApiError(Exception):

@@ -2,7 +2,7 @@
 
 `measure` drives a running emulator with raw aiohttp and with kubernetes-asyncio (the client
 Kiln uses) for a bounded number of requests and returns the figures; nothing here is a pass/fail
-threshold. ``python -m services.emulator.bench`` starts an emulator in a child process (so that
+threshold. ``python -m services.testbed.bench.emulator`` starts an emulator in a child process (so that
 client and server each get a core, as in the sandbox) and prints the figures.
 """
 
@@ -116,10 +116,10 @@ def _free_port() -> int:
 
 
 async def measure_in_child(*, requests: int = 2000, concurrency: int = 16) -> list[Figure]:
-    """Start ``python -m services.emulator`` in a child process, measure it, stop it."""
+    """Start ``python -m services.testbed.emulator`` in a child process, measure it, stop it."""
     port = _free_port()
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.emulator", "--port", str(port), stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "services.testbed.emulator", "--port", str(port), stdout=asyncio.subprocess.PIPE
     )
     try:
         assert child.stdout is not None
@@ -131,7 +131,7 @@ async def measure_in_child(*, requests: int = 2000, concurrency: int = 16) -> li
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.emulator.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m services.testbed.bench.emulator", description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--url", help="measure an emulator already running there instead of a child")

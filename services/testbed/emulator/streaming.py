@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.emulator import routing, selectors, statuses, store, watching
+from services.testbed.emulator import routing, selectors, statuses, store, watching
 
 logger = logging.getLogger(__name__)
 _LIVENESS_SECONDS = 1.0

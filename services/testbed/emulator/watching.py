@@ -13,7 +13,7 @@ import collections
 import dataclasses
 from typing import Any
 
-from services.emulator import selectors, statuses
+from services.testbed.emulator import selectors, statuses
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,9 +22,9 @@ from typing import Any
 from contracts import builds
 from services import errors
 from services.build_runner import build_status
-from services.kubelet import build_pods
 from services.registry import client as registry_client
 from services.registry import config as registry_config
+from services.testbed.kubelet import build_pods
 
 logger = logging.getLogger(__name__)
 SIMULATED_LABEL = "dev.kiln.simulated"

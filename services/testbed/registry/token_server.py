@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from services.testbed import registry_process
+from services.testbed.registry import registry_process
 
 logger = logging.getLogger(__name__)
 

@@ -27,14 +27,14 @@ from pydantic import SecretStr
 from contracts import builds as build_models
 from services.broker import connecting, topology
 from services.broker import settings as broker_settings
-from services.emulator import Emulator
 from services.kube import resources as kube_resources
 from services.kube import settings as kube_settings
-from services.kubelet import failures
-from services.kubelet import kubelet as simulated_kubelet
-from services.registry import builders as registry_builders
 from services.runtime import running
-from services.sandbox import examples
+from services.testbed.emulator import Emulator
+from services.testbed.kubelet import failures
+from services.testbed.kubelet import kubelet as simulated_kubelet
+from services.testbed.registry import builders as registry_builders
+from services.testbed.sandbox import examples
 from services.triggers import settings as triggers_settings
 from services.triggers import webhooks
 

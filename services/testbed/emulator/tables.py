@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from services.emulator import resources
+from services.testbed.emulator import resources
 
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 TABLE_ACCEPT = "as=Table"

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from contracts import crds
-from services.emulator import resources, statuses
+from services.testbed.emulator import resources, statuses
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _SUBDOMAIN_MESSAGE = (

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from services.emulator import admin, faults, resources, server, store
+from services.testbed.emulator import admin, faults, resources, server, store
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
