@@ -37,7 +37,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, c
 import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from contracts import json_bounds, meta, sources
+from contracts import json_bounds, meta, references, sources
 
 SCHEMA_ID = "https://kiln.dev/schemas/events.json"
 
@@ -50,7 +50,7 @@ Name = Annotated[
 Namespace = Annotated[
     str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ]
-DigestRef = Annotated[str, StringConstraints(pattern=r"^(|[^@\s]+@sha256:[0-9a-f]{64})$")]
+DigestRef = Annotated[str, StringConstraints(pattern=rf"^(|[^@\s]+@{references.DIGEST_PATTERN})$")]
 Commit = Annotated[str, StringConstraints(pattern=sources.COMMIT_PATTERN)]
 """A full commit id: 40 lowercase hex digits, or 64 for a repository in the SHA-256 object format."""
 MAX_EVENT_BYTES = 64 * 1024

@@ -1,4 +1,6 @@
-"""Shared pieces of every Kubernetes object: the base model, metadata, conditions, child names.
+"""Shared pieces of every Kubernetes object: the base model, metadata, conditions, child names,
+and the Kubernetes idioms written once: RFC 3339 timestamps (:func:`rfc3339`), condition stamping
+(:func:`stamped`), owner references (:meth:`KubeObject.controller_reference`).
 
 User objects are tolerant: unknown fields are kept and written back unchanged, so loading a
 kpack YAML document and dumping it gives the same document (``dump`` drops only what was not
@@ -8,6 +10,7 @@ in the input).
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +21,13 @@ V1ALPHA1 = "kpack.io/v1alpha1"
 V1ALPHA2 = "kpack.io/v1alpha2"
 
 ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment`` as Kubernetes writes times (``2026-12-01T20:15:00Z``, whole seconds, UTC); a
+    naive time counts as UTC."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class KubeModel(BaseModel):
@@ -113,6 +123,16 @@ class Condition(KubeModel):
     """Human readable detail."""
     last_transition_time: str | None = None
     """When the status last changed."""
+
+
+def stamped(condition: Condition, *, previous: Condition | None, now: datetime | None) -> Condition:
+    """``condition`` with its ``lastTransitionTime``: the previous one while the status stays the
+    same (knative's rule), else ``now`` (``None`` leaves the condition as it is)."""
+    if previous is not None and previous.status == condition.status and previous.last_transition_time:
+        return condition.with_(last_transition_time=previous.last_transition_time)
+    if now is None:
+        return condition
+    return condition.with_(last_transition_time=rfc3339(now))
 
 
 class Status(KubeModel):

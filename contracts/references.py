@@ -11,13 +11,20 @@ import re
 from dataclasses import dataclass
 
 DEFAULT_REGISTRY = "index.docker.io"
+"""Docker Hub's canonical name, as kpack writes it in image identifiers."""
+DOCKER_HUB_API = "registry-1.docker.io"
+"""The host that serves Docker Hub's distribution API."""
+DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+"""Names of Docker Hub that all mean :data:`DEFAULT_REGISTRY`."""
 DEFAULT_TAG = "latest"
+DIGEST_PATTERN = r"sha256:[a-f0-9]{64}"
+"""An image or manifest digest (``sha256:`` and 64 lower-case hex digits), unanchored."""
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REPOSITORY = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _HOST = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+_DIGEST = re.compile(rf"^{DIGEST_PATTERN}$")
 
 
 class InvalidReferenceError(ValueError):
@@ -79,13 +86,20 @@ def _split_registry(name: str, *, original: str) -> tuple[str, str]:
         registry, repository = first, remainder
     else:
         registry, repository = DEFAULT_REGISTRY, name
-    if registry in ("docker.io", "registry-1.docker.io"):
+    if registry in DOCKER_HUB_ALIASES:
         registry = DEFAULT_REGISTRY
     if registry == DEFAULT_REGISTRY and "/" not in repository:
         repository = f"library/{repository}"
     if not _REPOSITORY.match(repository) or len(repository) > 255:
         raise InvalidReferenceError(f"could not parse reference: {original}")
     return registry, repository
+
+
+def canonical_host(host: str) -> str:
+    """A registry host compared as registries compare it: lower case, Docker Hub's aliases folded
+    into :data:`DEFAULT_REGISTRY`."""
+    host = host.lower()
+    return DEFAULT_REGISTRY if host in DOCKER_HUB_ALIASES else host
 
 
 def is_valid(value: str) -> bool:

@@ -153,7 +153,7 @@ class BuildRunner:
 
     async def _fail(self, build: builds.Build, *, message: str) -> None:
         """``Succeeded=False`` with the reason, then let the Image reconcile see it."""
-        now = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = meta.rfc3339(self.clock())
         failed = meta.Condition(
             type="Succeeded",
             status="False",

@@ -12,11 +12,8 @@ import dataclasses
 from contracts import references
 from services import errors
 
-DOCKER_HUB = "index.docker.io"
+DOCKER_HUB = references.DEFAULT_REGISTRY
 """Canonical name of Docker Hub, as kpack writes it in image identifiers."""
-
-_DOCKER_HUB_API = "registry-1.docker.io"
-_DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 
 class InvalidReferenceError(errors.PermanentError, ValueError):
@@ -37,7 +34,7 @@ class Reference:
     @property
     def api_host(self) -> str:
         """The host that serves the distribution API for this registry."""
-        return _DOCKER_HUB_API if self.host == DOCKER_HUB else self.host
+        return references.DOCKER_HUB_API if self.host == DOCKER_HUB else self.host
 
     @property
     def identifier(self) -> str:
@@ -58,10 +55,7 @@ class Reference:
         return text
 
 
-def canonical_host(host: str) -> str:
-    """Lower-case the host and fold Docker Hub's aliases into ``index.docker.io``."""
-    host = host.lower()
-    return DOCKER_HUB if host in _DOCKER_HUB_ALIASES else host
+canonical_host = references.canonical_host
 
 
 def parse(text: str) -> Reference:

@@ -37,7 +37,6 @@ SOURCE = "/kiln/triggers"
 GIT_SCHEMES = ("https", "http", "ssh", "git", "git+ssh", "ssh+git")
 _SCP_LIKE = re.compile(r"^(?:[^@/:]+@)?(?P<host>[^@/:]+):(?P<path>.+)$")
 """``[user@]host:path``, git's scp-like syntax for ssh."""
-_DOCKER_HUB_ALIASES = ("docker.io", "registry-1.docker.io")
 
 
 # git
@@ -116,9 +115,7 @@ def source_changed(
 
 def registry_repository(host: str, repository: str) -> tuple[str, str]:
     """``(registry, repository)`` of a push, normalised as :mod:`contracts.references` does."""
-    host = host.lower()
-    if host in _DOCKER_HUB_ALIASES:
-        host = references.DEFAULT_REGISTRY
+    host = references.canonical_host(host)
     if host == references.DEFAULT_REGISTRY and "/" not in repository:
         repository = f"library/{repository}"
     return host, repository

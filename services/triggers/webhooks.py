@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
-from contracts import events, json_bounds, sources
+from contracts import events, json_bounds, references, sources
 from services.triggers import payloads
 from services.triggers import settings as triggers_settings
 
@@ -51,7 +51,7 @@ TAG_PREFIX = "refs/tags/"
 REGISTRY_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json"
 """The media type of a distribution notification envelope."""
 _SIGNATURE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(rf"^{references.DIGEST_PATTERN}$")
 _MANIFEST_MEDIA_TYPE = re.compile(r"manifest|image\.index")
 
 Provider = Literal["github", "gitlab", "generic"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -379,3 +380,54 @@ def test_status_conditions(
 def test_child_name(parent: str, suffix: str, child: str) -> None:
     assert meta.child_name(parent, suffix) == child
     assert len(child) <= 63
+
+
+@pytest.mark.parametrize(
+    ("moment", "written"),
+    [
+        (datetime(2026, 12, 1, 20, 15, 7, 999_999, tzinfo=UTC), "2026-12-01T20:15:07Z"),
+        (datetime(2026, 12, 1, 21, 15, 7, tzinfo=timezone(timedelta(hours=1))), "2026-12-01T20:15:07Z"),
+        (datetime(2026, 12, 1, 20, 15, 7), "2026-12-01T20:15:07Z"),
+    ],
+    ids=[
+        "UTC loses its fraction of a second",
+        "another zone is written in UTC",
+        "a naive time counts as UTC",
+    ],
+)
+def test_times_are_written_as_kubernetes_writes_them(moment: datetime, written: str) -> None:
+    assert meta.rfc3339(moment) == written
+
+
+NOW = datetime(2026, 12, 1, 20, 0, 0, tzinfo=UTC)
+EARLIER = "2026-11-30T08:00:00Z"
+NOW_WRITTEN = "2026-12-01T20:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("previous", "status", "now", "stamp"),
+    [
+        (None, "True", NOW, "2026-12-01T20:00:00Z"),
+        (meta.Condition(type="Ready", status="True", last_transition_time=EARLIER), "True", NOW, EARLIER),
+        (
+            meta.Condition(type="Ready", status="False", last_transition_time=EARLIER),
+            "True",
+            NOW,
+            "2026-12-01T20:00:00Z",
+        ),
+        (meta.Condition(type="Ready", status="True"), "True", NOW, "2026-12-01T20:00:00Z"),
+        (None, "Unknown", None, None),
+    ],
+    ids=[
+        "a new condition is stamped now",
+        "an unchanged status keeps its transition time",
+        "a changed status is stamped now",
+        "a previous condition without a time is stamped now",
+        "without a time the condition is left as it is",
+    ],
+)
+def test_a_condition_keeps_its_transition_time_while_its_status_stays(
+    previous: meta.Condition | None, status: meta.ConditionStatus, now: datetime | None, stamp: str | None
+) -> None:
+    condition = meta.Condition(type="Ready", status=status, reason="R")
+    assert meta.stamped(condition, previous=previous, now=now).last_transition_time == stamp

@@ -115,3 +115,22 @@ def test_parse_tag(value: str, valid: bool) -> None:
     else:
         with pytest.raises(references.InvalidReferenceError):
             references.parse_tag(value)
+
+
+@pytest.mark.parametrize(
+    ("host", "canonical"),
+    [
+        ("docker.io", "index.docker.io"),
+        ("Registry-1.Docker.IO", "index.docker.io"),
+        ("index.docker.io", "index.docker.io"),
+        ("Registry.Example.com:5000", "registry.example.com:5000"),
+    ],
+    ids=[
+        "docker.io is Docker Hub",
+        "so is its API host, in any case",
+        "the canonical name stays",
+        "others are lower-cased",
+    ],
+)
+def test_registry_hosts_are_compared_in_one_canonical_form(host: str, canonical: str) -> None:
+    assert references.canonical_host(host) == canonical
