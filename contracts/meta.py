@@ -200,11 +200,13 @@ class KubeObject(KubeModel):
     def generation(self) -> int:
         return self.metadata.generation or 0
 
-    def controller_reference(self) -> OwnerReference:
-        """An owner reference that makes this object the controller of another."""
+    def controller_reference(self, *, kind: str = "") -> OwnerReference:
+        """An owner reference that makes this object the controller of another (kmeta's
+        ``NewControllerRef``), naming it as Kiln serves it (``kpack.io/v1alpha2``); ``kind`` is for
+        an object that does not say its own (one built in code)."""
         return OwnerReference(
-            api_version=self.api_version,
-            kind=self.kind,
+            api_version=V1ALPHA2,
+            kind=self.kind or kind,
             name=self.name,
             uid=self.metadata.uid or "",
             controller=True,

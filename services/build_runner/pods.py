@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from contracts import builder_images, builds, meta, references
+from contracts import builder_images, builds, references
 from services import errors
 from services.build_runner import bindings, cache_args, steps
 from services.build_runner import secrets as build_secrets
@@ -222,15 +222,7 @@ def pod_metadata(build: builds.Build) -> dict[str, Any]:
         metadata["namespace"] = build.namespace
     metadata["labels"] = {**build.labels, builds.BUILD_LABEL: build.name}
     metadata["annotations"] = {**build.annotations, ISTIO_INJECT_ANNOTATION: "false"}
-    owner = {
-        "apiVersion": meta.V1ALPHA2,
-        "kind": builds.KIND,
-        "name": build.name,
-        "uid": build.metadata.uid or "",
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-    metadata["ownerReferences"] = [owner]
+    metadata["ownerReferences"] = [build.controller_reference(kind=builds.KIND).dump()]
     return metadata
 
 

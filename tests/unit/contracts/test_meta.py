@@ -338,6 +338,13 @@ def test_object_accessors_and_controller_reference() -> None:
     bare = images.Image()
     assert (bare.namespace, bare.generation, bare.labels, bare.annotations) == ("", 0, {}, {})
     assert bare.controller_reference().uid == ""
+    assert bare.controller_reference(kind="Image").dump()["kind"] == "Image"
+    assert (
+        images.Image.model_validate({**IMAGE_YAML, "apiVersion": "kpack.io/v1alpha1"})
+        .controller_reference()
+        .api_version
+        == "kpack.io/v1alpha2"
+    ), "owners are named as Kiln serves them"
 
 
 @pytest.mark.parametrize(
