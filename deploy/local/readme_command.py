@@ -67,7 +67,9 @@ def command(readme: str, *, number: int = 1) -> str:
         raise ReadmeError(f"the '{SECTION}' section of README.md has no ```sh block")
     found = commands(blocks[0])
     if len(found) < number:
-        raise ReadmeError(f"the first ```sh block under '{SECTION}' has {len(found)} command(s), not {number}")
+        raise ReadmeError(
+            f"the first ```sh block under '{SECTION}' has {len(found)} command(s), not {number}"
+        )
     return found[number - 1]
 
 
@@ -98,7 +100,8 @@ def problems(stdout: str, *, stderr: str = "") -> list[str]:
             wrong.append(f"build 2: {step} reads {args!r}, expected the cache build 1 wrote: {written!r}")
     if not PINNED.match(second.get("latestCacheImage", "")):
         wrong.append(f"build 2: latestCacheImage {second.get('latestCacheImage')!r} is not pinned by digest")
-    wrong += [f"standard error does not say where things are: no {what!r}" for what in WHERE_THINGS_ARE if what not in stderr]
+    unsaid = [what for what in WHERE_THINGS_ARE if what not in stderr]
+    wrong += [f"standard error does not say where things are: no {what!r}" for what in unsaid]
     return wrong
 
 
