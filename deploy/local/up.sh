@@ -49,13 +49,13 @@ describe() {
 # Exit with one line saying what to install, unless this user can apt-get install it.
 require_apt() {
   if [ "$EUID" -ne 0 ]; then
-    echo "up: $* missing and only root installs them: run 'sudo bash deploy/local/up.sh' once (it apt-get installs them, then starts RabbitMQ with its consistent-hash plugin and the registry), ${COMPOSE_HINT}" >&2
+    echo "up: missing $* (Debian packages, which only root installs): run 'sudo bash deploy/local/up.sh' once, which apt-get installs them and starts RabbitMQ with its consistent-hash plugin and the registry, ${COMPOSE_HINT}" >&2
     exit 1
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
     local wanted="" package
-    for package in "$@"; do wanted+="${wanted:+, }$(describe "$package")"; done
-    echo "up: no apt-get here to install what is missing: install ${wanted} with your package manager and run this again, ${COMPOSE_HINT}" >&2
+    for package in "$@"; do wanted+="${wanted:+; }$(describe "$package")"; done
+    echo "up: missing, and no apt-get here to install: ${wanted}. Install with your package manager and run this again, ${COMPOSE_HINT}" >&2
     exit 1
   fi
 }

@@ -214,15 +214,15 @@ def test_up_sh_without_the_packages_and_apt_says_what_to_install_in_one_line(tmp
     (line,) = done.stderr.splitlines()
     if os.geteuid() == 0:
         assert line == (
-            "up: no apt-get here to install what is missing: install curl,"
-            " RabbitMQ (rabbitmq-server) with the rabbitmq_consistent_hash_exchange plugin enabled,"
-            " the distribution registry (docker-registry), Python 3 with its venv module (python3-venv)"
-            " with your package manager and run this again, or, with Docker, run the sandbox in containers:"
-            " docker compose run --rm sandbox"
+            "up: missing, and no apt-get here to install: curl;"
+            " RabbitMQ (rabbitmq-server) with the rabbitmq_consistent_hash_exchange plugin enabled;"
+            " the distribution registry (docker-registry); Python 3 with its venv module (python3-venv)."
+            " Install with your package manager and run this again, or, with Docker, run the sandbox in"
+            " containers: docker compose run --rm sandbox"
         )
     else:
         assert line.startswith(
-            "up: curl rabbitmq-server docker-registry python3-venv missing and only root installs them:"
-            " run 'sudo bash deploy/local/up.sh' once"
+            "up: missing curl rabbitmq-server docker-registry python3-venv (Debian packages, which only root"
+            " installs): run 'sudo bash deploy/local/up.sh' once"
         )
         assert line.endswith("docker compose run --rm sandbox")
