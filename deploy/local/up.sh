@@ -107,6 +107,11 @@ main() {
       echo "up: apt-get install ${packages[*]} failed (log: ${APT_LOG})" >&2
       exit 1
     fi
+    read -r -a packages <<<"$(missing_packages "${needed[@]}")"
+    if [ ${#packages[@]} -gt 0 ]; then
+      echo "up: apt-get installed them, yet what ${packages[*]} provides is not on PATH (${PATH})" >&2
+      exit 1
+    fi
   fi
   # kubectl only serves tests that skip without it; its package may clash with another kubectl.
   if [ "$tests" = 1 ] && [ "$EUID" -eq 0 ] && ! command -v kubectl >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
