@@ -11,6 +11,9 @@ from contracts import builder_images, builds
 from services.build_runner import pods
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+CREATED = "1944-06-06T13:30:00Z"
+"""kpack's fixture Build's ``creationTimestamp`` (``metav1.Date(1944, 6, 6, 13, 30, 0, 0, time.UTC)``)."""
+BUILD_TIMESTAMP = "19440606.133000"
 TAGS = ["someimage/name", "someimage/name:tag2", "someimage/name:tag3"]
 PREVIOUS_IMAGE = "someimage/name@sha256:previous"
 RUN_IMAGE = "builderregistry.io/run"
@@ -43,6 +46,7 @@ def build_document() -> dict[str, Any]:
             "name": "build-name",
             "namespace": "some-namespace",
             "uid": "build-uid",
+            "creationTimestamp": CREATED,
             "labels": {
                 "image.kpack.io/buildNumber": "12",
                 "image.kpack.io/image": "image-name",

@@ -66,10 +66,10 @@ BUILD_ARGS = [
     "-basic-git=git-secret-1=https://github.com",
     "-ssh-git=git-secret-2=https://bitbucket.com",
     *DOCKER_ARGS,
-    "-blob=blob-secret=blobstore.com",
 ]
+"""What a git-source build hands over: no blob secret (only a blob source with ``auth: secret`` gets them)."""
 BUILD_TIME_AND_NUMBER = [
-    "-cosign-annotations=buildTimestamp=20240506.070809",
+    f"-cosign-annotations=buildTimestamp={cases.BUILD_TIMESTAMP}",
     "-cosign-annotations=buildNumber=12",
 ]
 COSIGN_ARGS = [
@@ -99,7 +99,6 @@ BUILD_POSITIONS = {
     "docker-secret-2": 4,
     "docker-secret-3": 5,
     "secret.with.dots": 6,
-    "blob-secret": 7,
 }
 DOCKER = ("docker-secret-1", "docker-secret-2", "docker-secret-3", "secret.with.dots")
 HOME = {"name": "home-dir", "mountPath": "/builder/home"}
@@ -121,9 +120,9 @@ def secret_mounts(*names: str) -> list[dict[str, Any]]:
 def test_build_secrets_are_numbered_by_their_position_among_the_service_accounts_secrets() -> None:
     pod = render(cases.BUILDS["a build without cache"], secrets=SECRETS, image_pull_secrets=["image-pull-1"])
     pull_volume = {"name": "pull-secret-volume-0", "secret": {"secretName": "image-pull-1"}}
-    assert pod["spec"]["volumes"][:12] == [*secret_volumes(*BUILD_POSITIONS), *COSIGN_VOLUMES, pull_volume]
+    assert pod["spec"]["volumes"][:11] == [*secret_volumes(*BUILD_POSITIONS), *COSIGN_VOLUMES, pull_volume]
     assert step(pod, "prepare")["args"] == [*BUILD_ARGS, "-imagepull=image-pull-1"]
-    assert step(pod, "prepare")["volumeMounts"][:7] == secret_mounts(*BUILD_POSITIONS)
+    assert step(pod, "prepare")["volumeMounts"][:6] == secret_mounts(*BUILD_POSITIONS)
 
 
 @pytest.mark.parametrize(
