@@ -80,6 +80,11 @@ def new_config(body: str) -> str:
             id="quantities are canonical: 1024Mi is 1Gi, 0.5 is 500m, 1000m is 1",
         ),
         pytest.param(
+            {"resources": {"requests": {"cpu": "lots"}}},
+            '"resources":{"requests":{"cpu":"lots"}}',
+            id="a quantity that does not parse is written as given (kpack could not have read it)",
+        ),
+        pytest.param(
             {"resources": {"claims": [{"request": "r", "name": "gpu"}, {"name": "fpga"}]}},
             '"resources":{"claims":[{"name":"gpu","request":"r"},{"name":"fpga"}]}',
             id="a resource claim is name, then request when set",
