@@ -25,47 +25,8 @@ IMAGES = steps.PodImages(
     build_init="build/init:image", completion="completion/image:image", rebase="rebase/image"
 )
 BASIC, JSON, CFG, SSH = secrets.BASIC_AUTH, secrets.DOCKER_CONFIG_JSON, secrets.DOCKER_CFG, secrets.SSH_AUTH
-KPACK_SECRETS = [
-    secrets.BuildSecret(name="git-secret-1", type=BASIC, annotations={"kpack.io/git": "https://github.com"}),
-    secrets.BuildSecret(name="git-secret-2", type=SSH, annotations={"kpack.io/git": "https://bitbucket.com"}),
-    secrets.BuildSecret(name="docker-secret-1", type=BASIC, annotations={"kpack.io/docker": "acr.io"}),
-    secrets.BuildSecret(name="random-secret-1", type=BASIC),
-    secrets.BuildSecret(name="docker-secret-2", type=JSON),
-    secrets.BuildSecret(name="docker-secret-3", type=CFG),
-    secrets.BuildSecret(name="secret.with.dots", type=JSON),
-    secrets.BuildSecret(name="blob-secret", annotations={"kpack.io/blob": "blobstore.com"}),
-    secrets.BuildSecret(
-        name="secret-to-ignore",
-        type="bootstrap.kubernetes.io/token",
-        annotations={"kpack.io/docker": "ignoreme.com"},
-    ),
-]
-COSIGN_VALID_SECRETS = [
-    secrets.BuildSecret(
-        name="cosign-secret-1",
-        annotations={
-            "kpack.io/cosign.ignored": "test",
-            "kpack.io/cosign.repository": "testRepository.com/fake-project-1",
-            "kpack.io/cosign.docker-media-types": "1",
-        },
-        data_keys=["cosign.key", "cosign.password"],
-    ),
-    secrets.BuildSecret(
-        name="cosign-secret-no-password-1",
-        annotations={"kpack.io/cosign.repository": "testRepository.com/fake-project-2"},
-        data_keys=["cosign.key"],
-    ),
-    secrets.BuildSecret(
-        name="cosign-secret-no-password-2",
-        annotations={"kpack.io/cosign.docker-media-types": "1"},
-        data_keys=["cosign.key"],
-    ),
-    secrets.BuildSecret(
-        name="cosign-secret.with.dots",
-        annotations={"kpack.io/cosign.docker-media-types": "1"},
-        data_keys=["cosign.key"],
-    ),
-]
+KPACK_SECRETS = cases.KPACK_SECRETS
+COSIGN_VALID_SECRETS = cases.KPACK_COSIGN_KEYS[:4]
 ACCOUNT_PULL_SECRETS = ["image-pull-1", "image-pull-2"]
 CONTAINER_SECURITY = {
     "runAsNonRoot": True,
@@ -118,43 +79,34 @@ def kpack_build(
     *, annotations: dict[str, str] | None = None, drop: tuple[str, ...] = (), **spec: Any
 ) -> builds.Build:
     """kpack's ``it.Before`` Build, with ``spec`` keys replaced and ``drop`` keys removed."""
-    document: dict[str, Any] = {
-        "apiVersion": "kpack.io/v1alpha2",
-        "kind": "Build",
-        "metadata": {
-            "name": "build-name",
-            "namespace": "some-namespace",
-            "uid": "build-uid",
-            "creationTimestamp": "1944-06-06T13:30:00Z",
-            "labels": {"some/label": "to-pass-through", "image.kpack.io/buildNumber": "12"},
-            "annotations": {"some/annotation": "to-pass-through", **(annotations or {})},
+    document = cases.build_document()
+    document["metadata"]["labels"] = {"some/label": "to-pass-through", "image.kpack.io/buildNumber": "12"}
+    document["metadata"]["annotations"] = {"some/annotation": "to-pass-through", **(annotations or {})}
+    document["spec"] = {
+        "tags": list(TAGS),
+        "builder": {"image": BUILDER_IMAGE, "imagePullSecrets": [{"name": "builder-pull-secret"}]},
+        "serviceAccountName": "someserviceaccount",
+        "source": {
+            "git": {"url": "giturl.com/git.git", "revision": "gitrev1234", "initializeSubmodules": True}
         },
-        "spec": {
-            "tags": list(TAGS),
-            "builder": {"image": BUILDER_IMAGE, "imagePullSecrets": [{"name": "builder-pull-secret"}]},
-            "serviceAccountName": "someserviceaccount",
-            "source": {
-                "git": {"url": "giturl.com/git.git", "revision": "gitrev1234", "initializeSubmodules": True}
-            },
-            "cache": {"volume": {"persistentVolumeClaimName": "some-cache-name"}},
-            "runImage": {"image": "builderregistry.io/run"},
-            # kpack's fixture hands the bindings in directly; Kiln resolves Secret services to them.
-            "services": [
-                {"apiVersion": "v1", "kind": "Secret", "name": "database"},
-                {"apiVersion": "v1", "kind": "Secret", "name": "apm"},
-            ],
-            "env": [
-                {"name": "keyA", "value": "valueA"},
-                {"name": "keyB", "value": "valueB"},
-                {"name": "keyC", "valueFrom": {"secretKeyRef": {"name": "my-secret", "key": "keyC"}}},
-            ],
-            "resources": RESOURCES,
-            "lastBuild": {"image": PREVIOUS_IMAGE, "stackId": "com.builder.stack.io"},
-            "tolerations": [{"key": "some-key"}],
-            "nodeSelector": {"foo": "bar"},
-            "affinity": {},
-            "creationTime": "now",
-        },
+        "cache": {"volume": {"persistentVolumeClaimName": "some-cache-name"}},
+        "runImage": {"image": "builderregistry.io/run"},
+        # kpack's fixture hands the bindings in directly; Kiln resolves Secret services to them.
+        "services": [
+            {"apiVersion": "v1", "kind": "Secret", "name": "database"},
+            {"apiVersion": "v1", "kind": "Secret", "name": "apm"},
+        ],
+        "env": [
+            {"name": "keyA", "value": "valueA"},
+            {"name": "keyB", "value": "valueB"},
+            {"name": "keyC", "valueFrom": {"secretKeyRef": {"name": "my-secret", "key": "keyC"}}},
+        ],
+        "resources": RESOURCES,
+        "lastBuild": {"image": PREVIOUS_IMAGE, "stackId": "com.builder.stack.io"},
+        "tolerations": [{"key": "some-key"}],
+        "nodeSelector": {"foo": "bar"},
+        "affinity": {},
+        "creationTime": "now",
     }
     document["spec"].update(spec)
     for key in drop:
@@ -410,13 +362,7 @@ def test_a_rebase_pod_has_the_priority_class_but_not_the_build_timeout() -> None
     }
 
 
-COSIGN_ARGS = [
-    "-cosign-repositories=cosign-secret-1=testRepository.com/fake-project-1",
-    "-cosign-docker-media-types=cosign-secret-1=1",
-    "-cosign-repositories=cosign-secret-no-password-1=testRepository.com/fake-project-2",
-    "-cosign-docker-media-types=cosign-secret-no-password-2=1",
-    "-cosign-docker-media-types=cosign-secret.with.dots=1",
-]
+COSIGN_ARGS = cases.KPACK_COSIGN_ARGS
 COSIGN_MOUNTS = [
     mount("secret-volume-9", "/var/build-secrets/cosign/cosign-secret-1"),
     mount("secret-volume-10", "/var/build-secrets/cosign/cosign-secret-no-password-1"),

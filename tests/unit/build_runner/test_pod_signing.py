@@ -17,43 +17,8 @@ from services.build_runner import secrets
 
 BASIC, JSON, CFG, SSH = secrets.BASIC_AUTH, secrets.DOCKER_CONFIG_JSON, secrets.DOCKER_CFG, secrets.SSH_AUTH
 REPOSITORY, MEDIA_TYPES = "kpack.io/cosign.repository", "kpack.io/cosign.docker-media-types"
-BUILD_SECRETS = [
-    secrets.BuildSecret(name="git-secret-1", type=BASIC, annotations={"kpack.io/git": "https://github.com"}),
-    secrets.BuildSecret(name="git-secret-2", type=SSH, annotations={"kpack.io/git": "https://bitbucket.com"}),
-    secrets.BuildSecret(name="docker-secret-1", type=BASIC, annotations={"kpack.io/docker": "acr.io"}),
-    secrets.BuildSecret(name="random-secret-1", type=BASIC),
-    secrets.BuildSecret(name="docker-secret-2", type=JSON),
-    secrets.BuildSecret(name="docker-secret-3", type=CFG),
-    secrets.BuildSecret(name="secret.with.dots", type=JSON),
-    secrets.BuildSecret(name="blob-secret", annotations={"kpack.io/blob": "blobstore.com"}),
-    secrets.BuildSecret(
-        name="secret-to-ignore", type="bootstrap.kubernetes.io/token", annotations={"kpack.io/docker": "x.io"}
-    ),
-]
-COSIGN_KEYS = [
-    secrets.BuildSecret(
-        name="cosign-secret-1",
-        annotations={
-            "kpack.io/cosign.ignored": "test",
-            REPOSITORY: "testRepository.com/fake-project-1",
-            MEDIA_TYPES: "1",
-        },
-        data_keys=["cosign.key", "cosign.password"],
-    ),
-    secrets.BuildSecret(
-        name="cosign-secret-no-password-1",
-        annotations={REPOSITORY: "testRepository.com/fake-project-2"},
-        data_keys=["cosign.key"],
-    ),
-    secrets.BuildSecret(
-        name="cosign-secret-no-password-2", annotations={MEDIA_TYPES: "1"}, data_keys=["cosign.key"]
-    ),
-    secrets.BuildSecret(
-        name="cosign-secret.with.dots", annotations={MEDIA_TYPES: "1"}, data_keys=["cosign.key"]
-    ),
-    secrets.BuildSecret(name="invalid-cosign-secret", data_keys=["cosign.password"]),
-    secrets.BuildSecret(name="invalid-empty-cosign-secret", annotations={REPOSITORY: "reg.io/x"}),
-]
+BUILD_SECRETS = cases.KPACK_SECRETS
+COSIGN_KEYS = cases.KPACK_COSIGN_KEYS
 SECRETS = [*BUILD_SECRETS, *COSIGN_KEYS]
 
 DOCKER_ARGS = [
@@ -72,13 +37,7 @@ BUILD_TIME_AND_NUMBER = [
     f"-cosign-annotations=buildTimestamp={cases.BUILD_TIMESTAMP}",
     "-cosign-annotations=buildNumber=12",
 ]
-COSIGN_ARGS = [
-    "-cosign-repositories=cosign-secret-1=testRepository.com/fake-project-1",
-    "-cosign-docker-media-types=cosign-secret-1=1",
-    "-cosign-repositories=cosign-secret-no-password-1=testRepository.com/fake-project-2",
-    "-cosign-docker-media-types=cosign-secret-no-password-2=1",
-    "-cosign-docker-media-types=cosign-secret.with.dots=1",
-]
+COSIGN_ARGS = cases.KPACK_COSIGN_ARGS
 COSIGN_NAMES = [
     "cosign-secret-1",
     "cosign-secret-no-password-1",
