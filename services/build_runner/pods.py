@@ -7,9 +7,17 @@
 2. a ``windows`` builder image → :class:`PodGenerationError` ``windows builds are not supported``;
 3. the platform API: the highest of 0.9, 0.8, 0.7 the builder supports, else
    ``unsupported builder platform API versions: <list>``;
-4. a rebase pod when the only reason is ``STACK`` and the stack is unchanged;
+4. a rebase pod (kpack ``rebasePod``) when the only reason is ``STACK`` and the stack is
+   unchanged: its docker secrets, cosign keys and image pull secrets, ``rebase`` and
+   ``completion``, and neither the builder's user, group and fsGroup, nor the build timeout,
+   nor the builder's image pull secrets;
 5. otherwise the full build pod: ``prepare, analyze, detect, restore, build, export`` and
-   ``completion``, with the cache of :mod:`services.build_runner.cache_args`.
+   ``completion``, with the cache of :mod:`services.build_runner.cache_args`; a
+   ``spec.creationTime`` that is neither empty, ``now`` nor an int64 fails it with kpack's
+   ``strconv.ParseInt`` message.
+
+Every step has the Build's ``resources``. The cosign ``buildTimestamp`` is the Build's
+``creationTimestamp``; the time of rendering matters only for ``spec.creationTime: now``.
 
 Volumes in kpack's order: build secrets, cosign keys, image pull secrets, the cache, the empty
 directories, the registry source's pull secret, ``notary-dir`` (the notary Secret when the Build
