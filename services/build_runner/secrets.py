@@ -1,28 +1,40 @@
 """Secrets of the build's service account as build pod arguments, volumes and mounts.
 
-A secret takes part when kpack knows what to do with it:
+A secret takes part when it is of a kind the pod wants (kpack's filters): a *git* secret has a
+``kpack.io/git`` annotation, a *docker* secret a ``kpack.io/docker`` annotation or a docker config
+type, a *blob* secret a ``kpack.io/blob`` annotation. The build pod wants git and docker secrets,
+and blob secrets only for a blob source with ``auth: secret``; the rebase pod wants docker secrets.
+A secret that takes part gives the first argument that fits, in kpack's order:
 
-==============================================  ====================================
-secret                                           argument
-==============================================  ====================================
+==================================================  ====================================
+secret                                              argument
+==================================================  ====================================
 ``kubernetes.io/basic-auth`` + ``kpack.io/docker``  ``-basic-docker=<name>=<registry>``
-``kubernetes.io/dockerconfigjson``                 ``-dockerconfig=<name>``
-``kubernetes.io/dockercfg``                        ``-dockercfg=<name>``
-``kubernetes.io/basic-auth`` + ``kpack.io/git``    ``-basic-git=<name>=<url>``
-``kubernetes.io/ssh-auth`` + ``kpack.io/git``      ``-ssh-git=<name>=<url>``
-annotation ``kpack.io/blob``                       ``-blob=<name>=<url>``
-==============================================  ====================================
+``kubernetes.io/dockerconfigjson``                  ``-dockerconfig=<name>``
+``kubernetes.io/dockercfg``                         ``-dockercfg=<name>``
+``kubernetes.io/basic-auth`` + ``kpack.io/git``     ``-basic-git=<name>=<url>``
+``kubernetes.io/ssh-auth``                          ``-ssh-git=<name>=<kpack.io/git>``
+annotation ``kpack.io/blob``                        ``-blob=<name>=<url>``
+==================================================  ====================================
+
+and none otherwise (the secret is skipped). An annotation with an empty value counts as absent.
 
 Each one is mounted at ``/var/build-secrets/<name>`` from volume ``secret-volume-<index>``, where
 ``<index>`` is the secret's position among the service account's secrets (first of each name), as
-kpack numbers them: skipped secrets leave gaps. Image pull secrets become ``-imagepull=<name>``
-with volume ``pull-secret-volume-<index>``, mounted read-only.
+kpack numbers them: skipped secrets leave gaps. Image pull secrets (the service account's that are
+not among its secrets, then the builder's, each name once) become ``-imagepull=<name>`` with volume
+``pull-secret-volume-<index>`` mounted at ``/var/build-secrets/<name>``.
 
 A secret with a non-empty ``cosign.key`` is a cosign signing key for the completion step: volume
 ``secret-volume-<index>`` (the same numbering), mounted at ``/var/build-secrets/cosign/<name>``,
 plus ``-cosign-repositories=<name>=<repository>`` and ``-cosign-docker-media-types=<name>=<value>``
 when its ``kpack.io/cosign.repository`` and ``kpack.io/cosign.docker-media-types`` annotations are
-set. A secret that is both (a docker secret holding a cosign key) has one volume and two mounts.
+set.
+
+Two pods kpack would write and the API server would refuse are made valid instead, with the same
+files in the same places: a secret that is both a docker secret and a cosign key has one volume
+(and two mounts), and an image pull secret the pod already mounts as a build secret keeps its
+``-imagepull=`` argument but is not mounted a second time at the same path.
 """
 
 from __future__ import annotations
@@ -98,25 +110,45 @@ class SecretSetup:
     mounts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     args: list[str] = dataclasses.field(default_factory=list)
 
+    def secret_names(self) -> list[str]:
+        """The Secrets the volumes hold, in order."""
+        return [volume["secret"]["secretName"] for volume in self.volumes if "secret" in volume]
+
+
+def wanted(secret: BuildSecret, *, kinds: Iterable[Kind] = ALL_KINDS) -> bool:
+    """Whether ``secret`` is of one of ``kinds`` (kpack's ``gitSecrets``, ``blobSecrets``, ``dockerSecrets``)."""
+    chosen = set(kinds)
+    notes = secret.annotations
+    docker = bool(notes.get(DOCKER_ANNOTATION)) or secret.type in (DOCKER_CFG, DOCKER_CONFIG_JSON)
+    return (
+        ("git" in chosen and bool(notes.get(GIT_ANNOTATION)))
+        or ("blob" in chosen and bool(notes.get(BLOB_ANNOTATION)))
+        or ("docker" in chosen and docker)
+    )
+
 
 def secret_arg(secret: BuildSecret, *, kinds: Iterable[Kind] = ALL_KINDS) -> str | None:
-    """The argument that hands ``secret`` to build-init, completion or rebase; None to skip it."""
-    wanted = set(kinds)
+    """The argument that hands ``secret`` to build-init, completion or rebase; None to skip it.
+
+    The first rule that fits wins, whichever kind made the secret take part (kpack's switch): a
+    docker-annotated ssh-auth secret gives ``-ssh-git=`` with an empty URL, a docker-annotated
+    Opaque secret with a blob annotation gives ``-blob=``, as kpack's do."""
+    if not wanted(secret, kinds=kinds):
+        return None
     notes = secret.annotations
-    if "docker" in wanted:
-        if secret.type == BASIC_AUTH and DOCKER_ANNOTATION in notes:
-            return f"-basic-docker={secret.name}={notes[DOCKER_ANNOTATION]}"
-        if secret.type == DOCKER_CONFIG_JSON:
-            return f"-dockerconfig={secret.name}"
-        if secret.type == DOCKER_CFG:
-            return f"-dockercfg={secret.name}"
-    if "git" in wanted and GIT_ANNOTATION in notes:
-        if secret.type == BASIC_AUTH:
-            return f"-basic-git={secret.name}={notes[GIT_ANNOTATION]}"
-        if secret.type == SSH_AUTH:
-            return f"-ssh-git={secret.name}={notes[GIT_ANNOTATION]}"
-    if "blob" in wanted and BLOB_ANNOTATION in notes:
-        return f"-blob={secret.name}={notes[BLOB_ANNOTATION]}"
+    docker, git, blob = (notes.get(key, "") for key in (DOCKER_ANNOTATION, GIT_ANNOTATION, BLOB_ANNOTATION))
+    if secret.type == BASIC_AUTH and docker:
+        return f"-basic-docker={secret.name}={docker}"
+    if secret.type == DOCKER_CONFIG_JSON:
+        return f"-dockerconfig={secret.name}"
+    if secret.type == DOCKER_CFG:
+        return f"-dockercfg={secret.name}"
+    if secret.type == BASIC_AUTH and git:
+        return f"-basic-git={secret.name}={git}"
+    if secret.type == SSH_AUTH:
+        return f"-ssh-git={secret.name}={git}"
+    if blob:
+        return f"-blob={secret.name}={blob}"
     return None
 
 
@@ -176,15 +208,24 @@ def volumes(*setups: SecretSetup) -> list[dict[str, Any]]:
     return list(declared.values())
 
 
-def image_pull_setup(names: Sequence[str], *, taken: Iterable[str] = ()) -> SecretSetup:
-    """``-imagepull=<name>`` per image pull secret not already among the build secrets."""
-    setup = SecretSetup()
+def image_pull_names(account: Sequence[str], *, builder: Sequence[str], taken: Iterable[str]) -> list[str]:
+    """kpack's image pull secrets: the service account's that are not among its secrets (``taken``),
+    then the builder's, each name once."""
     skip = set(taken)
-    for name in dict.fromkeys(names):
+    return list(dict.fromkeys([*(name for name in account if name not in skip), *builder]))
+
+
+def image_pull_setup(names: Sequence[str], *, mounted: Iterable[str] = ()) -> SecretSetup:
+    """``-imagepull=<name>`` and volume ``pull-secret-volume-<index>`` per image pull secret; a
+    name the pod already mounts as a build secret (``mounted``) keeps its argument and index but
+    gets no second volume and mount at the same path."""
+    setup = SecretSetup()
+    skip = set(mounted)
+    for index, name in enumerate(names):
+        setup.args.append(f"-imagepull={name}")
         if name in skip:
             continue
-        volume = f"pull-secret-volume-{len(setup.volumes)}"
+        volume = f"pull-secret-volume-{index}"
         setup.volumes.append({"name": volume, "secret": {"secretName": name}})
-        setup.mounts.append({"name": volume, "mountPath": SECRET_PATH.format(name=name), "readOnly": True})
-        setup.args.append(f"-imagepull={name}")
+        setup.mounts.append({"name": volume, "mountPath": SECRET_PATH.format(name=name)})
     return setup

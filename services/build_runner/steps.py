@@ -18,7 +18,6 @@ rebase     /cnb/process/rebase         new run image under the last built image
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from typing import Any
 
 from contracts import builds, sources
@@ -27,6 +26,7 @@ from services.build_runner import secrets as build_secrets
 
 BUILD_STEPS = ("prepare", "analyze", "detect", "restore", "build", "export", "completion", "rebase")
 TERMINATION_MESSAGE_PATH = "/tmp/termination-log"
+PREPARE_COMMAND = "/cnb/process/build-init"
 REPORT = "/var/report/report.toml"
 
 LAYERS = {"name": "layers-dir", "mountPath": "/layers"}
@@ -62,7 +62,10 @@ class StepInputs:
     platform_api: str
     run_image: str
     dns_probe_host: str
-    now: datetime
+    build_timestamp: str
+    """The Build's ``creationTimestamp`` as ``YYYYMMDD.HHMMSS`` (cosign's ``buildTimestamp``)."""
+    source_date_epoch: str | None = None
+    """``SOURCE_DATE_EPOCH`` of export, from ``spec.creationTime``; None for none."""
     images: PodImages = dataclasses.field(default_factory=PodImages)
     secrets: build_secrets.SecretSetup = dataclasses.field(default_factory=build_secrets.SecretSetup)
     pulls: build_secrets.SecretSetup = dataclasses.field(default_factory=build_secrets.SecretSetup)
@@ -112,8 +115,13 @@ def _lifecycle(
         "imagePullPolicy": "IfNotPresent",
         "securityContext": container_security_context(),
     }
-    if inputs.build.spec.resources is not None:
-        container["resources"] = inputs.build.spec.resources
+    return with_resources(container, inputs.build)
+
+
+def with_resources(container: dict[str, Any], build: builds.Build) -> dict[str, Any]:
+    """``container`` with the Build's ``resources``, as kpack gives every step and ``completion``."""
+    if build.spec.resources is not None:
+        container["resources"] = build.spec.resources
     return container
 
 
@@ -138,7 +146,7 @@ def source_env(source: sources.SourceConfig) -> list[dict[str, str]]:
         return [
             {"name": "BLOB_URL", "value": source.blob.url},
             {"name": "BLOB_STRIP_COMPONENTS", "value": str(source.blob.strip_components or 0)},
-            {"name": "BLOB_AUTH", "value": _bool(source.blob.auth == "secret")},
+            {"name": "BLOB_AUTH", "value": _bool(bool(source.blob.auth))},
         ]
     if source.registry is not None:
         return [{"name": "REGISTRY_IMAGE", "value": source.registry.image}]
@@ -181,9 +189,10 @@ def prepare(inputs: StepInputs) -> dict[str, Any]:
         HOME,
         PROJECT_METADATA,
     ]
-    return {
+    container = {
         "name": "prepare",
         "image": inputs.images.build_init,
+        "command": [PREPARE_COMMAND],
         "args": [*inputs.secrets.args, *inputs.pulls.args],
         "env": env,
         "imagePullPolicy": "IfNotPresent",
@@ -191,6 +200,7 @@ def prepare(inputs: StepInputs) -> dict[str, Any]:
         "volumeMounts": mounts,
         "securityContext": container_security_context(),
     }
+    return with_resources(container, build_)
 
 
 def analyze(inputs: StepInputs) -> dict[str, Any]:
@@ -258,19 +268,13 @@ def export(inputs: StepInputs) -> dict[str, Any]:
         REPORT_DIR,
         *cache_args.cache_mounts_for_step("export", build_),
     ]
-    env = [HOME_ENV, inputs.platform_api_env(), *_source_date_epoch(inputs)]
-    env.append(inputs.env("CNB_RUN_IMAGE", inputs.run_image))
+    epoch = (
+        []
+        if inputs.source_date_epoch is None
+        else [inputs.env("SOURCE_DATE_EPOCH", inputs.source_date_epoch)]
+    )
+    env = [HOME_ENV, inputs.platform_api_env(), *epoch, inputs.env("CNB_RUN_IMAGE", inputs.run_image)]
     return _lifecycle(inputs, "export", args=args, mounts=mounts, env=env)
-
-
-def _source_date_epoch(inputs: StepInputs) -> list[dict[str, str]]:
-    """``SOURCE_DATE_EPOCH`` when ``spec.creationTime`` is ``now`` or a unix timestamp."""
-    creation = inputs.build.spec.creation_time or ""
-    if creation == "now":
-        return [inputs.env("SOURCE_DATE_EPOCH", str(int(inputs.now.timestamp())))]
-    if creation.isdigit():
-        return [inputs.env("SOURCE_DATE_EPOCH", creation)]
-    return []
 
 
 def completion(
@@ -279,8 +283,8 @@ def completion(
     """The ``completion`` container: build metadata, including the cache digest, as its message.
 
     It signs too: with notary (``-notary-v1-url=``, keys in ``notary-dir``) and with the cosign
-    keys of the service account. A rebase pod's completion has no ``home-dir`` and mounts the
-    report and notary directories before the secrets, as kpack's does.
+    keys of the service account. A rebase pod's completion has no ``HOME`` and no ``home-dir``,
+    and mounts the report and notary directories before the secrets, as kpack's does.
     """
     build_ = inputs.build
     notary = build_.spec.notary_v1()
@@ -298,7 +302,7 @@ def completion(
         "command": ["/cnb/process/completion"],
         "args": args,
         "env": [
-            HOME_ENV,
+            *([] if rebase else [HOME_ENV]),
             cache_args.cache_tag_env(build_),
             inputs.env("TERMINATION_MESSAGE_PATH", TERMINATION_MESSAGE_PATH),
         ],
@@ -308,16 +312,15 @@ def completion(
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "securityContext": container_security_context(),
     }
-    if build_.spec.resources is not None:
-        container["resources"] = build_.spec.resources
-    return container
+    return with_resources(container, build_)
 
 
 def cosign_annotation_args(inputs: StepInputs) -> list[str]:
-    """``-cosign-annotations=``: build timestamp and number, then the Build's own annotations."""
+    """``-cosign-annotations=``: build timestamp (the Build's creation) and number, then the
+    Build's own annotations."""
     build_ = inputs.build
     annotations = [
-        ("buildTimestamp", inputs.now.strftime("%Y%m%d.%H%M%S")),
+        ("buildTimestamp", inputs.build_timestamp),
         ("buildNumber", build_.labels.get(builds.BUILD_NUMBER_LABEL, "")),
         *((a.name, a.value) for a in (build_.spec.cosign or builds.CosignConfig()).annotations or []),
     ]
@@ -338,7 +341,7 @@ def rebase(inputs: StepInputs, *, setup: build_secrets.SecretSetup, last_built_i
         *inputs.pulls.args,
         *(build_.spec.tags or []),
     ]
-    return {
+    container = {
         "name": "rebase",
         "image": inputs.images.rebase,
         "command": ["/cnb/process/rebase"],
@@ -349,3 +352,4 @@ def rebase(inputs: StepInputs, *, setup: build_secrets.SecretSetup, last_built_i
         "volumeMounts": [*setup.mounts, *inputs.pulls.mounts, REPORT_DIR],
         "securityContext": container_security_context(),
     }
+    return with_resources(container, build_)

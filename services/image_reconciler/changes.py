@@ -180,7 +180,7 @@ def buildpack_change(latest_build: builds.Build | None, *, builder: builders.Bui
     missing = [bp for bp in latest_build.status.build_metadata or [] if (bp.id, bp.version) not in available]
     if not missing:
         return None
-    old = [{"id": bp.id, "version": bp.version} for bp in sorted(missing, key=lambda bp: bp.id)]
+    old = [buildpack_document(bp) for bp in sorted(missing, key=lambda bp: bp.id)]
     return Change(reason=BUILDPACK, old=old, new=None, priority=LOW_PRIORITY)
 
 
@@ -241,9 +241,9 @@ class _Config(BaseModel):
             doc["env"] = [_env_var(e) for e in self.env]
         doc["resources"] = _resources_document(self.resources or {})
         if self.services:
-            doc["services"] = self.services
+            doc["services"] = [_go_struct(s, _OBJECT_REFERENCE) for s in self.services]
         if self.cnb_bindings:
-            doc["cnbBindings"] = self.cnb_bindings
+            doc["cnbBindings"] = [_cnb_binding(b) for b in self.cnb_bindings]
         doc["source"] = source_document(self.source)
         return doc
 
@@ -266,29 +266,111 @@ def source_document(source: sources.SourceConfig) -> dict[str, Any]:
     if source.registry is not None:
         registry: dict[str, Any] = {"image": source.registry.image}
         if source.registry.image_pull_secrets:
-            registry["imagePullSecrets"] = [{"name": s.name} for s in source.registry.image_pull_secrets]
+            registry["imagePullSecrets"] = [
+                _local_reference(s.dump()) for s in source.registry.image_pull_secrets
+            ]
         doc["registry"] = registry
     if source.sub_path:
         doc["subPath"] = source.sub_path
     return doc
 
 
+# Go's encoding of the Kubernetes types in the changes JSON: (json name, omitempty) in field order.
+_OBJECT_REFERENCE = (
+    ("kind", True),
+    ("namespace", True),
+    ("name", True),
+    ("uid", True),
+    ("apiVersion", True),
+    ("resourceVersion", True),
+    ("fieldPath", True),
+)
+_KEY_SELECTOR = (("name", True), ("key", False))
+_FIELD_SELECTOR = (("apiVersion", True), ("fieldPath", False))
+_ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
+
+
+def _go_struct(doc: Any, fields: Sequence[tuple[str, bool]]) -> dict[str, Any]:
+    """``doc`` as Go writes the struct: its fields in declaration order, unknown keys dropped,
+    an ``omitempty`` field left out when empty, any other written even when missing ("")."""
+    given = doc if isinstance(doc, Mapping) else {}
+    written: dict[str, Any] = {}
+    for name, omitempty in fields:
+        value = given.get(name)
+        if not omitempty:
+            written[name] = "" if value is None else value
+        elif value not in (None, ""):
+            written[name] = value
+    return written
+
+
+def _local_reference(doc: Any) -> dict[str, Any]:
+    """``LocalObjectReference``: ``{"name"}``, the name omitted when empty."""
+    return _go_struct(doc, (("name", True),))
+
+
+def _cnb_binding(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """``CNBBinding``: name (omitempty), then the metadataRef and secretRef pointers when set."""
+    written = _go_struct(doc, (("name", True),))
+    for ref in ("metadataRef", "secretRef"):
+        if doc.get(ref) is not None:
+            written[ref] = _local_reference(doc[ref])
+    return written
+
+
+def buildpack_document(buildpack: builds.BuildpackInfo) -> dict[str, str]:
+    """``BuildpackInfo``: ``id``, and ``version`` only when there is one (``omitempty``)."""
+    return {"id": buildpack.id, **({"version": buildpack.version} if buildpack.version else {})}
+
+
 def _env_var(env: Mapping[str, Any]) -> dict[str, Any]:
-    doc: dict[str, Any] = {"name": env.get("name", "")}
+    """``EnvVar``: name, value (omitempty), then the valueFrom pointer in Go's field order."""
+    doc: dict[str, Any] = {"name": env.get("name") or ""}
     if env.get("value"):
         doc["value"] = env["value"]
-    if env.get("valueFrom"):
-        doc["valueFrom"] = env["valueFrom"]
+    source = env.get("valueFrom")
+    if isinstance(source, Mapping):
+        doc["valueFrom"] = {
+            key: _env_source(key, source[key]) for key in _ENV_SOURCES if source.get(key) is not None
+        }
     return doc
 
 
+def _env_source(key: str, selector: Any) -> dict[str, Any]:
+    if key == "fieldRef":
+        return _go_struct(selector, _FIELD_SELECTOR)
+    if key == "resourceFieldRef":
+        written = _go_struct(selector, (("containerName", True), ("resource", False)))
+        written["divisor"] = _quantity_text(
+            selector.get("divisor") if isinstance(selector, Mapping) else None
+        )
+        return written
+    written = _go_struct(selector, _KEY_SELECTOR)
+    if isinstance(selector, Mapping) and selector.get("optional") is not None:
+        written["optional"] = selector["optional"]
+    return written
+
+
+def _quantity_text(value: Any) -> str:
+    """A quantity as Go writes it (``Quantity.String()``: ``1024Mi`` is ``1Gi``); none is ``0``."""
+    if value is None or value == "":
+        return "0"
+    try:
+        return quantities.canonical(value)
+    except quantities.InvalidQuantityError:
+        return str(value)
+
+
 def _resources_document(resources: Mapping[str, Any]) -> dict[str, Any]:
+    """``ResourceRequirements``: limits and requests by name with canonical quantities, then claims."""
     doc: dict[str, Any] = {}
     for key in ("limits", "requests"):
         if resources.get(key):
-            doc[key] = {name: str(value) for name, value in sorted(resources[key].items())}
+            doc[key] = {name: _quantity_text(value) for name, value in sorted(resources[key].items())}
     if resources.get("claims"):
-        doc["claims"] = resources["claims"]
+        doc["claims"] = [
+            _go_struct(claim, (("name", False), ("request", True))) for claim in resources["claims"]
+        ]
     return doc
 
 

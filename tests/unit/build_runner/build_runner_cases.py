@@ -8,9 +8,12 @@ from typing import Any
 import kubernetes_validate
 
 from contracts import builder_images, builds
-from services.build_runner import pods
+from services.build_runner import pods, secrets
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+CREATED = "1944-06-06T13:30:00Z"
+"""kpack's fixture Build's ``creationTimestamp`` (``metav1.Date(1944, 6, 6, 13, 30, 0, 0, time.UTC)``)."""
+BUILD_TIMESTAMP = "19440606.133000"
 TAGS = ["someimage/name", "someimage/name:tag2", "someimage/name:tag3"]
 PREVIOUS_IMAGE = "someimage/name@sha256:previous"
 RUN_IMAGE = "builderregistry.io/run"
@@ -43,6 +46,7 @@ def build_document() -> dict[str, Any]:
             "name": "build-name",
             "namespace": "some-namespace",
             "uid": "build-uid",
+            "creationTimestamp": CREATED,
             "labels": {
                 "image.kpack.io/buildNumber": "12",
                 "image.kpack.io/image": "image-name",
@@ -169,3 +173,64 @@ def step(pod: dict[str, Any], name: str) -> dict[str, Any]:
     """The init container or container ``name`` of ``pod``."""
     every = pod["spec"]["initContainers"] + pod["spec"]["containers"]
     return next(container for container in every if container["name"] == name)
+
+
+KPACK_SECRETS = [
+    secrets.BuildSecret(
+        name="git-secret-1", type=secrets.BASIC_AUTH, annotations={"kpack.io/git": "https://github.com"}
+    ),
+    secrets.BuildSecret(
+        name="git-secret-2", type=secrets.SSH_AUTH, annotations={"kpack.io/git": "https://bitbucket.com"}
+    ),
+    secrets.BuildSecret(
+        name="docker-secret-1", type=secrets.BASIC_AUTH, annotations={"kpack.io/docker": "acr.io"}
+    ),
+    secrets.BuildSecret(name="random-secret-1", type=secrets.BASIC_AUTH),
+    secrets.BuildSecret(name="docker-secret-2", type=secrets.DOCKER_CONFIG_JSON),
+    secrets.BuildSecret(name="docker-secret-3", type=secrets.DOCKER_CFG),
+    secrets.BuildSecret(name="secret.with.dots", type=secrets.DOCKER_CONFIG_JSON),
+    secrets.BuildSecret(name="blob-secret", annotations={"kpack.io/blob": "blobstore.com"}),
+    secrets.BuildSecret(
+        name="secret-to-ignore", type="bootstrap.kubernetes.io/token", annotations={"kpack.io/docker": "x.io"}
+    ),
+]
+"""kpack's ``secrets`` fixture: build secrets at positions 0-8 (3 and 8 skipped)."""
+KPACK_COSIGN_KEYS = [
+    secrets.BuildSecret(
+        name="cosign-secret-1",
+        annotations={
+            "kpack.io/cosign.ignored": "test",
+            "kpack.io/cosign.repository": "testRepository.com/fake-project-1",
+            "kpack.io/cosign.docker-media-types": "1",
+        },
+        data_keys=["cosign.key", "cosign.password"],
+    ),
+    secrets.BuildSecret(
+        name="cosign-secret-no-password-1",
+        annotations={"kpack.io/cosign.repository": "testRepository.com/fake-project-2"},
+        data_keys=["cosign.key"],
+    ),
+    secrets.BuildSecret(
+        name="cosign-secret-no-password-2",
+        annotations={"kpack.io/cosign.docker-media-types": "1"},
+        data_keys=["cosign.key"],
+    ),
+    secrets.BuildSecret(
+        name="cosign-secret.with.dots",
+        annotations={"kpack.io/cosign.docker-media-types": "1"},
+        data_keys=["cosign.key"],
+    ),
+    secrets.BuildSecret(name="invalid-cosign-secret", data_keys=["cosign.password"]),
+    secrets.BuildSecret(
+        name="invalid-empty-cosign-secret", annotations={"kpack.io/cosign.repository": "reg.io/x"}
+    ),
+]
+"""kpack's ``cosignValidSecrets`` (the first four), then its ``cosignInvalidSecrets``."""
+KPACK_COSIGN_ARGS = [
+    "-cosign-repositories=cosign-secret-1=testRepository.com/fake-project-1",
+    "-cosign-docker-media-types=cosign-secret-1=1",
+    "-cosign-repositories=cosign-secret-no-password-1=testRepository.com/fake-project-2",
+    "-cosign-docker-media-types=cosign-secret-no-password-2=1",
+    "-cosign-docker-media-types=cosign-secret.with.dots=1",
+]
+"""The completion arguments kpack gives its valid cosign keys, in order."""

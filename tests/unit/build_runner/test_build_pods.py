@@ -92,8 +92,8 @@ def test_init_containers_run_prepare_analyze_detect_restore_build_export_then_co
     commands = {
         c["name"]: c.get("command") for c in pod["spec"]["initContainers"] + pod["spec"]["containers"]
     }
-    assert commands == {
-        "prepare": None,
+    assert commands == {  # kpack build_pod.go PrepareCommand … CompletionCommand
+        "prepare": ["/cnb/process/build-init"],
         "analyze": ["/cnb/lifecycle/analyzer"],
         "detect": ["/cnb/lifecycle/detector"],
         "restore": ["/cnb/lifecycle/restorer"],
@@ -235,9 +235,10 @@ def test_cache_arguments_and_mounts_of_analyze_restore_and_export(
     ids=lambda value: str(value),
 )
 def test_completion_reports_the_registry_cache_tag(case: str, cache_tag: str) -> None:
+    """A rebase pod's completion has no HOME (kpack "creates a pod just to rebase")."""
     completion = step(render(cases.BUILDS[case]), "completion")
     assert completion["env"] == [
-        HOME_ENV,
+        *([] if "STACK" in case else [HOME_ENV]),
         {"name": "CACHE_TAG", "value": cache_tag},
         {"name": "TERMINATION_MESSAGE_PATH", "value": "/tmp/termination-log"},
     ]
@@ -380,7 +381,7 @@ def test_env_resources_scheduling_and_creation_time_reach_the_pod() -> None:
         {"name": "CNB_RUN_IMAGE", "value": cases.RUN_IMAGE},
     ]
     resources = {"limits": {"cpu": "2", "memory": "2Gi"}, "requests": {"cpu": "1"}}
-    for name in ("analyze", "detect", "restore", "build", "export", "completion"):
+    for name in ("prepare", "analyze", "detect", "restore", "build", "export", "completion"):
         assert step(pod, name)["resources"] == resources
     assert {key: spec[key] for key in spec if key not in ("initContainers", "containers", "volumes")} == {
         "restartPolicy": "Never",
@@ -405,12 +406,60 @@ def test_env_resources_scheduling_and_creation_time_reach_the_pod() -> None:
 
 @pytest.mark.parametrize(
     ("creation_time", "expected"),
-    [("1700000000", [{"name": "SOURCE_DATE_EPOCH", "value": "1700000000"}]), ("yesterday", []), (None, [])],
-    ids=["a unix timestamp is passed as is", "anything else sets no epoch", "no creation time sets no epoch"],
+    [
+        ("1700000000", [{"name": "SOURCE_DATE_EPOCH", "value": "1700000000"}]),
+        ("+17", [{"name": "SOURCE_DATE_EPOCH", "value": "17"}]),
+        ("0017", [{"name": "SOURCE_DATE_EPOCH", "value": "17"}]),
+        ("-1", [{"name": "SOURCE_DATE_EPOCH", "value": "-1"}]),
+        ("9223372036854775807", [{"name": "SOURCE_DATE_EPOCH", "value": "9223372036854775807"}]),
+        ("", []),
+        (None, []),
+    ],
+    ids=[
+        "a unix timestamp is passed as is",
+        "a plus sign is read and dropped (strconv.ParseInt)",
+        "leading zeros are read and dropped",
+        "a negative timestamp is a timestamp",
+        "the largest int64 is a timestamp",
+        "an empty creation time sets no epoch",
+        "no creation time sets no epoch",
+    ],
 )
 def test_source_date_epoch(creation_time: str | None, expected: list[dict[str, str]]) -> None:
+    """kpack build_pod.go ``parseTime``: "" is none, "now" the time of rendering, else an int64."""
     export = step(render(cases.make_build(creationTime=creation_time)), "export")
     assert export["env"][2:-1] == expected
+
+
+@pytest.mark.parametrize(
+    ("creation_time", "problem"),
+    [
+        ("yesterday", 'parsing "yesterday": invalid syntax'),
+        (" 1", 'parsing " 1": invalid syntax'),
+        ("1.5", 'parsing "1.5": invalid syntax'),
+        ("+", 'parsing "+": invalid syntax'),
+        ("9223372036854775808", 'parsing "9223372036854775808": value out of range'),
+    ],
+    ids=[
+        "a word fails the pod with kpack's message",
+        "a leading space is invalid syntax",
+        "a fraction is invalid syntax",
+        "a sign alone is invalid syntax",
+        "past int64 is out of range",
+    ],
+)
+def test_an_unparsable_creation_time_fails_the_pod(creation_time: str, problem: str) -> None:
+    with pytest.raises(pods.PodGenerationError) as raised:
+        render(cases.make_build(creationTime=creation_time))
+    assert str(raised.value) == (
+        f"parsing creation time {creation_time}: parsing unix timestamp: strconv.ParseInt: {problem}"
+    )
+
+
+def test_a_rebase_pod_does_not_read_the_creation_time() -> None:
+    """kpack returns the rebase pod before ``parseTime``."""
+    build = cases.make_build(creationTime="yesterday", annotations={"image.kpack.io/reason": "STACK"})
+    assert [c["name"] for c in render(build)["spec"]["initContainers"]] == ["rebase"]
 
 
 def test_pod_metadata_carries_build_labels_annotations_and_the_owner() -> None:
@@ -460,7 +509,7 @@ def test_a_long_build_name_gives_a_63_character_pod_name_and_no_namespace_when_n
 def test_completion_gets_cosign_annotations_with_the_build_time_and_number() -> None:
     completion = step(render(cases.BUILDS["a volume cache build"]), "completion")
     assert completion["args"] == [
-        "-cosign-annotations=buildTimestamp=20240506.070809",
+        f"-cosign-annotations=buildTimestamp={cases.BUILD_TIMESTAMP}",
         "-cosign-annotations=buildNumber=12",
     ]
     assert completion["volumeMounts"] == [HOME, REPORT, NOTARY]
@@ -641,9 +690,9 @@ SECRET_ARGS = [
     "-dockercfg=docker-cfg",
     "-basic-git=git-basic=https://github.com",
     "-ssh-git=git-ssh=git@github.com",
-    "-blob=blob=https://blob.io",
 ]
-SECRET_NAMES = ["docker-basic", "docker-json", "docker-cfg", "git-basic", "git-ssh", "blob"]
+"""A git-source build's: the blob secret is left out (kpack ``buildSecrets(false)``)."""
+SECRET_NAMES = ["docker-basic", "docker-json", "docker-cfg", "git-basic", "git-ssh"]
 
 
 def test_secrets_become_args_volumes_and_mounts_of_prepare_and_completion() -> None:
@@ -660,13 +709,13 @@ def test_secrets_become_args_volumes_and_mounts_of_prepare_and_completion() -> N
         for i, name in enumerate(SECRET_NAMES)
     ]
     pull_volume = {"name": "pull-secret-volume-0", "secret": {"secretName": "pull"}}
-    pull_mount = {"name": "pull-secret-volume-0", "mountPath": "/var/build-secrets/pull", "readOnly": True}
-    assert pod["spec"]["volumes"][:8] == [*secret_volumes, pull_volume, pod["spec"]["volumes"][7]]
-    assert pod["spec"]["volumes"][7]["name"] == "cache-dir"
+    pull_mount = {"name": "pull-secret-volume-0", "mountPath": "/var/build-secrets/pull"}
+    assert pod["spec"]["volumes"][:7] == [*secret_volumes, pull_volume, pod["spec"]["volumes"][6]]
+    assert pod["spec"]["volumes"][6]["name"] == "cache-dir"
     assert step(pod, "prepare")["args"] == [*SECRET_ARGS, "-imagepull=pull"]
-    assert step(pod, "prepare")["volumeMounts"][:7] == [*secret_mounts, pull_mount]
-    assert step(pod, "completion")["args"][:6] == SECRET_ARGS
-    assert step(pod, "completion")["volumeMounts"][:6] == secret_mounts
+    assert step(pod, "prepare")["volumeMounts"][:6] == [*secret_mounts, pull_mount]
+    assert step(pod, "completion")["args"][:5] == SECRET_ARGS
+    assert step(pod, "completion")["volumeMounts"][:5] == secret_mounts
 
 
 def test_a_rebase_pod_uses_only_docker_secrets_and_pull_secrets() -> None:

@@ -17,43 +17,8 @@ from services.build_runner import secrets
 
 BASIC, JSON, CFG, SSH = secrets.BASIC_AUTH, secrets.DOCKER_CONFIG_JSON, secrets.DOCKER_CFG, secrets.SSH_AUTH
 REPOSITORY, MEDIA_TYPES = "kpack.io/cosign.repository", "kpack.io/cosign.docker-media-types"
-BUILD_SECRETS = [
-    secrets.BuildSecret(name="git-secret-1", type=BASIC, annotations={"kpack.io/git": "https://github.com"}),
-    secrets.BuildSecret(name="git-secret-2", type=SSH, annotations={"kpack.io/git": "https://bitbucket.com"}),
-    secrets.BuildSecret(name="docker-secret-1", type=BASIC, annotations={"kpack.io/docker": "acr.io"}),
-    secrets.BuildSecret(name="random-secret-1", type=BASIC),
-    secrets.BuildSecret(name="docker-secret-2", type=JSON),
-    secrets.BuildSecret(name="docker-secret-3", type=CFG),
-    secrets.BuildSecret(name="secret.with.dots", type=JSON),
-    secrets.BuildSecret(name="blob-secret", annotations={"kpack.io/blob": "blobstore.com"}),
-    secrets.BuildSecret(
-        name="secret-to-ignore", type="bootstrap.kubernetes.io/token", annotations={"kpack.io/docker": "x.io"}
-    ),
-]
-COSIGN_KEYS = [
-    secrets.BuildSecret(
-        name="cosign-secret-1",
-        annotations={
-            "kpack.io/cosign.ignored": "test",
-            REPOSITORY: "testRepository.com/fake-project-1",
-            MEDIA_TYPES: "1",
-        },
-        data_keys=["cosign.key", "cosign.password"],
-    ),
-    secrets.BuildSecret(
-        name="cosign-secret-no-password-1",
-        annotations={REPOSITORY: "testRepository.com/fake-project-2"},
-        data_keys=["cosign.key"],
-    ),
-    secrets.BuildSecret(
-        name="cosign-secret-no-password-2", annotations={MEDIA_TYPES: "1"}, data_keys=["cosign.key"]
-    ),
-    secrets.BuildSecret(
-        name="cosign-secret.with.dots", annotations={MEDIA_TYPES: "1"}, data_keys=["cosign.key"]
-    ),
-    secrets.BuildSecret(name="invalid-cosign-secret", data_keys=["cosign.password"]),
-    secrets.BuildSecret(name="invalid-empty-cosign-secret", annotations={REPOSITORY: "reg.io/x"}),
-]
+BUILD_SECRETS = cases.KPACK_SECRETS
+COSIGN_KEYS = cases.KPACK_COSIGN_KEYS
 SECRETS = [*BUILD_SECRETS, *COSIGN_KEYS]
 
 DOCKER_ARGS = [
@@ -66,19 +31,13 @@ BUILD_ARGS = [
     "-basic-git=git-secret-1=https://github.com",
     "-ssh-git=git-secret-2=https://bitbucket.com",
     *DOCKER_ARGS,
-    "-blob=blob-secret=blobstore.com",
 ]
+"""What a git-source build hands over: no blob secret (only a blob source with ``auth: secret`` gets them)."""
 BUILD_TIME_AND_NUMBER = [
-    "-cosign-annotations=buildTimestamp=20240506.070809",
+    f"-cosign-annotations=buildTimestamp={cases.BUILD_TIMESTAMP}",
     "-cosign-annotations=buildNumber=12",
 ]
-COSIGN_ARGS = [
-    "-cosign-repositories=cosign-secret-1=testRepository.com/fake-project-1",
-    "-cosign-docker-media-types=cosign-secret-1=1",
-    "-cosign-repositories=cosign-secret-no-password-1=testRepository.com/fake-project-2",
-    "-cosign-docker-media-types=cosign-secret-no-password-2=1",
-    "-cosign-docker-media-types=cosign-secret.with.dots=1",
-]
+COSIGN_ARGS = cases.KPACK_COSIGN_ARGS
 COSIGN_NAMES = [
     "cosign-secret-1",
     "cosign-secret-no-password-1",
@@ -99,7 +58,6 @@ BUILD_POSITIONS = {
     "docker-secret-2": 4,
     "docker-secret-3": 5,
     "secret.with.dots": 6,
-    "blob-secret": 7,
 }
 DOCKER = ("docker-secret-1", "docker-secret-2", "docker-secret-3", "secret.with.dots")
 HOME = {"name": "home-dir", "mountPath": "/builder/home"}
@@ -121,9 +79,9 @@ def secret_mounts(*names: str) -> list[dict[str, Any]]:
 def test_build_secrets_are_numbered_by_their_position_among_the_service_accounts_secrets() -> None:
     pod = render(cases.BUILDS["a build without cache"], secrets=SECRETS, image_pull_secrets=["image-pull-1"])
     pull_volume = {"name": "pull-secret-volume-0", "secret": {"secretName": "image-pull-1"}}
-    assert pod["spec"]["volumes"][:12] == [*secret_volumes(*BUILD_POSITIONS), *COSIGN_VOLUMES, pull_volume]
+    assert pod["spec"]["volumes"][:11] == [*secret_volumes(*BUILD_POSITIONS), *COSIGN_VOLUMES, pull_volume]
     assert step(pod, "prepare")["args"] == [*BUILD_ARGS, "-imagepull=image-pull-1"]
-    assert step(pod, "prepare")["volumeMounts"][:7] == secret_mounts(*BUILD_POSITIONS)
+    assert step(pod, "prepare")["volumeMounts"][:6] == secret_mounts(*BUILD_POSITIONS)
 
 
 @pytest.mark.parametrize(

@@ -345,8 +345,8 @@ def test_config_change_document_follows_go_field_order_and_omitempty() -> None:
     result = decide(image=image, resolver=fx.resolver(resolved=resolved))
     assert result.changes_json == (
         '[{"reason":"CONFIG","old":{"resources":{},"source":{}},"new":{'
-        '"env":[{"name":"A","value":"\\u003c\\u0026\\u003e"},{"name":"B","valueFrom":{"secretKeyRef":{"name":"s"}}}],'
-        '"resources":{"limits":{"cpu":"2"},"requests":{"cpu":"1","memory":"1Gi"},"claims":[{"n":1}]},'
+        '"env":[{"name":"A","value":"\\u003c\\u0026\\u003e"},{"name":"B","valueFrom":{"secretKeyRef":{"name":"s","key":""}}}],'
+        '"resources":{"limits":{"cpu":"2"},"requests":{"cpu":"1","memory":"1Gi"},"claims":[{"name":""}]},'
         '"services":[{"name":"db"}],"cnbBindings":[{"name":"b"}],'
         f'"source":{{"git":{{"url":"{fx.REPO_URL}","revision":"{fx.NEW_COMMIT}","initializeSubmodules":true}},'
         '"subPath":"app"}}}]'
