@@ -169,13 +169,13 @@ def _read_annotations(spec: Document, annotations: dict[str, str]) -> None:
         if carried.annotation not in annotations:
             continue
         *parents, key = carried.path
-        if carried.path[0] != "cosign":  # kpack creates the cosign config only once it parsed
-            _parent(spec, parents)
+        # kpack creates the build and the cache before parsing, the cosign config only after
+        parent = None if carried.path[0] == "cosign" else _parent(spec, parents)
         try:
             value = carried.value(annotations[carried.annotation])
         except golang.GoError:
             return
-        parent = _parent(spec, parents)
+        parent = _parent(spec, parents) if parent is None else parent
         if carried.keeps(value):
             parent[key] = value
         else:
