@@ -5,10 +5,17 @@ Defaults (kpack ``SetDefaults``): ``serviceAccountName`` → ``default``; Image
 2G volume cache — only when the admission context has a default StorageClass (the controller's
 own defaulting never adds it).
 
-Validation accumulates every error (see :mod:`contracts.fielderrors` for the string form). The
-cache rules, in kpack's order: only one type of cache; a volume cache needs a storage class or a
-default StorageClass; on update a volume cache size may not change when the default class is
-explicitly not expandable, may not decrease, and its storage class is immutable (first hit only).
+Validation accumulates every error (see :mod:`contracts.fielderrors` for the string form); the
+rules Images and Builds share are in :mod:`contracts.spec_rules`. The cache rules, in kpack's
+order: only one type of cache; a volume cache needs a storage class or a default StorageClass; on
+update a volume cache size may not change when the default class is explicitly not expandable,
+may not decrease, and its storage class is immutable (first hit only).
+
+Who asks matters for two fields kpack deprecated in v1alpha2: ``cnbBindings`` and ``notary`` are
+refused in a user's v1alpha2 request (:attr:`AdmissionContext.user_request`) and only checked for
+their contents otherwise — in the controller's own requests (the Builds it creates from a v1alpha1
+Image), and in Kiln's check of a stored object (a v1alpha1 request may have written it, and kpack's
+webhook, ``matchPolicy: Exact`` on v1alpha2, never sees v1alpha1 requests).
 
 Beyond kpack — a deliberate Kiln addition: kpack never validates ``spec.cache.registry.tag``.
 Kiln rejects a non-empty registry cache tag that is not an image tag reference, and one that
@@ -29,14 +36,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import builders, builds, images, meta, quantities, references, sources
+from contracts import builders, builds, golang, images, meta, quantities, references
 from contracts import fielderrors as fe
+from contracts import spec_rules as rules
 
 DEFAULT_SERVICE_ACCOUNT = "default"
 DEFAULT_HISTORY_LIMIT = 10
 DEFAULT_CACHE_SIZE = "2G"
-OS_LABEL = "kubernetes.io/os"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+CONTROLLER_USERNAMES = frozenset(
+    {"system:serviceaccount:kpack:controller", "system:serviceaccount:kiln:kiln"}
+)
+"""The controllers whose requests may carry ``cnbBindings`` and ``notary``: kpack's, and Kiln's
+service account (``deploy/rbac.yaml``)."""
 
 _LABEL_VALUE_FORMAT = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"
 _LABEL_VALUE = re.compile(f"^{_LABEL_VALUE_FORMAT}$")
@@ -56,6 +68,10 @@ class AdmissionContext(BaseModel):
     """A StorageClass is annotated as the default one."""
     is_expandable: bool | None = None
     """None when the key is absent (kpack's webhook only ever sets True); only False forbids resizing."""
+    user_request: bool = False
+    """The object comes in a user's v1alpha2 request (:func:`requested_by_user`): ``cnbBindings``
+    and ``notary`` are refused as deprecated. False for the controllers' requests and for Kiln's
+    own check of a stored object; their contents are checked then."""
 
     @classmethod
     def from_storage_classes(cls, storage_classes: list[dict[str, Any]]) -> AdmissionContext:
@@ -66,6 +82,11 @@ class AdmissionContext(BaseModel):
                 expandable = True if sc.get("allowVolumeExpansion") is True else None
                 return cls(has_default_storage_class=True, is_expandable=expandable)
         return cls()
+
+
+def requested_by_user(username: str | None) -> bool:
+    """kpack's ``!resourceCreatedByKpackController``: a request without user info counts as a user's."""
+    return username not in CONTROLLER_USERNAMES
 
 
 # Defaulting -------------------------------------------------------------------------------------
@@ -104,15 +125,18 @@ def validate_image(
 ) -> fe.FieldError | None:
     """All errors of an Image create (``old`` None) or update, or None when it is valid."""
     ctx = ctx or AdmissionContext()
+    extras = image.spec.model_extra or {}
     spec_errors = fe.also(
         _validate_tag(image.spec, old=old.spec if old else None),
         _validate_additional_tags(image.spec),
         fe.via_field(_validate_builder(image.spec.builder), "builder"),
-        fe.via_field(validate_source(image.spec.source), "source"),
-        fe.via_field(_validate_image_build(image.spec.build), "build"),
-        fe.via_field(validate_cache_kinds(image.spec.cache), "cache"),
+        fe.via_field(rules.validate_source(image.spec.source), "source"),
+        fe.via_field(_validate_image_build(image.spec.build, ctx=ctx), "build"),
+        fe.via_field(rules.validate_cache_kinds(image.spec.cache), "cache"),
         _validate_volume_size(image.spec),
         _validate_volume_cache(image.spec, old=old.spec if old else None, ctx=ctx),
+        fe.via_field(rules.validate_notary(extras.get("notary"), user_request=ctx.user_request), "notary"),
+        fe.via_field(rules.validate_cosign(extras.get("cosign")), "cosign"),
         _validate_history_limits(image.spec),
         _validate_registry_cache_tag(image.spec),
     )
@@ -127,7 +151,7 @@ def _validate_name(name: str) -> fe.FieldError | None:
         problems.append(_LABEL_VALUE_ERROR)
     if not problems:
         return None
-    message = f"invalid image name: {name}, name must be a a valid label"
+    message = f"invalid image name: {name}, name must be a valid label"
     return fe.FieldError(message=message, paths=("name",), details=",".join(problems))
 
 
@@ -163,10 +187,25 @@ def _validate_builder(builder: meta.ObjectReference) -> fe.FieldError | None:
     return None if builder.kind in builders.KINDS else fe.invalid_value(builder.kind, "kind")
 
 
-def _validate_image_build(build: images.ImageBuild | None) -> fe.FieldError | None:
+def _validate_image_build(build: images.ImageBuild | None, *, ctx: AdmissionContext) -> fe.FieldError | None:
+    """kpack ``ImageBuild.Validate``: a node selector choosing the os, then an invalid creation
+    time, are each reported alone; else the services, CNB bindings and environment."""
     if build is None:
         return None
-    return _validate_node_selector(build.node_selector)
+    if node_selector := rules.validate_node_selector(build.node_selector):
+        return node_selector
+    if build.creation_time not in (None, "", "now"):
+        try:
+            golang.parse_int64(build.creation_time)
+        except golang.GoError:
+            return fe.invalid_value(build.creation_time, "creationTime")
+    return fe.also(
+        fe.via_field(rules.validate_services(build.services), "services"),
+        fe.via_field(
+            rules.validate_cnb_bindings(build.cnb_bindings, user_request=ctx.user_request), "cnbBindings"
+        ),
+        fe.via_field(rules.validate_env(build.env), "env"),
+    )
 
 
 def _validate_history_limits(spec: images.ImageSpec) -> fe.FieldError | None:
@@ -251,50 +290,51 @@ def _validate_registry_cache_tag(spec: images.ImageSpec) -> fe.FieldError | None
     return fe.also(*clashes)
 
 
-# Shared and Build validation --------------------------------------------------------------------
+# Build validation -------------------------------------------------------------------------------
 
 
-def validate_source(source: sources.SourceConfig) -> fe.FieldError | None:
-    """Exactly one of git, blob, registry, each with its required fields (paths relative to source)."""
-    kinds = source.kinds()
-    if not kinds:
-        return fe.missing_one_of("git", "blob", "registry")
-    if len(kinds) > 1:
-        return fe.multiple_one_of(*kinds)
-    if source.git is not None:
-        return fe.via_field(
-            fe.also(_not_empty(source.git.url, "url"), _not_empty(source.git.revision, "revision")), "git"
-        )
-    if source.blob is not None:
-        return fe.via_field(_not_empty(source.blob.url, "url"), "blob")
-    return fe.via_field(_validate_image_ref(source.registry.image, "image"), "registry")  # type: ignore[union-attr]
-
-
-def validate_cache_kinds(
-    cache: images.ImageCacheConfig | builds.BuildCacheConfig | None,
+def validate_build(
+    build: builds.Build, *, old: builds.Build | None = None, ctx: AdmissionContext | None = None
 ) -> fe.FieldError | None:
-    """V1: ``only one type of cache can be specified`` (paths relative to cache)."""
-    if cache is not None and cache.volume is not None and cache.registry is not None:
-        return fe.generic("only one type of cache can be specified", "volume", "registry")
-    return None
-
-
-def validate_build(build: builds.Build, *, old: builds.Build | None = None) -> fe.FieldError | None:
     """All errors of a Build create (``old`` None) or update, or None when it is valid."""
+    ctx = ctx or AdmissionContext()
     spec = build.spec
     tags = spec.tags or []
     last_image = spec.last_build.image if spec.last_build else ""
     errors = fe.also(
         None if tags else fe.missing_field("tags"),
         *(fe.invalid_array_value(t, "tags", i) for i, t in enumerate(tags) if not _is_tag(t)),
-        fe.via_field(validate_cache_kinds(spec.cache), "cache"),
-        fe.via_field(_validate_image_ref(spec.builder.image, "image"), "builder"),
-        fe.via_field(validate_source(spec.source), "source"),
-        fe.via_field(_validate_image_ref(last_image, "image") if last_image else None, "lastBuild"),
+        fe.via_field(rules.validate_cache_kinds(spec.cache), "cache"),
+        fe.via_field(_validate_build_builder(spec.builder), "builder"),
+        fe.via_field(rules.validate_source(spec.source), "source"),
+        fe.via_field(rules.validate_services(spec.services), "services"),
+        fe.via_field(rules.validate_image_ref(last_image, "image") if last_image else None, "lastBuild"),
         _validate_spec_unchanged(spec, old=old.spec if old else None),
-        _validate_node_selector(spec.node_selector),
+        fe.via_field(
+            rules.validate_cnb_bindings(spec.cnb_bindings, user_request=ctx.user_request), "cnbBindings"
+        ),
+        rules.validate_node_selector(spec.node_selector),
+        fe.via_field(rules.validate_env(spec.env), "env"),
+        fe.via_field(rules.validate_notary(spec.notary, user_request=ctx.user_request), "notary"),
     )
     return fe.via_field(errors, "spec")
+
+
+def _validate_build_builder(builder: builds.BuildBuilderSpec) -> fe.FieldError | None:
+    """kpack ``BuildBuilderSpec.Validate``: ``image`` or ``ref``, not both; a ref names its object."""
+    ref = builder.ref
+    return fe.also(
+        fe.missing_field("image", "ref") if not builder.image and ref is None else None,
+        fe.multiple_one_of("image", "ref") if builder.image and ref is not None else None,
+        None
+        if ref is None
+        else fe.via_field(
+            fe.also(rules.not_empty(ref.name, "name"), rules.not_empty(ref.kind, "kind")), "ref"
+        ),
+        None
+        if not builder.image or references.is_valid(builder.image)
+        else fe.invalid_value(builder.image, "image"),
+    )
 
 
 def _validate_spec_unchanged(spec: builds.BuildSpec, *, old: builds.BuildSpec | None) -> fe.FieldError | None:
@@ -320,23 +360,6 @@ def _diff(old: object, new: object, *, path: str) -> list[str]:
     if old == new:
         return []
     return [f"{{{path}}}:", f"\t-: {json.dumps(old)}", f"\t+: {json.dumps(new)}"]
-
-
-def _validate_node_selector(node_selector: dict[str, str] | None) -> fe.FieldError | None:
-    if node_selector and OS_LABEL in node_selector:
-        return fe.invalid_key_name(OS_LABEL, "nodeSelector", "os is determined automatically")
-    return None
-
-
-def _validate_image_ref(value: str, path: str) -> fe.FieldError | None:
-    """kpack ``validate.Image``: required, and a tag or digest reference."""
-    if not value:
-        return fe.missing_field(path)
-    return None if references.is_valid(value) else fe.invalid_value(value, path)
-
-
-def _not_empty(value: str, path: str) -> fe.FieldError | None:
-    return None if value else fe.missing_field(path)
 
 
 def _is_tag(value: str) -> bool:

@@ -22,9 +22,12 @@ BUILD_LABEL = "kpack.io/build"
 
 class BuildBuilderSpec(meta.KubeModel):
     image: str = ""
-    """Resolved builder image (digest reference)."""
+    """Resolved builder image (digest reference); or else ``ref``."""
     image_pull_secrets: list[meta.LocalObjectReference] | None = None
     """Secrets to pull the builder image."""
+    ref: meta.ObjectReference | None = None
+    """The Builder or ClusterBuilder to build with, instead of ``image`` (exactly one of the two;
+    a user-written Build may name its builder so, kpack ``BuildBuilderSpec.Ref``)."""
 
 
 class BuildPersistentVolumeCache(meta.KubeModel):

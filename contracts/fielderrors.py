@@ -16,9 +16,10 @@ them, so Kiln reproduces the semantics exactly:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from contracts import golang
 
 CURRENT_FIELD = ""
 """A path naming the field being validated itself (knative ``apis.CurrentField``)."""
@@ -128,11 +129,6 @@ def _flatten(parts: Iterable[str]) -> str:
     return ".".join(flat)
 
 
-def _go_quote(value: str) -> str:
-    """Go's ``%q`` for the printable strings that occur in field names."""
-    return json.dumps(value, ensure_ascii=False)
-
-
 # knative's helpers (``apis.Err*``) -------------------------------------------------------------
 
 
@@ -173,7 +169,9 @@ def multiple_one_of(*paths: str) -> FieldError:
 
 def invalid_key_name(key: str, path: str, *details: str) -> FieldError:
     """``ErrInvalidKeyName``: ``invalid key name "<key>": <path>``."""
-    return FieldError(message=f"invalid key name {_go_quote(key)}", paths=(path,), details=", ".join(details))
+    return FieldError(
+        message=f"invalid key name {golang.quote(key)}", paths=(path,), details=", ".join(details)
+    )
 
 
 def immutable_field(original: object, current: object, path: str) -> FieldError | None:

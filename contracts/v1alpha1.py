@@ -3,8 +3,10 @@
 v1alpha1 predates the registry cache: an Image has ``spec.cacheSize`` (the volume cache size)
 instead of ``spec.cache``, a Build has ``spec.cacheName`` (the PVC name), ``lastBuild`` has no
 cache, and the Build status has no ``latestCacheImage``. Service accounts are
-``serviceAccount`` and CNB bindings are ``bindings``. Like the v1alpha2 models these are
-tolerant: unknown keys are kept and dumped back unchanged.
+``serviceAccount`` and CNB bindings are ``bindings``. An Image's build settings beyond ``env``,
+``resources`` and ``bindings``, and its ``projectDescriptorPath``, ``cosign`` and
+``defaultProcess``, travel in kpack's annotations (:data:`contracts.conversion.CARRIED`). Like the
+v1alpha2 models these are tolerant: unknown keys are kept and dumped back unchanged.
 """
 
 from __future__ import annotations

@@ -74,6 +74,9 @@ def _admit(doc: dict[str, Any], *, old: dict[str, Any] | None, ctx: admission.Ad
     if version not in conversion.VERSIONS or kind not in VALIDATED_KINDS:
         raise _Rejected([f"kind: expected a kpack.io Image or Build, got {version} {kind}"])
     hub, old_hub = _to_hub(doc), _to_hub(old) if old is not None else None
+    # A v1alpha2 document is a user's request. kpack's webhook never sees a v1alpha1 one
+    # (matchPolicy: Exact); it is checked as Kiln checks a stored object.
+    ctx = ctx.model_copy(update={"user_request": version == meta.V1ALPHA2})
     if kind == images.KIND:
         image = admission.default_image(_model(images.Image, hub), ctx)
         old_image = _model(images.Image, old_hub) if old_hub is not None else None
@@ -82,7 +85,7 @@ def _admit(doc: dict[str, Any], *, old: dict[str, Any] | None, ctx: admission.Ad
     else:
         build = admission.default_build(_model(builds.Build, hub))
         old_build = _model(builds.Build, old_hub) if old_hub is not None else None
-        error = admission.validate_build(build, old=old_build)
+        error = admission.validate_build(build, old=old_build, ctx=ctx)
         defaulted = build.dump()
     if error:
         raise _Rejected([str(e) for e in error.merged()])

@@ -219,6 +219,114 @@ def test_validate_rejects_invalid_input_with_one_message_per_line(
     assert rejected(kiln("validate", *args)) == messages
 
 
+def fixture_with(tmp_path: Path, name: str, *, replace: str = "", by: str = "", append: str = "") -> str:
+    """A copy of fixture ``name`` with ``replace`` replaced ``by``, then ``append`` appended."""
+    text = (FIXTURES / name).read_text()
+    assert replace in text
+    path = tmp_path / name
+    path.write_text(text.replace(replace, by) + append)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "messages"),
+    [
+        pytest.param(
+            "image.yaml",
+            {
+                "append": "  build:\n    env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: victim, key: t}}}]\n"
+            },
+            [
+                "secretKeyRef is not supported for build environment variables: "
+                "spec.build.env[0].valueFrom.secretKeyRef"
+            ],
+            id="kpack: disallows secretKeyRef in build env (image)",
+        ),
+        pytest.param(
+            "image.yaml",
+            {"append": "  build:\n    cnbBindings: [{name: apm, metadataRef: {name: m}}]\n"},
+            [
+                "use of this field has been deprecated in v1alpha2, please use v1alpha1 for CNB bindings: "
+                "spec.build.cnbBindings"
+            ],
+            id="kpack: validates cnb bindings have not been created by a user",
+        ),
+        pytest.param(
+            "image.yaml",
+            {"append": "  build:\n    creationTime: yesterday\n"},
+            ["invalid value: yesterday: spec.build.creationTime"],
+            id="kpack: fails if the creation time is not 'now' or a valid timestamp",
+        ),
+        pytest.param(
+            "image.yaml",
+            {
+                "replace": "{git: {url: https://github.com/x/y, revision: main}}",
+                "by": "{blob: {url: u, auth: basic}}",
+            },
+            ["invalid value: basic: spec.source.blob.auth", "must be one of '', 'helper', or 'secret'"],
+            id="a blob auth other than '', helper or secret (core/v1alpha1 Blob.Validate)",
+        ),
+        pytest.param(
+            "build.yaml",
+            {"append": "  env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: victim, key: t}}}]\n"},
+            [
+                "secretKeyRef is not supported for build environment variables: spec.env[0].valueFrom.secretKeyRef"
+            ],
+            id="kpack: disallows secretKeyRef in build env (build)",
+        ),
+        pytest.param(
+            "build.yaml",
+            {
+                "replace": "builder: {image:",
+                "by": "builder: {ref: {kind: ClusterBuilder, name: default}, image:",
+            },
+            ["expected exactly one, got both: spec.builder.image, spec.builder.ref"],
+            id="kpack: both image and builder by ref present",
+        ),
+        pytest.param(
+            "build.yaml",
+            {"replace": "builder: {image:", "by": "builder: {imagePullSecrets: [], x:"},
+            ["missing field(s): spec.builder.image, spec.builder.ref"],
+            id="kpack: missing builder name",
+        ),
+    ],
+)
+def test_validate_gives_kpacks_answers(
+    tmp_path: Path, name: str, edit: dict[str, str], messages: list[str]
+) -> None:
+    assert rejected(kiln("validate", fixture_with(tmp_path, name, **edit))) == messages
+
+
+def test_validate_accepts_a_build_naming_its_builder_by_ref(tmp_path: Path) -> None:
+    """kpack: valid cluster builder by ref."""
+    path = fixture_with(
+        tmp_path,
+        "build.yaml",
+        replace="builder: {image: registry.example.com/builder@sha256:" + "1" * 64 + "}",
+        by="builder: {ref: {kind: ClusterBuilder, name: default}}",
+    )
+    assert yaml.safe_load(ok(kiln("validate", path)))["spec"]["builder"] == {
+        "ref": {"kind": "ClusterBuilder", "name": "default"}
+    }
+
+
+def test_validate_a_v1alpha1_image_with_bindings_is_not_told_to_use_v1alpha1(tmp_path: Path) -> None:
+    """kpack's webhook never sees a v1alpha1 request (matchPolicy: Exact): its bindings are
+    checked for their contents, never refused as deprecated."""
+    bound = fixture_with(
+        tmp_path,
+        "image-v1alpha1.yaml",
+        append="  build:\n    bindings: [{name: apm, metadataRef: {name: m}}]\n",
+    )
+    assert yaml.safe_load(ok(kiln("validate", bound)))["spec"]["build"]["bindings"] == [
+        {"name": "apm", "metadataRef": {"name": "m"}}
+    ]
+    unnamed = fixture_with(
+        tmp_path, "image-v1alpha1.yaml", append="  build:\n    bindings: [{metadataRef: {name: m}}]\n"
+    )
+    assert rejected(kiln("validate", unnamed)) == ["missing field(s): spec.build.cnbBindings[0].name"]
+
+
 # --- convert ------------------------------------------------------------------------------------
 
 
@@ -282,6 +390,37 @@ def test_convert_from_v1alpha1_rebuilds_the_volume_cache_from_size_and_annotatio
               storageClassName: fast
         """
     )
+
+
+def test_convert_to_v1alpha1_carries_what_v1alpha1_lacks_in_kpacks_annotations(tmp_path: Path) -> None:
+    build = (
+        "  build:\n"
+        "    services: [{name: db, apiVersion: v1, kind: Secret}]\n"
+        "    tolerations: [{key: gpu, operator: Exists}]\n"
+        "    nodeSelector: {zone: b, disk: ssd}\n"
+        "    schedulerName: custom\n"
+        "    buildTimeout: 3600\n"
+        "  cosign: {annotations: [{value: v, name: n}]}\n"
+        "  defaultProcess: web\n"
+    )
+    out = ok(kiln("convert", fixture_with(tmp_path, "image.yaml", append=build), "--to", "kpack.io/v1alpha1"))
+    converted = yaml.safe_load(out)
+    assert converted["metadata"]["annotations"] == {
+        "kpack.io/services": '[{"kind":"Secret","name":"db","apiVersion":"v1"}]',
+        "kpack.io/tolerations": '[{"key":"gpu","operator":"Exists"}]',
+        "kpack.io/nodeSelector": '{"disk":"ssd","zone":"b"}',
+        "kpack.io/schedulerName": "custom",
+        "kpack.io/buildTimeout": "3600",
+        "kpack.io/cache.registry.tag": "registry.example.com/team/app-cache",
+        "kpack.io/cosignAnnotation": '[{"name":"n","value":"v"}]',
+        "kpack.io/defaultProcess": "web",
+    }
+    assert converted["spec"]["build"] == {}
+    assert {"cosign", "defaultProcess"}.isdisjoint(converted["spec"])
+    back = tmp_path / "v1alpha1.yaml"
+    back.write_text(out)
+    again = yaml.safe_load(ok(kiln("convert", str(back), "--to", "kpack.io/v1alpha2")))
+    assert again == yaml.safe_load((FIXTURES / "image.yaml").read_text() + build)
 
 
 def test_convert_a_json_list_prints_a_json_list() -> None:

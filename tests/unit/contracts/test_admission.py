@@ -246,16 +246,16 @@ def test_image_cache_rules_on_create(
         (an_image(build={"nodeSelector": {"disk": "ssd"}, "env": [{"name": "A", "value": "1"}]}), None),
         (
             an_image(name=LONG_NAME),
-            f"invalid image name: {LONG_NAME}, name must be a a valid label: metadata.name\n"
+            f"invalid image name: {LONG_NAME}, name must be a valid label: metadata.name\n"
             "must be no more than 63 characters",
         ),
         (
             an_image(name="@NOT!!!VALID!!!"),
-            "invalid image name: @NOT!!!VALID!!!, name must be a a valid label: metadata.name\n" + LABEL_RULE,
+            "invalid image name: @NOT!!!VALID!!!, name must be a valid label: metadata.name\n" + LABEL_RULE,
         ),
         (
             an_image(name="-" * 64),
-            "invalid image name: " + "-" * 64 + ", name must be a a valid label: metadata.name\n"
+            "invalid image name: " + "-" * 64 + ", name must be a valid label: metadata.name\n"
             "must be no more than 63 characters," + LABEL_RULE,
         ),
         (
@@ -498,7 +498,7 @@ def test_tag_on_update(old_tag: str, new_tag: str, error: str | None) -> None:
             "only one type of cache can be specified: spec.cache.registry, spec.cache.volume",
         ),
         (a_build(cache={"registry": {"tag": "anything @@ goes"}}), None),
-        (a_build(builder={"image": ""}), "missing field(s): spec.builder.image"),
+        (a_build(builder={"image": ""}), "missing field(s): spec.builder.image, spec.builder.ref"),
         (
             a_build(builder={"image": "foo.ioo/builder-but-not-a-builder@sha256:alksdifhjalsouidfh"}),
             "invalid value: foo.ioo/builder-but-not-a-builder@sha256:alksdifhjalsouidfh: spec.builder.image",
@@ -516,7 +516,7 @@ def test_tag_on_update(old_tag: str, new_tag: str, error: str | None) -> None:
         ),
         (
             a_build(tags=[], builder={"image": ""}),
-            "missing field(s): spec.builder.image, spec.tags",
+            "missing field(s): spec.builder.image, spec.builder.ref, spec.tags",
         ),
     ],
     ids=[
@@ -526,14 +526,14 @@ def test_tag_on_update(old_tag: str, new_tag: str, error: str | None) -> None:
         "each invalid tag is reported at its index",
         "volume and registry cache together are rejected",
         "a registry cache tag is never validated on a build",
-        "a build needs a builder image",
+        "a build needs a builder image or ref, naming both (kpack: missing builder name)",
         "the builder image must be a reference",
         "a build needs a source",
         "an invalid last build image is rejected",
         "the last build cache image is never validated, nor an empty last image",
         "a valid last build image with any cache image is fine",
         "the node selector must not choose the os",
-        "missing fields merge into one error",
+        "missing fields merge into one error (kpack: combining errors)",
     ],
 )
 def test_build_rules(build: builds.Build, error: str | None) -> None:

@@ -201,12 +201,17 @@ def build_v1(cache_name: str | None = None, last_build: object = None, **spec: A
             build_v1(None, {"image": f"reg.io/app@{DIGEST}", "stackId": "io.stacks.jammy"}),
         ),
         (build_v2(cnbBindings=[{"name": "b"}]), build_v1(bindings=[{"name": "b"}])),
+        (
+            build_v2(builder={"ref": {"kind": "ClusterBuilder", "name": "default"}}),
+            build_v1(builder={"ref": {"kind": "ClusterBuilder", "name": "default"}}),
+        ),
     ],
     ids=[
         "a volume claim name is cacheName and back (item 68)",
         "a nil cache gives no cacheName and back to nil (item 69)",
         "lastBuild keeps image and stack id and comes back with an empty cache",
         "cnbBindings are v1alpha1 bindings",
+        "a builder named by ref is the same in both versions (core/v1alpha1 BuildBuilderSpec)",
     ],
 )
 def test_build_round_trip(v2: dict[str, Any], v1: dict[str, Any]) -> None:
