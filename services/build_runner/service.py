@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from contracts import builder_images, builds, events, meta
+from contracts import admission, builder_images, builds, events, meta
 from services import errors, ports
 from services.build_runner import bindings, pods
 from services.build_runner import secrets as build_secrets
@@ -61,6 +61,12 @@ class BuildRunner:
         if build is None or not build.running():
             return
         if await self.cluster.get_pod(namespace, build.pod_name()) is not None:
+            return
+        invalid = admission.validate_build(build)
+        if invalid is not None:
+            # A Build the image-reconciler made is valid by construction; one created directly has
+            # met no admission webhook yet: never render what kpack's admission refuses.
+            await self._fail(build, message="\n".join(str(e) for e in invalid.merged()), reason="InvalidSpec")
             return
         try:
             lookups = await self.binding_lookups(build)
@@ -151,13 +157,13 @@ class BuildRunner:
             lifecycle_version=config.lifecycle_version or None,
         )
 
-    async def _fail(self, build: builds.Build, *, message: str) -> None:
-        """``Succeeded=False`` with the reason, then let the Image reconcile see it."""
+    async def _fail(self, build: builds.Build, *, message: str, reason: str = "PodGenerationFailed") -> None:
+        """``Succeeded=False`` with ``reason`` and ``message``, then let the Image reconcile see it."""
         now = meta.rfc3339(self.clock())
         failed = meta.Condition(
             type="Succeeded",
             status="False",
-            reason="PodGenerationFailed",
+            reason=reason,
             message=message,
             last_transition_time=now,
         )

@@ -6,9 +6,12 @@ Real broker, real registry, the Kubernetes emulator, every Kiln service and the 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from contracts import events
 
 if TYPE_CHECKING:
     from tests.integration.e2e.conftest import Run
@@ -56,3 +59,38 @@ async def test_a_build_env_reading_a_secret_is_refused_and_never_reaches_a_pod(r
     assert all(e == {"name": "PLATFORM_ENV_TOKEN", "value": "not-a-secret"} for e in env)
     assert run.sb.builds(bad_namespace) == []
     assert run.sb.emulator.objects("pods", bad_namespace) == []
+
+
+async def test_a_build_written_directly_with_a_secret_env_fails_and_gets_no_pod(run: Run) -> None:
+    """A Build created directly meets no image-reconciler: the build-runner refuses to render what
+    kpack's admission refuses (kpack: disallows secretKeyRef in build env, on Builds too)."""
+    build = {
+        "apiVersion": "kpack.io/v1alpha2",
+        "kind": "Build",
+        "metadata": {"name": f"{run.name}-direct", "namespace": run.namespace},
+        "spec": {
+            "tags": [run.tag],
+            "builder": {"image": run.sb.builder_image},
+            "source": {"git": {"url": "https://github.com/example/app", "revision": "0" * 40}},
+            "env": [SECRET_TOKEN],
+        },
+    }
+    await run.sb.apply(build)
+    announced = events.new(
+        events.BuildScheduled(namespace=run.namespace, image=run.name, build=f"{run.name}-direct"),
+        source="/e2e/test",
+        time=datetime.now(UTC),
+        discriminator="direct",
+    )
+    await run.sb.wiring.publisher.publish_many([announced])
+
+    [failed] = await run.wait_finished(1)
+
+    condition = failed.status.condition("Succeeded")
+    assert condition is not None
+    assert (condition.status, condition.reason, condition.message) == (
+        "False",
+        "InvalidSpec",
+        "secretKeyRef is not supported for build environment variables: spec.env[0].valueFrom.secretKeyRef",
+    )
+    assert run.sb.emulator.objects("pods", run.namespace) == []
