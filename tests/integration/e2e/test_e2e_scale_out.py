@@ -150,7 +150,7 @@ async def _wait(
 
 @pytest.mark.timeout(2400)
 async def test_three_workers_build_every_image_exactly_as_often_as_it_should_and_survive_a_kill(
-    workers_sandbox: tuple[harness.Sandbox, list[Worker]],
+    workers_sandbox: tuple[harness.Sandbox, list[Worker]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sb, workers = workers_sandbox
     overlaps = Overlaps()
@@ -182,6 +182,9 @@ async def test_three_workers_build_every_image_exactly_as_often_as_it_should_and
     await sb.wiring.publisher.publish_many(_pushes(namespace, names, commit=3, rng=rng))
     await _wait(sb, namespace, finished=3 * IMAGES, what=f"{3 * IMAGES} finished builds")
     await asyncio.sleep(2.0)  # late duplicates would create one more build now
+    refused = sb.emulator.answers().of(409)
+    with capsys.disabled():
+        print(f"\n{IMAGES} Images: the emulator answered {sum(refused.values())} 409(s): {refused}")
 
     all_builds = [build_models.Build.model_validate(b) for b in sb.emulator.objects("builds", namespace)]
     by_image: dict[str, list[build_models.Build]] = {}
