@@ -106,16 +106,10 @@ def plan(
     the resolver as observed, as kpack's reconcile does. ``pod``: the newest Build's pod when that
     Build runs, None when it has none.
     """
-    if image.metadata.deletion_timestamp:
-        return ReconcilePlan(
-            outcome="Deleting", build_required="Unknown", status=image.status, status_changed=False
-        )
+    stopped = early_stop(image, now=now)
+    if stopped is not None:
+        return stopped
     oldest_first = builds_oldest_first(builds, image_name=image.name)
-    error = admission.validate_image(image, ctx=RECONCILE_ADMISSION)
-    if error:
-        message = "\n".join(str(e) for e in error.merged())
-        invalid = statuses.invalid_spec(image, message=message, now=now)
-        return _early(image, "InvalidSpec", invalid, builds=oldest_first)
     image = controller_defaults(image)
     if builder is None:
         status = statuses.builder_not_found(image, now=now)
@@ -185,6 +179,27 @@ def plan(
                 success_limit=image.spec.success_build_history_limit or DEFAULT_HISTORY_LIMIT,
             )
         ),
+        status=status,
+        status_changed=status.dump() != image.status.dump(),
+    )
+
+
+def early_stop(image: images.Image, *, now: datetime) -> ReconcilePlan | None:
+    """The plan of an Image being deleted (nothing to do) or failing validation (``Ready=False
+    InvalidSpec`` naming the fields, the rest of the status kept), decided from the Image alone, so
+    nothing else need be read for it; None for any other Image."""
+    if image.metadata.deletion_timestamp:
+        return ReconcilePlan(
+            outcome="Deleting", build_required="Unknown", status=image.status, status_changed=False
+        )
+    error = admission.validate_image(image, ctx=RECONCILE_ADMISSION)
+    if not error:
+        return None
+    message = "\n".join(str(e) for e in error.merged())
+    status = statuses.invalid_spec(image, message=message, now=now)
+    return ReconcilePlan(
+        outcome="InvalidSpec",
+        build_required="Unknown",
         status=status,
         status_changed=status.dump() != image.status.dump(),
     )

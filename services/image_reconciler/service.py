@@ -69,10 +69,24 @@ class ImageReconciler:
     async def reconcile(
         self, namespace: str, name: str, *, pushed: events.SourceChanged | None = None
     ) -> None:
-        """Read, plan once, execute."""
+        """Read, plan once, execute: an Image being deleted or with an invalid spec is planned from
+        itself alone (its builder reference or name may not even make a valid request)."""
         image = await self._read(namespace, name)
         if image is None:
             return
+        now = self.clock()
+        resolver = None
+        decided = planning.early_stop(image, now=now)  # an invalid spec may not even be readable
+        if decided is None:
+            resolver, decided = await self._plan(image, now=now, pushed=pushed)
+        self._log(image, decided, pushed=pushed)
+        await self._execute(image, resolver, decided)
+
+    async def _plan(
+        self, image: images.Image, *, now: datetime, pushed: events.SourceChanged | None
+    ) -> tuple[source_resolvers.SourceResolver | None, planning.ReconcilePlan]:
+        """Read what the reconcile of ``image`` depends on, once, and plan it: the observed resolver
+        (the executor writes on it) and the plan."""
         resolver = await self.cluster.get_source_resolver(
             image.namespace, meta.child_name(image.name, "-source")
         )
@@ -84,19 +98,17 @@ class ImageReconciler:
         pod = None
         if newest is not None and newest.running():
             pod = await self.cluster.get_pod(image.namespace, newest.pod_name())
-        decided = planning.plan(
+        return resolver, planning.plan(
             image=image,
             builder=builder,
             source_resolver=resolver,
             builds=observed_builds,
             pvc=pvc,
-            now=self.clock(),
+            now=now,
             enable_priority_classes=self.enable_priority_classes,
             resolution=planning.Resolution(pushed=pushed),
             pod=pod,
         )
-        self._log(image, decided, pushed=pushed)
-        await self._execute(image, resolver, decided)
 
     async def _read(self, namespace: str, name: str) -> images.Image | None:
         """The Image; None when there is none, or when it does not fit the model (a mistyped field),

@@ -10,17 +10,10 @@ import pytest
 
 from contracts import builds, completion
 
-DIGEST = "sha256:" + "d" * 64
 METADATA = completion.CompletionMetadata(
-    buildpack_metadata=[
-        builds.BuildpackInfo(id="io.buildpack.java", version="1.2.3", homepage="https://buildpack.io"),
-        builds.BuildpackInfo(id="io.buildpack.node", version="4.5.6"),
-    ],
-    latest_cache_image="some-cache-image",
-    latest_image=f"index.docker.io/someimage/name@{DIGEST}",
+    buildpack_metadata=[builds.BuildpackInfo(id="io.buildpack.java", version="1.2.3")],
+    latest_image="reg.io/app@sha256:" + "a" * 64,
     stack_id="io.buildpacks.stacks.jammy",
-    stack_run_image=f"builderregistry.io/run@{DIGEST}",
-    lifecycle_version="0.20.1",
 )
 
 

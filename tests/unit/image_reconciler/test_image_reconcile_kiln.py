@@ -87,6 +87,19 @@ def test_an_invalid_image_gets_ready_false_and_nothing_else_not_even_its_push() 
     assert result.status_changed
 
 
+def test_an_invalid_image_keeps_the_rest_of_its_status_and_is_planned_from_itself_alone() -> None:
+    kept = {"latestCacheImage": CACHE_1, "latestCacheBuildNumber": 1, "buildCounter": 1}
+    image = fx.image({"failedBuildHistoryLimit": 0}, status=kept)
+    stopped = reconcile.early_stop(image, now=fx.NOW)
+    assert stopped is not None
+    assert stopped == plan(image, all_builds=[cached(2, cache=CACHE_2)])
+    assert {k: v for k, v in stopped.status.dump().items() if k != "conditions"} == {
+        **kept,
+        "observedGeneration": 1,
+    }
+    assert reconcile.early_stop(fx.image(), now=fx.NOW) is None
+
+
 def test_a_push_is_recorded_on_the_resolver_while_the_builder_is_missing() -> None:
     result = plan(no_builder=True, pushed=push())
     assert result.outcome == "BuilderNotFound"
