@@ -8,6 +8,9 @@ image-state writes the digest in the same status write as the build's outcome: n
 
 * :func:`recorded_events`: a Build with a registry cache that succeeded announces its digest
   (``cache.digest.updated``); any other recorded Build announces ``image.changed`` at once.
+* :func:`unannounced`: a ``build.finished`` for a Build already recorded (the bridge's resync
+  re-reports every finished pod; a retry follows a publish that failed after the write) is
+  announced again only while the Image still shows that build running, i.e. was never told.
 * :func:`recorded_digest`: ``cache.digest.updated``, consumed by image-state, is checked against
   the Build it names, which is told to the Image (``image.changed``) after. The digest a Build
   records is never replaced, so a late, duplicate or replayed event changes nothing; the event
@@ -26,7 +29,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import builds, events
+from contracts import builds, events, images
 
 SOURCE = "/kiln/image-state"
 
@@ -88,3 +91,12 @@ def recorded_digest(build: builds.Build, updated: events.CacheDigestUpdated) -> 
     if not build.succeeded() or build.status.latest_cache_image or not updated.latest_cache_image:
         return None
     return build.status.with_(latest_cache_image=updated.latest_cache_image)
+
+
+def unannounced(build: builds.Build, image: images.Image | None) -> bool:
+    """Whether the recorded ``build`` is still to be told to its Image: the Image's status shows it
+    as its newest build, still running (``Ready`` ``BuildRunning``)."""
+    if image is None or image.status.latest_build_ref != build.name:
+        return False
+    ready = image.status.condition("Ready")
+    return ready is not None and ready.reason == "BuildRunning"

@@ -10,7 +10,8 @@ the registry; if the completion reported none, the tag is resolved in the regist
 look-ups use the keychain of the Build's service account (the Image's), then Kiln's own
 credentials. An unreachable or missing cache image means an empty cache and the build still
 succeeds, as kpack does. Then ``cache.digest.updated`` is published (or, without a registry cache,
-``image.changed`` at once). A finished Build's status is never rewritten (idempotent).
+``image.changed`` at once). A finished Build's status is never rewritten (idempotent); its events
+are published again only while its Image still shows it running (:func:`.cache_digests.unannounced`).
 
 ``cache.digest.updated`` → checked against the Build it names (:func:`.cache_digests.recorded_digest`:
 a digest recorded is never replaced), then ``image.changed``, on which the image-reconciler derives
@@ -55,7 +56,10 @@ class ImageState:
 
     async def record_build(self, finished: events.BuildFinished) -> None:
         build = await self.cluster.get_build(finished.namespace, finished.build)
-        if build is None or not build.running():
+        if build is None:
+            return
+        if not build.running():
+            await self._announce_again(build)
             return
         pod = await self.cluster.get_pod(finished.namespace, finished.pod)
         if pod is None:
@@ -72,6 +76,24 @@ class ImageState:
             "succeeded" if status.is_true("Succeeded") else "not succeeded",
         )
         await self.publisher.publish_many(cache_digests.recorded_events(build, status, now=self.clock()))
+
+    async def _announce_again(self, build: builds.Build) -> None:
+        """A Build recorded before: its events again, if its Image was never told (the publish
+        after the write failed, or the process died between the two)."""
+        image_name = build.labels.get(builds.IMAGE_LABEL, "")
+        if not image_name:
+            return
+        try:
+            image = await self.cluster.get_image(build.namespace, image_name)
+        except errors.UnparseableError:
+            return  # the image-reconciler reports that Image; it has nothing to learn from a build
+        if cache_digests.unannounced(build, image):
+            logger.info(
+                "build %s/%s was recorded but not announced: announcing it", build.namespace, build.name
+            )
+            await self.publisher.publish_many(
+                cache_digests.recorded_events(build, build.status, now=self.clock())
+            )
 
     async def cache_image(self, build: builds.Build, lookup: cache_digests.CacheLookup) -> str:
         """The cache image the build wrote, as a digest reference; "" when there is none."""

@@ -12,12 +12,14 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from contracts import builds as build_models
 from contracts import events
+from services.image_state import build_status
 from services.testbed.sandbox import examples, harness
 
 pytestmark = pytest.mark.integration
@@ -201,3 +203,50 @@ async def test_a_running_build_without_a_pod_is_announced_again(
         assert _scheduled(sb) == 2, (
             "a Build without a pod (a worker died before announcing it) is announced again"
         )
+
+
+async def test_a_build_recorded_but_never_announced_is_announced_when_its_finish_comes_again(
+    without_image_state: harness.Sandbox, names: tuple[str, str], tmp_path: Path
+) -> None:
+    """image-state wrote the Build's outcome and died before publishing: the Image still shows the
+    build running. The ``build.finished`` it had not acknowledged comes again (here: to a new
+    image-state process), and the Image is told, without waiting for the bridge's resync."""
+    sb = without_image_state
+    namespace, name = names
+    await sb.apply(
+        examples.image("registry-cache", name=name, namespace=namespace, registry=REGISTRY, builder="default")
+    )
+    await sb.wait_for(lambda: len(sb.builds(namespace)) == 1, seconds=WAIT_SECONDS, what="build 1")
+    [build] = sb.builds(namespace)
+    await sb.wait_for(
+        lambda: (record := sb.kubelet.record(namespace, build.pod_name())) is not None and record.done,
+        seconds=WAIT_SECONDS,
+        what="build 1's pod to finish",
+    )
+    pod = sb.pod(build)
+    assert pod is not None
+    status = build_status.build_status_from_pod(build, pod, now=datetime.now(UTC))
+    await sb.wiring.cluster.replace_build_status(build.with_(status=status))  # and then it died
+    assert _ready(sb, namespace, name) == ("Unknown", "BuildRunning")
+
+    worker = await sb.start_process(["image-state"], log=tmp_path / "image-state.log")
+    try:
+        await sb.wait_for(
+            lambda: _ready(sb, namespace, name) == ("True", "UpToDate"),
+            seconds=WAIT_SECONDS,
+            what="the Image to learn build 1's outcome",
+        )
+    finally:
+        worker.terminate()
+        await worker.wait()
+    image_status = (sb.emulator.get("images", name, namespace) or {}).get("status") or {}
+    assert image_status.get("latestCacheImage") == status.latest_cache_image
+    assert image_status.get("latestCacheBuildNumber") == 1
+
+
+def _ready(sb: harness.Sandbox, namespace: str, name: str) -> tuple[str, str] | None:
+    conditions = ((sb.emulator.get("images", name, namespace) or {}).get("status") or {}).get(
+        "conditions"
+    ) or []
+    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+    return None if ready is None else (ready.get("status", ""), ready.get("reason", ""))

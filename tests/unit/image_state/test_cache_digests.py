@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from contracts import builds, events
+from contracts import builds, events, images
 from services.image_state import cache_digests
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -199,3 +199,30 @@ def test_the_digest_recorded_on_the_build(
     assert (None if status is None else status.latest_cache_image) == recorded
     if status is not None:
         assert status.conditions == observed.status.conditions
+
+
+def image(*, latest: str | None = "app-build-3", reason: str | None = "BuildRunning") -> images.Image:
+    status: dict[str, Any] = {}
+    if latest is not None:
+        status["latestBuildRef"] = latest
+    if reason is not None:
+        status["conditions"] = [{"type": "Ready", "status": "Unknown", "reason": reason}]
+    return images.Image.model_validate({"metadata": {"name": "app", "namespace": "ns"}, "status": status})
+
+
+@pytest.mark.parametrize(
+    ("observed", "again"),
+    [
+        pytest.param(image(), True, id="an Image still showing the build running was never told"),
+        pytest.param(image(reason="UpToDate"), False, id="an Image that saw the outcome was told"),
+        pytest.param(image(latest="app-build-4"), False, id="an Image on a newer build was told"),
+        pytest.param(
+            image(reason=None), False, id="an Image without a Ready condition is not waiting for it"
+        ),
+        pytest.param(None, False, id="a deleted Image needs nothing"),
+    ],
+)
+def test_a_recorded_build_is_announced_again_only_to_an_image_that_was_never_told(
+    observed: images.Image | None, again: bool
+) -> None:
+    assert cache_digests.unannounced(build(), observed) is again
