@@ -18,6 +18,11 @@ BUILDER_NAME_ANNOTATION = "image.kpack.io/builderName"
 BUILDER_KIND_ANNOTATION = "image.kpack.io/builderKind"
 ADDITIONAL_BUILD_NEEDED_ANNOTATION = "image.kpack.io/additionalBuildNeeded"
 BUILD_LABEL = "kpack.io/build"
+COMPLETION_STEP = "completion"
+"""The build pod's last container: it reports the build's metadata (:mod:`contracts.completion`)."""
+BUILD_STEPS = ("prepare", "analyze", "detect", "restore", "build", "export", COMPLETION_STEP, "rebase")
+"""The build pod's step containers (kpack's names): the init steps in order, then ``completion``;
+``rebase`` alone in a rebase pod. Other containers of the pod are not steps."""
 
 
 class BuildBuilderSpec(meta.KubeModel):

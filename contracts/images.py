@@ -106,6 +106,12 @@ class ImageStatus(meta.Status):
     """Name of the cache PVC, or empty."""
     latest_build_reason: str | None = None
     """Comma-joined reasons of the newest Build."""
+    latest_cache_image: str | None = None
+    """Kiln's extension, not kpack's: digest reference of the registry cache image the newest
+    successful Build wrote (its ``status.latestCacheImage``), the one the next build reads
+    (``spec.lastBuild.cache.image``); absent without a registry cache. Derived from the Builds."""
+    latest_cache_build_number: int | None = None
+    """Kiln's extension, not kpack's: the build number of that Build."""
 
 
 class Image(meta.KubeObject):

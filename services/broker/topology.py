@@ -58,7 +58,6 @@ SERVICES: tuple[Service, ...] = (
             events.ImageChanged.event_type,
             events.SourceChanged.event_type,
             events.BuilderChanged.event_type,
-            events.BuildFinished.event_type,
         ),
     ),
     Service("build-runner", (events.BuildScheduled.event_type,), sharded=False),

@@ -1,4 +1,4 @@
-"""The build runner's pure core: the build pod a Build needs, and the Build status a pod implies.
+"""The build runner's pure core: the build pod a Build needs.
 
 * :mod:`.cache_args` — the cache argument matrix (none, volume, registry first build, registry
   with a pinned digest).
@@ -6,8 +6,6 @@
 * :mod:`.bindings` — the Build's service and CNB bindings: resolved, checked, mounted.
 * :mod:`.steps` — the init containers and the completion container.
 * :mod:`.pods` — :func:`~.pods.render_pod`: the whole Pod manifest, or a rebase pod.
-* :mod:`.build_status` — the Build status read from its pod and the completion container's
-  termination message.
 
 Nothing here performs I/O or reads the clock: time is a parameter.
 """

@@ -24,7 +24,7 @@ from contracts import builds, sources
 from services.build_runner import bindings, cache_args
 from services.build_runner import secrets as build_secrets
 
-BUILD_STEPS = ("prepare", "analyze", "detect", "restore", "build", "export", "completion", "rebase")
+BUILD_STEPS = builds.BUILD_STEPS
 TERMINATION_MESSAGE_PATH = "/tmp/termination-log"
 PREPARE_COMMAND = "/cnb/process/build-init"
 REPORT = "/var/report/report.toml"

@@ -19,6 +19,7 @@ from contracts import (
     images,
     meta,
     source_resolvers,
+    sources,
 )
 from services.build_runner import pods
 from services.cli import common
@@ -151,13 +152,30 @@ def plan(
     builds_file: Annotated[Path | None, typer.Option("--builds", help="its Builds")] = None,
     pvc: Annotated[Path | None, typer.Option(help="its cache PersistentVolumeClaim")] = None,
     now: Annotated[str | None, typer.Option(help="RFC 3339 time to decide at (default: now)")] = None,
+    push: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COMMIT",
+            help="plan a git push of COMMIT to the Image's git source, as the image-reconciler does "
+            "(it records the push on the SourceResolver, which the decision then sees); adds "
+            "sourceResolver: the action, the status to write, what the push did",
+        ),
+    ] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SHA", help="with --push: the commit the branch was at before it (the webhook's before)"
+        ),
+    ] = None,
     output: common.OutputOption = "yaml",
 ) -> None:
     """The Image reconcile as a dry run: what Kiln would create, update, delete and write."""
     at = common.parse_now(now)
+    image = _load_model(images.Image, image_file, kinds=(images.KIND,))
+    pushed = _pushed(image, commit=push, before=before)
     try:
         decided = reconcile.plan(
-            image=_load_model(images.Image, image_file, kinds=(images.KIND,)),
+            image=image,
             builder=_load_model(builders.Builder, builder, kinds=builders.KINDS),
             source_resolver=(
                 _load_model(source_resolvers.SourceResolver, source_resolver, kinds=(source_resolvers.KIND,))
@@ -174,10 +192,36 @@ def plan(
             ),
             pvc=common.load_one(pvc) if pvc else None,
             now=at,
+            resolution=reconcile.Resolution(pushed=pushed) if pushed is not None else None,
         )
     except reconcile.ReconcileError as e:
         common.fail(str(e))
-    common.emit([decided.to_document()], output=output)
+    document = decided.to_document()
+    if pushed is not None:
+        document["sourceResolver"] = decided.source_resolver.to_document()
+    common.emit([document], output=output)
+
+
+def _pushed(image: images.Image, *, commit: str | None, before: str | None) -> events.SourceChanged | None:
+    """The ``source.changed`` a git push of ``commit`` to the Image's repository publishes."""
+    if commit is None:
+        if before is not None:
+            raise typer.BadParameter("--before needs --push COMMIT", param_hint="--before")
+        return None
+    for value, hint in ((commit, "--push"), (before, "--before")):
+        if value is not None and not sources.is_commit(value):
+            raise typer.BadParameter(
+                f"expected a full commit id (40 or 64 lowercase hexadecimal digits), got {value!r}",
+                param_hint=hint,
+            )
+    git = image.spec.source.git
+    if git is None:
+        raise typer.BadParameter(
+            "the Image has no git source (spec.source.git) to push to", param_hint="--push"
+        )
+    return events.SourceChanged(
+        namespace=image.namespace or "default", image=image.name, url=git.url, revision=commit, before=before
+    )
 
 
 def render_pod(

@@ -191,6 +191,7 @@ def bench(
         f"builds ({build_figures.images} Images rebuilt by one git push, all services in this process)"
     )
     typer.echo(f"  Kubernetes API requests per build     {build_figures.requests_per_build:>9.1f}")
+    typer.echo(f"  build.scheduled events per build      {build_figures.scheduled_per_build:>9.2f}")
     typer.echo(f"  peak RSS of the process               {build_figures.peak_rss_mib:>9.0f} MiB")
     raw = broker_figures.raw_pipelined_msg_s
     typer.echo(

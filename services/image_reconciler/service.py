@@ -1,14 +1,17 @@
 """The image-reconciler service: kpack's Image reconcile, one event at a time per image.
 
-Consumes ``image.changed``, ``source.changed`` and ``build.finished`` (all keyed by image, so a
-shard handles one image at a time) and ``builder.changed`` (fanned out to an ``image.changed``
-per Image using that builder). Each reconcile reads the Image and what it depends on, asks the
-pure :func:`services.image_reconciler.reconcile.plan` what to do, and performs each action with
-one API call; a Build created publishes ``build.scheduled``.
+Consumes ``image.changed`` and ``source.changed`` (keyed by image, so a shard handles one image
+at a time) and ``builder.changed`` (fanned out to an ``image.changed`` per Image using that
+builder). Each reconcile reads the Image and what it depends on once — Builder, SourceResolver,
+Builds, cache PVC, and the newest Build's pod when that Build runs — asks the pure
+:func:`services.image_reconciler.reconcile.plan` what to do (the pushed revision included), and
+performs each action with one API call; a Build created publishes ``build.scheduled``. One plan
+per event: the plan resolves the SourceResolver itself (:mod:`.resolvers`), so a new Image gets its
+resolver, its resolver's status and its first Build from the one event that announced it.
 
-The SourceResolver is resolved here (see :mod:`services.image_reconciler.resolving`), so a new
-Image gets its first Build within the one event that announced it: plan → create resolver →
-resolve → plan again → Build.
+It writes Image and SourceResolver status, and nothing else's. ``build.finished`` is image-state's:
+its Build status write is followed by ``image.changed``, the event on which a finished build is
+reconciled (a ``build.finished`` delivered here, by a topology bound before, is ignored).
 """
 
 from __future__ import annotations
@@ -18,19 +21,13 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from contracts import admission, builds, events, images, meta, source_resolvers
+from contracts import builds, events, images, meta, source_resolvers
 from services import errors, ports
 from services.image_reconciler import reconcile as planning
-from services.image_reconciler import resolving, statuses
+from services.image_reconciler import statuses
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/image-reconciler"
-RECONCILE_ADMISSION = admission.AdmissionContext(has_default_storage_class=True)
-"""The storage-class rule needs the cluster's StorageClasses and is the admission webhook's to
-enforce; the reconciler flags every other invalid spec (a PVC without a class then simply uses the
-cluster default, as kpack's does)."""
-MAX_PASSES = 4
-"""Plans per event: enough for resolver create → resolve → build, with a margin."""
 
 
 @dataclasses.dataclass
@@ -49,21 +46,14 @@ class ImageReconciler:
             await self.reconcile(data.namespace, data.name)
         elif isinstance(data, events.SourceChanged):
             await self.reconcile(data.namespace, data.image, pushed=data)
-        elif isinstance(data, events.BuildFinished):
-            await self.reconcile(data.namespace, data.image)
         elif isinstance(data, events.BuilderChanged):
             await self.fan_out(data, discriminator=event.id)
 
     async def fan_out(self, changed: events.BuilderChanged, *, discriminator: str) -> None:
         """An ``image.changed`` for every Image built with the changed builder."""
-        namespace = changed.namespace or None
-        affected = [
-            image
-            for image in await self.cluster.list_images(namespace)
-            if image.spec.builder.kind == changed.kind
-            and image.spec.builder.name == changed.name
-            and (changed.kind == "ClusterBuilder" or image.namespace == changed.namespace)
-        ]
+        affected = planning.images_using(
+            await self.cluster.list_images(changed.namespace or None), builder=changed
+        )
         now = self.clock()
         await self.publisher.publish_many(
             events.new(
@@ -79,17 +69,46 @@ class ImageReconciler:
     async def reconcile(
         self, namespace: str, name: str, *, pushed: events.SourceChanged | None = None
     ) -> None:
-        """Reconcile until nothing more happens in this pass (at most :data:`MAX_PASSES`)."""
-        for _ in range(MAX_PASSES):
-            image = await self._read(namespace, name)
-            if image is None or image.metadata.deletion_timestamp:
-                return
-            if not await self._admitted(image):
-                return
-            progressed = await self._reconcile_once(image, pushed=pushed)
-            pushed = None
-            if not progressed:
-                return
+        """Read, plan once, execute: an Image being deleted or with an invalid spec is planned from
+        itself alone (its builder reference or name may not even make a valid request)."""
+        image = await self._read(namespace, name)
+        if image is None:
+            return
+        now = self.clock()
+        resolver = None
+        decided = planning.early_stop(image, now=now)  # an invalid spec may not even be readable
+        if decided is None:
+            resolver, decided = await self._plan(image, now=now, pushed=pushed)
+        self._log(image, decided, pushed=pushed)
+        await self._execute(image, resolver, decided)
+
+    async def _plan(
+        self, image: images.Image, *, now: datetime, pushed: events.SourceChanged | None
+    ) -> tuple[source_resolvers.SourceResolver | None, planning.ReconcilePlan]:
+        """Read what the reconcile of ``image`` depends on, once, and plan it: the observed resolver
+        (the executor writes on it) and the plan."""
+        resolver = await self.cluster.get_source_resolver(
+            image.namespace, meta.child_name(image.name, "-source")
+        )
+        ref = image.spec.builder
+        builder = await self.cluster.get_builder(ref.kind, ref.namespace or image.namespace, ref.name)
+        observed_builds = await self.cluster.list_builds(image.namespace, image=image.name)
+        pvc = await self.cluster.get_pvc(image.namespace, meta.child_name(image.name, "-cache"))
+        newest = planning.newest_build(observed_builds, image_name=image.name)
+        pod = None
+        if newest is not None and newest.running():
+            pod = await self.cluster.get_pod(image.namespace, newest.pod_name())
+        return resolver, planning.plan(
+            image=image,
+            builder=builder,
+            source_resolver=resolver,
+            builds=observed_builds,
+            pvc=pvc,
+            now=now,
+            enable_priority_classes=self.enable_priority_classes,
+            resolution=planning.Resolution(pushed=pushed),
+            pod=pod,
+        )
 
     async def _read(self, namespace: str, name: str) -> images.Image | None:
         """The Image; None when there is none, or when it does not fit the model (a mistyped field),
@@ -103,78 +122,44 @@ class ImageReconciler:
                 logger.warning("image %s/%s does not fit the Image schema: %s", namespace, name, e.problems)
             return None
 
-    async def _admitted(self, image: images.Image) -> bool:
-        """An invalid Image gets ``Ready=False`` naming the field, and nothing else happens."""
-        error = admission.validate_image(image, ctx=RECONCILE_ADMISSION)
-        if not error:
-            return True
-        message = "\n".join(str(e) for e in error.merged())
-        status = statuses.invalid_spec(image, message=message, now=self.clock())
-        if status.dump() != image.status.dump():
-            await self.cluster.replace_image_status(image.with_(status=status))
-        logger.warning("image %s is invalid: %s", image.key, message)
-        return False
-
-    async def _reconcile_once(self, image: images.Image, *, pushed: events.SourceChanged | None) -> bool:
-        """One plan, executed; True when it created or resolved something worth planning again for."""
-        resolver_name = meta.child_name(image.name, "-source")
-        resolver = await self.cluster.get_source_resolver(image.namespace, resolver_name)
-        if resolver is not None and await self._resolve(resolver, pushed=pushed):
-            return True
-        builder = await self.cluster.get_builder(
-            image.spec.builder.kind, image.spec.builder.namespace or image.namespace, image.spec.builder.name
-        )
-        observed_builds = await self.cluster.list_builds(image.namespace, image=image.name)
-        decided = planning.plan(
-            image=image,
-            builder=builder,
-            source_resolver=resolver,
-            builds=observed_builds,
-            pvc=await self.cluster.get_pvc(image.namespace, meta.child_name(image.name, "-cache")),
-            now=self.clock(),
-            enable_priority_classes=self.enable_priority_classes,
-        )
-        await self._execute(image, decided)
-        if decided.outcome == "BuildRunning":
-            await self._announce(planning.builds_oldest_first(observed_builds, image_name=image.name)[-1])
-        return decided.source_resolver.action != "none"
-
-    async def _resolve(
-        self, resolver: source_resolvers.SourceResolver, *, pushed: events.SourceChanged | None
-    ) -> bool:
-        """Write the resolver's status when it is not resolved yet or a push brought something new:
-        a commit to move to, or a commit or delivery id to remember."""
-        verdict = resolving.push_verdict(resolver, pushed)
+    def _log(
+        self, image: images.Image, decided: planning.ReconcilePlan, *, pushed: events.SourceChanged | None
+    ) -> None:
+        if decided.outcome == "InvalidSpec":
+            ready = decided.status.condition(statuses.READY)
+            logger.warning("image %s is invalid: %s", image.key, ready.message if ready else "")
+        verdict = decided.source_resolver.push
         if pushed is not None and verdict not in (None, "move"):
             logger.info(
                 "push of %s (delivery %r) to %s/%s not applied: %s",
                 pushed.revision,
                 pushed.delivery,
-                resolver.namespace,
-                resolver.name,
+                image.namespace,
+                meta.child_name(image.name, "-source"),
                 verdict,
             )
-        status = resolving.resolved(resolver, push=pushed, now=statuses.rfc3339(self.clock()))
-        if not resolving.needs_update(resolver, status):
-            return False
-        await self.cluster.replace_source_resolver_status(resolver.with_(status=status))
-        return True
 
-    async def _execute(self, image: images.Image, decided: planning.ReconcilePlan) -> None:
+    async def _execute(
+        self,
+        image: images.Image,
+        resolver: source_resolvers.SourceResolver | None,
+        decided: planning.ReconcilePlan,
+    ) -> None:
         """Each action with one API call, in kpack's order: PVC, resolver, Build, status, history."""
         await self._apply_pvc(decided)
-        if decided.source_resolver.object is not None:
-            if decided.source_resolver.action == "create":
-                await _create_or_keep(self.cluster.create_source_resolver(decided.source_resolver.object))
-            else:
-                await self.cluster.replace_source_resolver(decided.source_resolver.object)
+        await self._apply_resolver(resolver, decided.source_resolver)
         if decided.build is not None:
-            await self._schedule(decided.build)
-        status = _keep_extensions(image, decided.status)
-        if status.dump() != image.status.dump():  # Kiln's fields included: no write when nothing changed
-            await self.cluster.replace_image_status(image.with_(status=status))
+            await _create_or_keep(self.cluster.create_build(decided.build))
+            await self._announce(decided.build)
+            logger.info(
+                "scheduled %s/%s (%s)", decided.build.namespace, decided.build.name, decided.build.reason()
+            )
+        if decided.status_changed:
+            await self.cluster.replace_image_status(image.with_(status=decided.status))
         for name in decided.delete_builds:
             await self.cluster.delete_build(image.namespace, name)
+        if decided.reannounce is not None:
+            await self._announce(decided.reannounce)
 
     async def _apply_pvc(self, decided: planning.ReconcilePlan) -> None:
         pvc = decided.cache_pvc
@@ -188,15 +173,33 @@ class ImageReconciler:
             md = pvc.object["metadata"]
             await self.cluster.delete_pvc(md["namespace"], md["name"], uid=md.get("uid"))
 
-    async def _schedule(self, build: builds.Build) -> None:
-        await _create_or_keep(self.cluster.create_build(build))
-        await self._announce(build)
-        logger.info("scheduled %s/%s (%s)", build.namespace, build.name, build.reason())
+    async def _apply_resolver(
+        self, observed: source_resolvers.SourceResolver | None, planned: planning.SourceResolverPlan
+    ) -> None:
+        """Create or update the resolver, then write the status planned for it on what was written.
+
+        The status was planned for the generation the API server gives the object (1 when created,
+        one more after a spec change); an object written otherwise, or created by someone else
+        meanwhile, means the plan's view is stale: the event is retried, and planned again."""
+        written = observed
+        if planned.action == "create" and planned.object is not None:
+            try:
+                written = await self.cluster.create_source_resolver(planned.object)
+            except errors.AlreadyExistsError as e:
+                raise errors.ConflictError(f"source resolver created meanwhile: {e}") from e
+        elif planned.action == "update" and planned.object is not None:
+            written = await self.cluster.replace_source_resolver(planned.object)
+        if planned.status is None or written is None:
+            return
+        if written.generation != (planned.status.observed_generation or 0):
+            raise errors.ConflictError(
+                f"source resolver {written.namespace}/{written.name} is at generation {written.generation}, "
+                f"planned for {planned.status.observed_generation}"
+            )
+        await self.cluster.replace_source_resolver_status(written.with_(status=planned.status))
 
     async def _announce(self, build: builds.Build) -> None:
-        """``build.scheduled`` for ``build``: again for a running build, since a worker that died
-        between creating a Build and announcing it leaves a Build without a pod; the build-runner
-        ignores a Build whose pod exists."""
+        """``build.scheduled`` for ``build`` (the build-runner ignores a Build whose pod exists)."""
         image_name = build.labels.get(builds.IMAGE_LABEL, "")
         scheduled = events.BuildScheduled(namespace=build.namespace, image=image_name, build=build.name)
         await self.publisher.publish_many(
@@ -210,9 +213,3 @@ async def _create_or_keep(creating: object) -> None:
         await creating  # type: ignore[misc]
     except errors.AlreadyExistsError as e:
         logger.info("already exists: %s", e)
-
-
-def _keep_extensions(image: images.Image, status: images.ImageStatus) -> images.ImageStatus:
-    """Kiln's own status fields (e.g. ``latestCacheImage``) survive kpack's status rebuild."""
-    extra = image.status.model_extra or {}
-    return status.with_(**extra) if extra else status

@@ -6,10 +6,14 @@ Conditions are ``Ready``, ``BuilderReady`` and ``BuilderUpToDate``. ``lastTransi
 rewriting an unchanged status is a no-op (kpack's ``VolatileTime`` is ignored in comparisons for
 the same reason). ``observedGeneration`` is the Image's generation in every outcome. Empty values
 are left out, as Go's ``omitempty`` does.
+
+Kiln's cache fields (``latestCacheImage``, ``latestCacheBuildNumber``) are derived from the Builds
+alone, in every outcome, by :func:`with_registry_cache`; no other service writes Image status.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +24,8 @@ READY = "Ready"
 BUILDER_READY = "BuilderReady"
 BUILDER_UP_TO_DATE = "BuilderUpToDate"
 NOT_UP_TO_DATE_MESSAGE = "Builder is not up to date. The latest stack and buildpacks may not be in use."
+CACHE_FIELDS = ("latestCacheImage", "latestCacheBuildNumber")
+"""Kiln's status fields about the registry cache (:func:`with_registry_cache`)."""
 
 
 def rfc3339(now: datetime) -> str:
@@ -241,3 +247,25 @@ def _fresh(
 
 def _observed(image: images.Image) -> dict[str, int]:
     return {"observed_generation": image.generation} if image.generation else {}
+
+
+def registry_cache(builds_of_image: Sequence[builds.Build]) -> dict[str, Any]:
+    """Kiln's cache fields: the cache image the newest successful build (by build number) wrote and
+    that build's number, when it had a registry cache; none otherwise (no such build, or a volume
+    cache or none). The next build reads the same digest (``spec.lastBuild.cache.image``), and an
+    older build's digest never replaces a newer one's, whatever order the builds were recorded in."""
+    succeeded = [b for b in builds_of_image if b.succeeded() and b.build_number() is not None]
+    newest = max(succeeded, key=lambda b: b.build_number() or 0, default=None)
+    if newest is None or not newest.spec.registry_cache():
+        return {}
+    fields: dict[str, Any] = {"latestCacheBuildNumber": newest.build_number()}
+    if newest.status.latest_cache_image:
+        fields["latestCacheImage"] = newest.status.latest_cache_image
+    return fields
+
+
+def with_registry_cache(status: images.ImageStatus, *, builds: Sequence[builds.Build]) -> images.ImageStatus:
+    """``status`` with Kiln's cache fields as :func:`registry_cache` derives them from ``builds``."""
+    current = status.dump()
+    derived = {k: v for k, v in current.items() if k not in CACHE_FIELDS} | registry_cache(builds)
+    return status if derived == current else images.ImageStatus.model_validate(derived)

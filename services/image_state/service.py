@@ -1,17 +1,21 @@
-"""The image-state service: Build status from its pod, the cache digest pinned, Image told.
+"""The image-state service: a Build's outcome from its pod and the cache digest it wrote, on the Build.
 
-``build.finished`` → the Build's status from its pod (conditions, steps, the completion
-container's metadata). For a registry cache it records the cache image the build wrote as
-``<repository>@sha256:…``: the digest the completion container reported right after export
-(so a later writer of the same tag cannot change it), checked against the registry; if the
-completion reported none, the tag is resolved in the registry now. Both look-ups use the keychain
-of the Build's service account (the Image's), then Kiln's own credentials. An unreachable or missing cache
-image means an empty cache and the build still succeeds, as kpack does. Then
-``cache.digest.updated`` and ``image.changed`` are published.
+image-state writes Build status and nothing else (the image-reconciler owns Image status).
 
-``cache.digest.updated`` → the Image's ``status.latestCacheImage`` (a Kiln field beside kpack's),
-written only for a build newer than the one recorded there: monotonic, so a late or duplicate
-event never moves it back. A finished Build's status is never rewritten (idempotent).
+``build.finished`` → the Build's status from its pod (:mod:`.build_status`: conditions, steps,
+the completion container's metadata). For a registry cache it records, in the same write, the
+cache image the build wrote as ``<repository>@sha256:…``: the digest the completion container
+reported right after export (so a later writer of the same tag cannot change it), checked against
+the registry; if the completion reported none, the tag is resolved in the registry now. Both
+look-ups use the keychain of the Build's service account (the Image's), then Kiln's own
+credentials. An unreachable or missing cache image means an empty cache and the build still
+succeeds, as kpack does. Then ``cache.digest.updated`` is published (or, without a registry cache,
+``image.changed`` at once). A finished Build's status is never rewritten (idempotent); its events
+are published again only while its Image still shows it running (:func:`.cache_digests.unannounced`).
+
+``cache.digest.updated`` → checked against the Build it names (:func:`.cache_digests.recorded_digest`:
+a digest recorded is never replaced), then ``image.changed``, on which the image-reconciler derives
+the Image's status, its ``latestCacheImage`` included, from the Builds.
 """
 
 from __future__ import annotations
@@ -23,15 +27,13 @@ from datetime import datetime
 
 from contracts import builds, events
 from services import errors, ports
-from services.build_runner import build_status
+from services.image_state import build_status, cache_digests
 from services.registry import auth as registry_auth
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
 
 logger = logging.getLogger(__name__)
-SOURCE = "/kiln/image-state"
-CACHE_IMAGE_FIELD = "latestCacheImage"
-CACHE_BUILD_FIELD = "latestCacheBuildNumber"
+SOURCE = cache_digests.SOURCE
 
 
 @dataclasses.dataclass
@@ -54,35 +56,56 @@ class ImageState:
 
     async def record_build(self, finished: events.BuildFinished) -> None:
         build = await self.cluster.get_build(finished.namespace, finished.build)
-        if build is None or not build.running():
+        if build is None:
+            return
+        if not build.running():
+            await self._announce_again(build)
             return
         pod = await self.cluster.get_pod(finished.namespace, finished.pod)
         if pod is None:
             return
         status = build_status.build_status_from_pod(build, pod, now=self.clock())
-        succeeded = status.is_true("Succeeded")
-        if succeeded and build.spec.registry_cache():
-            status = status.with_(
-                latest_cache_image=await self.cache_image(build, status.latest_cache_image or "")
-            )
+        lookup = cache_digests.cache_lookup(build, status)
+        if lookup is not None:
+            status = status.with_(latest_cache_image=await self.cache_image(build, lookup))
         await self.cluster.replace_build_status(build.with_(status=status))
         logger.info(
-            "build %s/%s: %s", build.namespace, build.name, "succeeded" if succeeded else "not succeeded"
+            "build %s/%s: %s",
+            build.namespace,
+            build.name,
+            "succeeded" if status.is_true("Succeeded") else "not succeeded",
         )
-        await self._announce(build, status)
+        await self.publisher.publish_many(cache_digests.recorded_events(build, status, now=self.clock()))
 
-    async def cache_image(self, build: builds.Build, reported: str) -> str:
+    async def _announce_again(self, build: builds.Build) -> None:
+        """A Build recorded before: its events again, if its Image was never told (the publish
+        after the write failed, or the process died between the two)."""
+        image_name = build.labels.get(builds.IMAGE_LABEL, "")
+        if not image_name:
+            return
+        try:
+            image = await self.cluster.get_image(build.namespace, image_name)
+        except errors.UnparseableError:
+            return  # the image-reconciler reports that Image; it has nothing to learn from a build
+        if cache_digests.unannounced(build, image):
+            logger.info(
+                "build %s/%s was recorded but not announced: announcing it", build.namespace, build.name
+            )
+            await self.publisher.publish_many(
+                cache_digests.recorded_events(build, build.status, now=self.clock())
+            )
+
+    async def cache_image(self, build: builds.Build, lookup: cache_digests.CacheLookup) -> str:
         """The cache image the build wrote, as a digest reference; "" when there is none."""
-        tag = build.spec.registry_cache_tag()
         account = registry_keychains.Account(
             build.namespace, build.spec.service_account_name or registry_keychains.DEFAULT_SERVICE_ACCOUNT
         )
 
         async def look_up(keychain: registry_auth.Keychain) -> str:
-            if reported:
-                await self.registry.resolve_digest(reported, keychain=keychain)
-                return reported
-            return await self.registry.digest_ref(tag, keychain=keychain)
+            if lookup.reported:
+                await self.registry.resolve_digest(lookup.reported, keychain=keychain)
+                return lookup.reported
+            return await self.registry.digest_ref(lookup.tag, keychain=keychain)
 
         try:
             return await self.keychains.using(account, look_up)
@@ -92,36 +115,20 @@ class ImageState:
             )
             return ""
 
-    async def _announce(self, build: builds.Build, status: builds.BuildStatus) -> None:
-        image = build.labels.get(builds.IMAGE_LABEL, "")
-        if not image:
-            return
-        now = self.clock()
-        published: list[events.Event[events.Payload]] = []
-        number = build.build_number()
-        if status.is_true("Succeeded") and build.spec.registry_cache() and number:
-            updated = events.CacheDigestUpdated(
-                namespace=build.namespace,
-                image=image,
-                build=build.name,
-                build_number=number,
-                cache_tag=build.spec.registry_cache_tag(),
-                latest_cache_image=status.latest_cache_image or "",
-            )
-            published.append(events.new(updated, source=SOURCE, time=now, discriminator=build.name))
-        changed = events.ImageChanged(namespace=build.namespace, name=image)
-        published.append(events.new(changed, source=SOURCE, time=now, discriminator=f"finished:{build.name}"))
-        await self.publisher.publish_many(published)
-
     async def record_cache_digest(self, updated: events.CacheDigestUpdated) -> None:
-        image = await self.cluster.get_image(updated.namespace, updated.image)
-        if image is None:
+        build = await self.cluster.get_build(updated.namespace, updated.build)
+        if build is None:
             return
-        extra = image.status.model_extra or {}
-        recorded = extra.get(CACHE_BUILD_FIELD)
-        if isinstance(recorded, int) and recorded >= updated.build_number:
-            return
-        status = image.status.with_(
-            **{CACHE_IMAGE_FIELD: updated.latest_cache_image, CACHE_BUILD_FIELD: updated.build_number}
+        status = cache_digests.recorded_digest(build, updated)
+        if status is not None:
+            await self.cluster.replace_build_status(build.with_(status=status))
+            logger.info(
+                "build %s/%s: cache image %s recorded",
+                build.namespace,
+                build.name,
+                updated.latest_cache_image,
+            )
+        changed = cache_digests.image_changed(
+            updated.namespace, image=updated.image, build=updated.build, now=self.clock()
         )
-        await self.cluster.replace_image_status(image.with_(status=status))
+        await self.publisher.publish_many([changed])

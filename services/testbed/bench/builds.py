@@ -4,7 +4,8 @@
 sends one git push webhook that rebuilds them all (reason COMMIT) and counts the API requests the
 services make (``KubeCluster.calls``: the reconciler, build-runner, image-state and triggers; not
 the bridge's watches and not the simulated kubelet's own writes) from the push until the last of
-those builds is recorded and the services fall quiet.
+those builds is recorded and the services fall quiet; over the same span, how many
+``build.scheduled`` events the services published per build (1.0 when no build is announced twice).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import dataclasses
 import resource
 import uuid
 
+from contracts import events
 from services.testbed.sandbox import examples, harness
 
 QUIET_SECONDS = 1.0
@@ -25,6 +27,8 @@ class BuildFigures:
     images: int
     requests_per_build: float
     peak_rss_mib: float
+    scheduled_per_build: float
+    """``build.scheduled`` events published per build."""
 
 
 async def measure(*, images: int = 10, registry_host: str = "127.0.0.1:5000") -> BuildFigures:
@@ -44,13 +48,27 @@ async def measure(*, images: int = 10, registry_host: str = "127.0.0.1:5000") ->
             )
         await _finished(sb, namespace, images)
         await _quiet(sb)
-        before = sb.wiring.cluster.calls
+        before, scheduled_before = sb.wiring.cluster.calls, _scheduled(sb)
         await sb.push_commit()
         await _finished(sb, namespace, 2 * images)
         await _quiet(sb)
         calls = sb.wiring.cluster.calls - before
+        scheduled = _scheduled(sb) - scheduled_before
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return BuildFigures(images=images, requests_per_build=calls / images, peak_rss_mib=peak)
+    return BuildFigures(
+        images=images,
+        requests_per_build=calls / images,
+        peak_rss_mib=peak,
+        scheduled_per_build=scheduled / images,
+    )
+
+
+def _scheduled(sb: harness.Sandbox) -> float:
+    """``build.scheduled`` events the sandbox's services have published (and the broker confirmed)."""
+    published = sb.wiring.metrics.registry.get_sample_value(
+        "kiln_events_published_total", {"type": events.BuildScheduled.event_type}
+    )
+    return published or 0.0
 
 
 async def _finished(sb: harness.Sandbox, namespace: str, count: int) -> None:

@@ -12,7 +12,9 @@ the real ``kubernetes-asyncio`` client and plain ``kubectl``:
   JSON and (approximated) strategic merge patches; status subresource isolation; label and field
   selectors; deletion with preconditions, finalizers and ownerReference garbage collection;
   namespaced and cluster-wide list and watch with resume, bookmarks, timeoutSeconds, 410 Gone;
-* fault injection (errors, 429, hangs) from Python or ``/_emulator/faults``;
+* fault injection (errors, 429, hangs) from Python or ``/_emulator/faults``; a count of its
+  answers by status code, verb and resource (`Emulator.answers`, ``/_emulator/answers``), so a
+  test can tell how many writes were refused with 409;
 * legacy discovery and ``meta.k8s.io`` Tables, so ``kubectl get`` and
   ``kubectl apply --validate=false`` work against a kubeconfig from `Emulator.write_kubeconfig`.
 
@@ -26,7 +28,7 @@ behaviour (see the simulated kubelet), OpenAPI documents.
 
 Modules: `emulating` (the `Emulator` class), `server`/`streaming`/`admin` (HTTP), `store`,
 `watching`, `validating`, `patching`, `selectors`, `statuses`, `faults`, `resources`,
-`routing`, `discovery`, `tables`, `bench`. Run one with ``python -m services.testbed.emulator``.
+`routing`, `discovery`, `tables`, `answers`, `bench`. Run one with ``python -m services.testbed.emulator``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Admin paths under ``/_emulator`` for tests in other processes and for people poking at it.
 
 * ``GET|POST|DELETE /_emulator/faults`` — list, add (JSON fields of `faults.Fault`), clear;
+* ``GET|DELETE /_emulator/answers`` — the responses so far by status code, verb and resource
+  (:mod:`.answers`), or start counting again;
 * ``POST /_emulator/compact`` — forget the watch history (older resume versions get 410);
 * ``GET /_emulator/healthz`` — ``ok``.
 """
@@ -35,6 +37,16 @@ async def clear_faults(request: web.Request) -> web.Response:
     return server.respond({"faults": []})
 
 
+async def list_answers(request: web.Request) -> web.Response:
+    tally = request.app[server.CONTEXT].answers.tally()
+    return server.respond({"answers": tally.as_list()})
+
+
+async def clear_answers(request: web.Request) -> web.Response:
+    request.app[server.CONTEXT].answers.clear()
+    return server.respond({"answers": []})
+
+
 async def compact(request: web.Request) -> web.Response:
     objects = request.app[server.CONTEXT].store
     objects.compact()
@@ -49,5 +61,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_emulator/faults", list_faults)
     app.router.add_post("/_emulator/faults", add_fault)
     app.router.add_delete("/_emulator/faults", clear_faults)
+    app.router.add_get("/_emulator/answers", list_answers)
+    app.router.add_delete("/_emulator/answers", clear_answers)
     app.router.add_post("/_emulator/compact", compact)
     app.router.add_get("/_emulator/healthz", healthz)

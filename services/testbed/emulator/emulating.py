@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from services.testbed.emulator import admin, faults, resources, server, store
+from services.testbed.emulator import admin, answers, faults, resources, server, store
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -166,6 +166,10 @@ class Emulator:
     @property
     def resource_version(self) -> int:
         return self.store.resource_version
+
+    def answers(self) -> answers.Tally:
+        """The responses so far, by status code, verb and resource (:mod:`.answers`)."""
+        return self._call(self._context.answers.tally)
 
     # faults
 

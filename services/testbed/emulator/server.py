@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from services.testbed.emulator import (
+    answers,
     discovery,
     faults,
     patching,
@@ -36,6 +37,8 @@ class Context:
     faults: faults.Faults
     bookmark_interval: float
     clock: Callable[[], datetime.datetime]
+    answers: answers.Answers = dataclasses.field(default_factory=answers.Answers)
+    """Responses by status code, verb and resource."""
 
 
 CONTEXT = web.AppKey("context", Context)
@@ -60,16 +63,26 @@ def _versioned(target: routing.Target, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 async def api(request: web.Request) -> web.StreamResponse:
-    """Every path under /api and /apis."""
+    """Every path under /api and /apis; each answer to a resource is counted (``Context.answers``)."""
     ctx = request.app[CONTEXT]
     parsed = routing.parse(request.path)
+    if not isinstance(parsed, routing.Target):
+        return await _answer(request, ctx, parsed, verb="")
+    watch = request.query.get("watch", "").lower() in ("true", "1")
+    verb = parsed.verb(request.method, watch=watch)
+    response = await _answer(request, ctx, parsed, verb=verb)
+    ctx.answers.add(response.status, verb=verb, resource=parsed.fault_resource)
+    return response
+
+
+async def _answer(
+    request: web.Request, ctx: Context, parsed: routing.Target | routing.Discovery | None, *, verb: str
+) -> web.StreamResponse:
     try:
         if parsed is None:
             raise _not_served()
         if isinstance(parsed, routing.Discovery):
             return _discovery(request, parsed)
-        watch = request.query.get("watch", "").lower() in ("true", "1")
-        verb = parsed.verb(request.method, watch=watch)
         fault = ctx.faults.pick(verb, parsed.fault_resource, parsed.namespace, parsed.name)
         if fault is not None:
             return await _inject(request, fault)

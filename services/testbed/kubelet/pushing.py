@@ -4,7 +4,7 @@
 build's name, pod uid and a serial) to the build's first tag and, when ``CACHE_TAG`` is set, a
 cache image to that tag, with contents new for every build so each build yields a new digest.
 ``completion_message`` stands in for kpack's completion container: it resolves what was pushed
-and encodes base64(gzip(JSON)) with :func:`services.build_runner.build_status.encode_completion_message`.
+and encodes base64(gzip(JSON)) with :func:`contracts.completion.encode_completion_message`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import tarfile
 from datetime import datetime
 from typing import Any
 
-from contracts import builds
+from contracts import builds, completion
 from services import errors
-from services.build_runner import build_status
 from services.registry import client as registry_client
 from services.registry import config as registry_config
 from services.testbed.kubelet import build_pods
@@ -80,7 +79,7 @@ async def completion_message(registry: registry_client.RegistryClient, pod: dict
         except errors.KilnError as e:
             logger.warning("cache tag %s could not be resolved: %s", cache_tag, e)
     builder = await _builder_config(registry, pod)
-    metadata = build_status.CompletionMetadata(
+    metadata = completion.CompletionMetadata(
         buildpack_metadata=[
             builds.BuildpackInfo(id=bp.id, version=bp.version, homepage=bp.homepage or None)
             for bp in builder.buildpacks
@@ -91,7 +90,7 @@ async def completion_message(registry: registry_client.RegistryClient, pod: dict
         stack_run_image=build_pods.run_image(pod),
         lifecycle_version=builder.lifecycle_version,
     )
-    return build_status.encode_completion_message(metadata)
+    return completion.encode_completion_message(metadata)
 
 
 async def _builder_config(

@@ -63,6 +63,27 @@ async def test_an_image_whose_cache_tag_is_its_own_tag_is_not_ready_and_names_th
     assert run.sb.emulator.objects("sourceresolvers", bad_namespace) == []
 
 
+async def test_an_image_without_a_builder_name_is_not_ready_and_names_the_field(run: Run) -> None:
+    """Decided from the Image alone: nothing is created for it."""
+    bad = run.image("registry-cache")
+    bad["spec"]["builder"]["name"] = ""
+    await run.sb.apply(bad)
+
+    await run.sb.wait_for(
+        lambda: (ready(run, run.namespace, run.name) or {}).get("status") == "False",
+        seconds=10,
+        what="the invalid Image's Ready=False",
+    )
+
+    condition = ready(run, run.namespace, run.name)
+    assert condition is not None
+    assert (condition["reason"], condition["message"]) == (
+        "InvalidSpec",
+        "missing field(s): spec.builder.name",
+    )
+    assert run.sb.emulator.objects("sourceresolvers", run.namespace) == []
+
+
 async def test_a_malformed_event_is_dead_lettered_and_the_next_valid_image_is_built(run: Run) -> None:
     settings = broker_settings.BrokerSettings(prefix=run.sb.prefix)
     names = topology.Names(settings)

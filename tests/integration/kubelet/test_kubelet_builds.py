@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
+from contracts import completion
 from services import errors, registry
-from services.build_runner import build_status
+from services.image_state import build_status
 from services.kube import resources
 from services.testbed.kubelet import failures, kubelet
 from tests.integration.kubelet import kubelet_support as support
@@ -43,7 +44,7 @@ async def test_a_registry_cache_build_succeeds_and_reports_the_cache_digest_the_
     record = await _finished(running_kubelet, namespace, pod["metadata"]["name"])
     finished = await kube.pods.get(pod["metadata"]["name"], namespace=namespace)
     message = finished["status"]["containerStatuses"][0]["state"]["terminated"]["message"]
-    metadata = build_status.decode_completion_message(message)
+    metadata = completion.decode_completion_message(message)
 
     assert finished["status"]["phase"] == "Succeeded"
     assert support.states(finished, "initContainerStatuses") == [(s, "terminated", 0) for s in STEPS]
@@ -94,7 +95,7 @@ async def test_the_next_build_reads_the_pinned_digest_and_writes_a_new_cache_ima
     _, pod2 = await support.create_build_and_pod(kube, second, builder_image=builder_image)
     record = await _finished(running_kubelet, namespace, pod2["metadata"]["name"])
 
-    metadata = build_status.decode_completion_message(record.termination_message)
+    metadata = completion.decode_completion_message(record.termination_message)
     assert record.cache_args()["analyze"] == [f"-cache-image={pinned}"]
     assert record.cache_args()["restore"] == [f"-cache-image={pinned}"]
     assert record.cache_args()["export"] == [f"-cache-image={cache}"]
@@ -121,7 +122,7 @@ async def test_a_volume_cache_build_reports_no_cache_image(
     assert record.cache_args()["restore"] == ["-cache-dir=/cache"]
     assert record.cache_args()["export"] == ["-cache-dir=/cache"]
     assert record.cache_args()["analyze"] == []
-    assert build_status.decode_completion_message(record.termination_message).latest_cache_image == ""
+    assert completion.decode_completion_message(record.termination_message).latest_cache_image == ""
 
 
 async def test_a_build_annotated_to_fail_fails_at_that_step_with_its_message(

@@ -586,6 +586,114 @@ def test_plan_without_a_resolver_creates_one_and_waits_for_it() -> None:
     }
 
 
+PUSHED_COMMIT = "9" * 40
+
+
+def test_plan_of_a_push_moves_the_resolver_and_builds_the_pushed_commit() -> None:
+    document = yaml.safe_load(
+        ok(
+            kiln(
+                *PLAN,
+                "--builds",
+                "builds.yaml",
+                "--push",
+                PUSHED_COMMIT,
+                "--before",
+                RESOLVED_COMMIT,
+                "--now",
+                NOW,
+            )
+        )
+    )
+    assert list(document) == [*PLAN_KEYS, "sourceResolver"]
+    assert (document["buildRequired"], document["reasons"]) == ("True", ["COMMIT"])
+    assert document["changes"] == f'[{{"reason":"COMMIT","old":"{"f" * 40}","new":"{PUSHED_COMMIT}"}}]'
+    assert document["build"]["spec"]["source"] == {
+        "git": {"url": "https://github.com/x/y", "revision": PUSHED_COMMIT}
+    }
+    resolver = document["sourceResolver"]
+    assert (resolver["action"], resolver["object"], resolver["push"]) == ("none", None, "move")
+    assert resolver["status"]["source"]["git"]["revision"] == PUSHED_COMMIT
+    assert resolver["status"]["pushes"] == {"commits": [RESOLVED_COMMIT, PUSHED_COMMIT], "deliveries": []}
+    assert resolver["status"]["conditions"] == [
+        {"type": "Ready", "status": "True", "lastTransitionTime": NOW}
+    ]
+
+
+def test_plan_of_a_push_of_the_commit_already_resolved_keeps_the_revision_and_remembers_the_push() -> None:
+    document = yaml.safe_load(
+        ok(kiln(*PLAN, "--builds", "builds.yaml", "--push", RESOLVED_COMMIT, "--now", NOW))
+    )
+    resolver = document["sourceResolver"]
+    assert (resolver["action"], resolver["push"]) == ("none", "current")
+    assert resolver["status"]["source"]["git"]["revision"] == RESOLVED_COMMIT
+    assert resolver["status"]["pushes"] == {"commits": [RESOLVED_COMMIT], "deliveries": []}
+    assert document["build"]["spec"]["source"]["git"]["revision"] == RESOLVED_COMMIT
+
+
+def test_plan_of_a_push_before_the_resolver_exists_creates_and_resolves_it_in_the_same_reconcile() -> None:
+    document = yaml.safe_load(
+        ok(
+            kiln(
+                "plan",
+                "image.yaml",
+                "--builder",
+                "cluster-builder.yaml",
+                "--push",
+                PUSHED_COMMIT,
+                "--now",
+                NOW,
+            )
+        )
+    )
+    resolver = document["sourceResolver"]
+    assert (resolver["action"], resolver["push"]) == ("create", None)
+    assert resolver["object"]["metadata"]["name"] == "app-source"
+    assert resolver["status"]["observedGeneration"] == 1
+    # the push concerned no resolver yet: the created one starts from its spec's branch
+    git = resolver["status"]["source"]["git"]
+    assert (git["url"], git["revision"], git["type"]) == ("https://github.com/x/y", "main", "Branch")
+    assert (document["buildRequired"], document["reasons"]) == ("True", ["CONFIG"])
+    assert document["build"]["spec"]["source"]["git"]["revision"] == "main"
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        pytest.param(
+            ["--push", "main"],
+            "Invalid value for --push: expected a full commit id (40 or 64 lowercase hexadecimal digits), got 'main'",
+            id="a push names a commit, not a branch",
+        ),
+        pytest.param(
+            ["--push", PUSHED_COMMIT, "--before", "abc"],
+            "Invalid value for --before: expected a full commit id (40 or 64 lowercase hexadecimal digits), got 'abc'",
+            id="before names a full commit",
+        ),
+        pytest.param(
+            ["--before", PUSHED_COMMIT],
+            "Invalid value for --before: --before needs --push COMMIT",
+            id="before without a push",
+        ),
+    ],
+)
+def test_plan_push_usage_errors(args: list[str], error: str) -> None:
+    assert usage_error(kiln(*PLAN, *args)) == ("Usage: kiln plan [OPTIONS] {image_file}", error)
+
+
+def test_plan_of_a_push_to_an_image_without_a_git_source_is_a_usage_error(tmp_path: Path) -> None:
+    image = yaml.safe_load((FIXTURES / "image.yaml").read_text())
+    image["spec"]["source"] = {"blob": {"url": "https://example.com/source.tgz"}}
+    path = tmp_path / "blob-image.yaml"
+    path.write_text(yaml.safe_dump(image))
+    assert usage_error(
+        kiln("plan", str(path), "--builder", "cluster-builder.yaml", "--push", PUSHED_COMMIT)
+    ) == (
+        "Usage: kiln plan [OPTIONS] {image_file}",
+        "Invalid value for --push: the Image has no git source (spec.source.git) to push to",
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "messages"),
     [

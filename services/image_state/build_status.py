@@ -6,18 +6,16 @@
   False ``Failed`` (``Error: <pod message><first failed init step's message>`` when a step left
   one); pod ``Pending`` with a waiting init step → Unknown with its reason and message; else
   Unknown.
-* When the metadata is ready, the ``completion`` container's termination message —
-  base64(gzip(JSON)) — fills ``buildMetadata``, ``latestImage``, ``latestCacheImage``,
-  ``stack`` and ``lifecycleVersion``. :func:`encode_completion_message` writes that message.
+* When the metadata is ready, the ``completion`` container's termination message (the contract
+  in :mod:`contracts.completion`) fills ``buildMetadata``, ``latestImage``, ``latestCacheImage``,
+  ``stack`` and ``lifecycleVersion``.
+
+Pure: no I/O; "now" is a parameter.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import gzip
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,63 +23,16 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from contracts import builds, meta
+from contracts import builds, completion, meta
 from services import errors
-from services.build_runner import steps
 
-COMPLETION = "completion"
-MAX_MESSAGE_BYTES = 4096
-"""Kubernetes keeps at most 4096 bytes of a termination message."""
+COMPLETION = builds.COMPLETION_STEP
 SUCCEEDED = "Succeeded"
 
 
-class CompletionMessageError(errors.PermanentError, ValueError):
-    """The completion container's termination message cannot be written or read."""
-
-
-class CompletionMetadata(BaseModel):
-    """What the completion container reports (JSON keys as kpack's ``cnb.BuildMetadata``)."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="ignore",  # a newer completion image may report more; what we read is typed
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        use_attribute_docstrings=True,
-    )
-
-    buildpack_metadata: list[builds.BuildpackInfo] = Field(default_factory=list)
-    """Buildpacks that took part: id, version, homepage."""
-    latest_cache_image: str = ""
-    """Digest reference of the cache tag after the build; empty when there is none or it failed."""
-    latest_image: str = ""
-    """Digest reference of the built image."""
-    stack_id: str = Field(default="", alias="stackID")
-    """Stack id of the run image."""
-    stack_run_image: str = ""
-    """Run image repository at the digest the image was built on."""
-    lifecycle_version: str = ""
-    """Lifecycle version that ran the build."""
-
-
-def encode_completion_message(metadata: CompletionMetadata) -> str:
-    """base64(gzip(JSON)); raise ``compressed metadata size too large`` past 4096 bytes."""
-    body = json.dumps(metadata.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
-    message = base64.b64encode(gzip.compress(body.encode(), mtime=0)).decode()
-    if len(message) > MAX_MESSAGE_BYTES:
-        raise CompletionMessageError("compressed metadata size too large")
-    return message
-
-
-def decode_completion_message(message: str) -> CompletionMetadata:
-    """The metadata in a termination message; :class:`CompletionMessageError` if unreadable."""
-    try:
-        body = gzip.decompress(base64.b64decode(message, validate=True))
-        return CompletionMetadata.model_validate(json.loads(body))
-    except (binascii.Error, OSError, EOFError, ValueError) as e:
-        raise CompletionMessageError(f"invalid completion message: {e}") from e
+class CompletionMessageError(errors.PermanentError, completion.CompletionMessageError):
+    """A finished pod whose completion container left no readable termination message: no retry
+    brings one, so the event is dead-lettered with this reason."""
 
 
 class PodModel(BaseModel):
@@ -126,7 +77,7 @@ class PodStatus(PodModel):
 
     def steps(self) -> list[ContainerStatus]:
         every = [*self.init_container_statuses, *self.container_statuses]
-        return [status for status in every if status.name in steps.BUILD_STEPS]
+        return [status for status in every if status.name in builds.BUILD_STEPS]
 
 
 def pod_status(pod: dict[str, Any]) -> PodStatus:
@@ -163,7 +114,11 @@ def build_status_from_pod(
 
 
 def _metadata_changes(status: PodStatus) -> dict[str, Any]:
-    metadata = decode_completion_message(_completion_message(status))
+    message = _completion_message(status)
+    try:
+        metadata = completion.decode_completion_message(message)
+    except completion.CompletionMessageError as e:
+        raise CompletionMessageError(str(e)) from e
     return {
         "build_metadata": list(metadata.buildpack_metadata),
         "latest_image": metadata.latest_image,

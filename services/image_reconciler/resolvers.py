@@ -1,0 +1,150 @@
+"""The Image's SourceResolver in one reconcile: its object (kpack's part) and its status (Kiln's).
+
+kpack's Image reconcile creates the ``<image>-source`` SourceResolver, or brings its spec and labels
+to the Image's (:func:`plan_source_resolver`), and leaves resolving it to the SourceResolver's own
+controller, so a created or changed resolver is not ready in that reconcile.
+
+In Kiln the image-reconciler is that controller too (there is no polling: a git push names the
+commit, :mod:`.resolving`). With a :class:`Resolution`, :func:`plan` also decides the status to
+write on the resolver: first the observed resolver's, with the pushed revision applied (the
+push is recorded even while a build runs, and only on the resolver observed: a resolver created
+in this reconcile starts from its spec); then, after a create or a spec update, the status of the
+resolver as the API server will hold it (a created object has generation 1; a spec change raises
+the generation by one; a label change does not). The build decision then sees the resolver as
+written, so one reconcile goes from a new Image to its first Build.
+
+Pure: no I/O; "now" is a parameter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from contracts import events, meta, source_resolvers
+from contracts import images as image_models
+from services.image_reconciler import cache_volumes, changes, resolving, statuses
+
+CREATED_GENERATION = 1
+"""The generation the API server gives a new object."""
+
+
+class Resolution(BaseModel):
+    """Resolve the SourceResolver in this reconcile (Kiln's image-reconciler is its controller)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pushed: events.SourceChanged | None = None
+    """The git push this reconcile is for (``source.changed``), or None."""
+
+
+class SourceResolverPlan(BaseModel):
+    """What to do with the Image's SourceResolver (spec §1.5, kpack ``reconcileSourceResolver``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Literal["create", "update", "none"]
+    """``create`` or ``update`` the object, or ``none``."""
+    object: source_resolvers.SourceResolver | None = None
+    """create: the desired resolver; update: the observed one with the desired spec and labels."""
+    status: source_resolvers.SourceResolverStatus | None = None
+    """Kiln: the status to write after the create or update (or on the observed resolver); None
+    when it stays as it is, and always None without a :class:`Resolution`."""
+    push: resolving.Verdict | None = None
+    """What the pushed revision did to the observed resolver (:func:`.resolving.decide`); None
+    without a push, or when it does not concern this resolver."""
+
+    def to_document(self) -> dict[str, Any]:
+        """The ``sourceResolver`` part of ``kiln plan --push``."""
+        return {
+            "action": self.action,
+            "object": self.object.dump() if self.object is not None else None,
+            "status": self.status.dump() if self.status is not None else None,
+            "push": self.push,
+        }
+
+
+NO_CHANGE = SourceResolverPlan(action="none")
+
+
+def desired_source_resolver(image: image_models.Image) -> source_resolvers.SourceResolver:
+    """``<image>-source``: the Image's source and service account, its labels, owned by it."""
+    metadata: dict[str, Any] = {"name": meta.child_name(image.name, "-source"), "namespace": image.namespace}
+    if image.labels:
+        metadata["labels"] = image.labels
+    metadata["ownerReferences"] = [cache_volumes.image_owner_reference(image)]
+    return source_resolvers.SourceResolver.model_validate(
+        {
+            "apiVersion": meta.V1ALPHA2,
+            "kind": source_resolvers.KIND,
+            "metadata": metadata,
+            "spec": {
+                "serviceAccountName": image.spec.service_account_name,
+                "source": image.spec.source.dump(),
+            },
+        }
+    )
+
+
+def plan_source_resolver(
+    image: image_models.Image, *, observed: source_resolvers.SourceResolver | None
+) -> tuple[SourceResolverPlan, source_resolvers.SourceResolver]:
+    """kpack's action, and the resolver the decision then sees.
+
+    A created resolver has no status (not ready). An update that changes the spec bumps the
+    generation past ``observedGeneration``, so the updated resolver is not ready either.
+    """
+    desired = desired_source_resolver(image)
+    if observed is None:
+        return SourceResolverPlan(action="create", object=desired), desired
+    same_spec = changes.semantic(desired.spec.dump()) == changes.semantic(observed.spec.dump())
+    if same_spec and desired.labels == observed.labels:
+        return NO_CHANGE, observed
+    metadata = observed.metadata.dump()
+    metadata.pop("labels", None)
+    metadata |= {"labels": desired.labels} if desired.labels else {}
+    updated = observed.with_(spec=desired.spec, metadata=meta.ObjectMeta.model_validate(metadata))
+    seen = updated
+    if not same_spec:
+        seen = updated.with_(metadata=updated.metadata.with_(generation=observed.generation + 1))
+    return SourceResolverPlan(action="update", object=updated), seen
+
+
+def resolve_observed(
+    observed: source_resolvers.SourceResolver | None, *, resolution: Resolution | None, now: datetime
+) -> SourceResolverPlan:
+    """The status the observed resolver gets, the push applied (the early stops write only this)."""
+    if resolution is None or observed is None:
+        return NO_CHANGE
+    status = resolving.resolved(observed, push=resolution.pushed, now=statuses.rfc3339(now))
+    verdict = resolving.push_verdict(observed, resolution.pushed)
+    return SourceResolverPlan(
+        action="none", status=status if resolving.needs_update(observed, status) else None, push=verdict
+    )
+
+
+def plan(
+    image: image_models.Image,
+    *,
+    observed: source_resolvers.SourceResolver | None,
+    resolution: Resolution | None,
+    now: datetime,
+) -> tuple[SourceResolverPlan, source_resolvers.SourceResolver, bool]:
+    """The resolver's plan, the resolver the build decision sees, and whether kpack's reconcile
+    would have seen it not ready (then Kiln's resolution saved a reconcile)."""
+    first = resolve_observed(observed, resolution=resolution, now=now)
+    resolved = observed if observed is None or first.status is None else observed.with_(status=first.status)
+    kpack, seen = plan_source_resolver(image, observed=resolved)
+    if resolution is None:
+        return kpack, seen, not seen.ready()
+    if observed is None:
+        seen = seen.with_(metadata=seen.metadata.with_(generation=CREATED_GENERATION))
+        held = seen
+    else:
+        held = seen.with_(status=observed.status)
+    status = resolving.resolved(seen, now=statuses.rfc3339(now))
+    written = status if resolving.needs_update(held, status) else None
+    decided = kpack.model_copy(update={"status": written, "push": first.push})
+    return decided, seen.with_(status=status), not seen.ready()
