@@ -214,6 +214,14 @@ class KubeObject(KubeModel):
         )
 
 
+def reference_names(references: object) -> list[str]:
+    """``[{"name": …}, …]`` (a service account's ``secrets`` or ``imagePullSecrets``, as raw JSON)
+    → the names, skipping entries without one."""
+    if not isinstance(references, list):
+        return []
+    return [str(ref["name"]) for ref in references if isinstance(ref, dict) and ref.get("name")]
+
+
 def child_name(parent: str, suffix: str) -> str:
     """knative ``kmeta.ChildName``: ``parent + suffix``, hashed down to 63 characters if longer."""
     if len(parent) + len(suffix) <= 63:

@@ -25,7 +25,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from contracts import builds
+from contracts import builds, meta
 from services import errors
 from services.build_runner import secrets as build_secrets
 
@@ -99,7 +99,7 @@ def resource_plural(kind: str) -> str:
 def forbidden_secrets(service_accounts: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     """The Secrets the namespace's service accounts list under ``secrets``."""
     return frozenset(
-        name for account in service_accounts for name in build_secrets.reference_names(account.get("secrets"))
+        name for account in service_accounts for name in meta.reference_names(account.get("secrets"))
     )
 
 

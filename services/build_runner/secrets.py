@@ -83,13 +83,6 @@ class BuildSecret(meta.WireModel):
         return COSIGN_KEY in self.data_keys
 
 
-def reference_names(references: object) -> list[str]:
-    """``[{"name": …}, …]`` (a service account's ``secrets`` or ``imagePullSecrets``) → the names."""
-    if not isinstance(references, list):
-        return []
-    return [str(ref["name"]) for ref in references if isinstance(ref, dict) and ref.get("name")]
-
-
 def from_secret(secret: dict[str, Any]) -> BuildSecret:
     """The pod generator's view of a Secret object: its values are dropped, only which are set kept."""
     metadata = secret.get("metadata") or {}

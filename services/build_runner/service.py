@@ -125,7 +125,7 @@ class BuildRunner:
             return ServiceAccountSecrets()
         return ServiceAccountSecrets(
             [build_secrets.from_secret(secret) for secret in secrets],
-            build_secrets.reference_names(account.get("imagePullSecrets")),
+            meta.reference_names(account.get("imagePullSecrets")),
         )
 
     async def builder_config(self, build: builds.Build) -> builder_images.BuilderImageConfig:

@@ -51,7 +51,7 @@ def desired_pvc(image: images.Image) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": cache_name(image), "namespace": image.namespace}
     if image.labels:
         metadata["labels"] = image.labels
-    metadata["ownerReferences"] = [image_owner_reference(image)]
+    metadata["ownerReferences"] = [image.controller_reference(kind=images.KIND).dump()]
     spec: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": str(volume.size)}},
@@ -59,18 +59,6 @@ def desired_pvc(image: images.Image) -> dict[str, Any]:
     if volume.storage_class_name:
         spec["storageClassName"] = volume.storage_class_name
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata, "spec": spec}
-
-
-def image_owner_reference(image: images.Image) -> dict[str, Any]:
-    """kmeta ``NewControllerRef`` of the Image, as a wire dict."""
-    return {
-        "apiVersion": meta.V1ALPHA2,
-        "kind": images.KIND,
-        "name": image.name,
-        "uid": image.metadata.uid or "",
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
 
 
 def plan_cache(image: images.Image, *, observed: Mapping[str, Any] | None) -> PvcPlan:

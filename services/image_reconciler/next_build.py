@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts import builders, builds, images, meta, references, source_resolvers
-from services.image_reconciler import cache_volumes, changes
+from services.image_reconciler import changes
 
 
 def build_counter(latest_build: builds.Build | None) -> int:
@@ -106,7 +106,7 @@ def next_build(
             builds.BUILDER_NAME_ANNOTATION: builder.name,
             builds.BUILDER_KIND_ANNOTATION: builder.kind or image.spec.builder.kind,
         },
-        owner_references=[meta.OwnerReference.model_validate(cache_volumes.image_owner_reference(image))],
+        owner_references=[image.controller_reference(kind=images.KIND)],
     )
     return builds.Build(
         api_version=meta.V1ALPHA2, kind=builds.KIND, metadata=metadata, spec=builds.BuildSpec(**spec)

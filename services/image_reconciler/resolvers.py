@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts import events, meta, source_resolvers
 from contracts import images as image_models
-from services.image_reconciler import cache_volumes, changes, resolving, statuses
+from services.image_reconciler import changes, resolving
 
 CREATED_GENERATION = 1
 """The generation the API server gives a new object."""
@@ -74,7 +74,7 @@ def desired_source_resolver(image: image_models.Image) -> source_resolvers.Sourc
     metadata: dict[str, Any] = {"name": meta.child_name(image.name, "-source"), "namespace": image.namespace}
     if image.labels:
         metadata["labels"] = image.labels
-    metadata["ownerReferences"] = [cache_volumes.image_owner_reference(image)]
+    metadata["ownerReferences"] = [image.controller_reference(kind=image_models.KIND).dump()]
     return source_resolvers.SourceResolver.model_validate(
         {
             "apiVersion": meta.V1ALPHA2,
@@ -118,7 +118,7 @@ def resolve_observed(
     """The status the observed resolver gets, the push applied (the early stops write only this)."""
     if resolution is None or observed is None:
         return NO_CHANGE
-    status = resolving.resolved(observed, push=resolution.pushed, now=statuses.rfc3339(now))
+    status = resolving.resolved(observed, push=resolution.pushed, now=meta.rfc3339(now))
     verdict = resolving.push_verdict(observed, resolution.pushed)
     return SourceResolverPlan(
         action="none", status=status if resolving.needs_update(observed, status) else None, push=verdict
@@ -144,7 +144,7 @@ def plan(
         held = seen
     else:
         held = seen.with_(status=observed.status)
-    status = resolving.resolved(seen, now=statuses.rfc3339(now))
+    status = resolving.resolved(seen, now=meta.rfc3339(now))
     written = status if resolving.needs_update(held, status) else None
     decided = kpack.model_copy(update={"status": written, "push": first.push})
     return decided, seen.with_(status=status), not seen.ready()

@@ -14,7 +14,7 @@ alone, in every outcome, by :func:`with_registry_cache`; no other service writes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from contracts import builders, builds, images, meta
@@ -26,12 +26,6 @@ BUILDER_UP_TO_DATE = "BuilderUpToDate"
 NOT_UP_TO_DATE_MESSAGE = "Builder is not up to date. The latest stack and buildpacks may not be in use."
 CACHE_FIELDS = ("latestCacheImage", "latestCacheBuildNumber")
 """Kiln's status fields about the registry cache (:func:`with_registry_cache`)."""
-
-
-def rfc3339(now: datetime) -> str:
-    """``now`` in UTC as Kubernetes writes times; a naive time counts as UTC."""
-    moment = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def condition(kind: str, status: meta.ConditionStatus, reason: str, message: str = "") -> meta.Condition:
@@ -89,7 +83,7 @@ def unparseable(raw: dict[str, Any], *, message: str, now: datetime) -> dict[str
     ready = condition(READY, "False", "InvalidSpec", message).dump()
     kept = previous.get("lastTransitionTime")
     same = previous.get("status") == "False" and isinstance(kept, str) and kept
-    ready["lastTransitionTime"] = kept if same else rfc3339(now)
+    ready["lastTransitionTime"] = kept if same else meta.rfc3339(now)
     wanted: dict[str, Any] = {"conditions": [ready]}
     generation = metadata.get("generation")
     if isinstance(generation, int) and generation:
@@ -218,14 +212,7 @@ def _image_generation(build: builds.Build | None) -> int:
 def _stamped(
     conditions: list[meta.Condition], *, previous: images.ImageStatus, now: datetime
 ) -> list[meta.Condition]:
-    stamped = []
-    for new in conditions:
-        old = previous.condition(new.type)
-        time = rfc3339(now)
-        if old is not None and old.status == new.status and old.last_transition_time:
-            time = old.last_transition_time
-        stamped.append(new.with_(last_transition_time=time))
-    return stamped
+    return [meta.stamped(new, previous=previous.condition(new.type), now=now) for new in conditions]
 
 
 def _with_conditions(

@@ -16,7 +16,7 @@ Pure: no I/O; "now" is a parameter.
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pydantic
@@ -108,7 +108,7 @@ def build_status_from_pod(
         pod_name=(pod.get("metadata") or {}).get("name") or build.pod_name(),
         step_states=step_states(status),
         steps_completed=completed,
-        conditions=[_stamped(condition, previous=build.status.condition(SUCCEEDED), now=now)],
+        conditions=[meta.stamped(condition, previous=build.status.condition(SUCCEEDED), now=now)],
     )
     return build.status.with_(**changes)
 
@@ -207,14 +207,3 @@ def _condition(value: meta.ConditionStatus, *, reason: str = "", message: str = 
     if message:
         given["message"] = message
     return meta.Condition.model_validate(given)
-
-
-def _stamped(
-    condition: meta.Condition, *, previous: meta.Condition | None, now: datetime | None
-) -> meta.Condition:
-    """Keep the previous transition time while the status stays; else stamp ``now``."""
-    if previous is not None and previous.status == condition.status and previous.last_transition_time:
-        return condition.with_(last_transition_time=previous.last_transition_time)
-    if now is None:
-        return condition
-    return condition.with_(last_transition_time=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from services.build_runner import secrets as build_secrets
+from contracts import meta
 from services.registry import auth
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ async def account_secrets(
     account = await reader.get_service_account(namespace, name)
     if account is None:
         return None, []
-    names = build_secrets.reference_names(account.get("secrets"))
+    names = meta.reference_names(account.get("secrets"))
     return account, await _secrets(reader, namespace, names, owner=f"service account {namespace}/{name}")
 
 
@@ -199,7 +199,7 @@ class Keychains:
     async def _load(self, account: Account) -> auth.Keychain:
         found, secrets = await account_secrets(self._reader, account.namespace, account.name)
         pulls = [*account.image_pull_secrets]
-        pulls += build_secrets.reference_names(found.get("imagePullSecrets")) if found else []
+        pulls += meta.reference_names(found.get("imagePullSecrets")) if found else []
         owner = f"service account {account}"
         pull_secrets = await _secrets(self._reader, account.namespace, pulls, owner=owner)
         own = self.own()

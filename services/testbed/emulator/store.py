@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from contracts import meta
 from services.testbed.emulator import resources, selectors, statuses, validating, watching
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def utc_now() -> datetime.datetime:
 
 
 def _timestamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return meta.rfc3339(moment)
 
 
 def copy_of(obj: Obj) -> Obj:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from contracts import meta
+
 POD_INITIALIZING = "PodInitializing"
 
 
 def timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return meta.rfc3339(moment)
 
 
 def waiting(reason: str = POD_INITIALIZING) -> dict[str, Any]:

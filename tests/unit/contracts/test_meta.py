@@ -438,3 +438,25 @@ def test_a_condition_keeps_its_transition_time_while_its_status_stays(
 ) -> None:
     condition = meta.Condition(type="Ready", status=status, reason="R")
     assert meta.stamped(condition, previous=previous, now=now).last_transition_time == stamp
+
+
+@pytest.mark.parametrize(
+    ("references", "names"),
+    [
+        ([{"name": "a"}, {"name": "b"}], ["a", "b"]),
+        ([{"name": ""}, {"other": "x"}, "c", {"name": "d"}], ["d"]),
+        (None, []),
+        ({"name": "a"}, []),
+    ],
+    ids=["names in order", "entries without a name are skipped", "none", "not a list"],
+)
+def test_the_names_of_a_service_accounts_secret_references(references: object, names: list[str]) -> None:
+    assert meta.reference_names(references) == names
+
+
+def test_rfc3339_converts_to_utc_and_treats_naive_times_as_utc() -> None:
+    """Moved with meta.rfc3339 from the image-reconciler's statuses, where it was written first."""
+    assert meta.rfc3339(datetime(2024, 1, 1, 2, 0, 0, 999, tzinfo=timezone(timedelta(hours=2)))) == (
+        "2024-01-01T00:00:00Z"
+    )
+    assert meta.rfc3339(datetime(2024, 1, 1, 2, 0, 0)) == "2024-01-01T02:00:00Z"

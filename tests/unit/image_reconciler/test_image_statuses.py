@@ -325,15 +325,6 @@ def test_last_transition_time(previous: list[dict[str, Any]], expected_time: str
     assert conditions[0]["lastTransitionTime"] == expected_time
 
 
-def test_rfc3339_converts_to_utc_and_treats_naive_times_as_utc() -> None:
-    from datetime import datetime, timedelta, timezone
-
-    assert statuses.rfc3339(datetime(2024, 1, 1, 2, 0, 0, 999, tzinfo=timezone(timedelta(hours=2)))) == (
-        "2024-01-01T00:00:00Z"
-    )
-    assert statuses.rfc3339(datetime(2024, 1, 1, 2, 0, 0)) == "2024-01-01T02:00:00Z"
-
-
 def test_an_image_without_generation_keeps_its_observed_generation() -> None:
     image = fx.image(status={"observedGeneration": 5}, generation=0)
     assert statuses.builder_not_found(image, now=fx.NOW).observed_generation == 5
