@@ -227,7 +227,10 @@ def _pushed(image: images.Image, *, commit: str | None, before: str | None) -> e
 def render_pod(
     build_file: Annotated[Path, typer.Argument(help="the Build")],
     builder_config: Annotated[Path, typer.Option(help="the builder image as the pod generator sees it")],
-    now: Annotated[str | None, typer.Option(help="RFC 3339 build time (default: now)")] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(help="RFC 3339 time of rendering, read only for spec.creationTime: now (default: now)"),
+    ] = None,
     output: common.OutputOption = "yaml",
 ) -> None:
     """Render the build (or rebase) pod of a Build, with its cache arguments.
