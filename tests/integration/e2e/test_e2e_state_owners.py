@@ -158,16 +158,7 @@ async def test_a_finished_build_whose_status_is_not_written_yet_is_not_announced
 ) -> None:
     sb = without_image_state
     namespace, name = names
-    await sb.apply(
-        examples.image("registry-cache", name=name, namespace=namespace, registry=REGISTRY, builder="default")
-    )
-    await sb.wait_for(lambda: len(sb.builds(namespace)) == 1, seconds=WAIT_SECONDS, what="build 1")
-    [build] = sb.builds(namespace)
-    await sb.wait_for(
-        lambda: (record := sb.kubelet.record(namespace, build.pod_name())) is not None and record.done,
-        seconds=WAIT_SECONDS,
-        what="build 1's pod to finish",
-    )
+    await _first_pod_finished(sb, namespace, name)
     await sb.wait_for(
         lambda: _metric(sb, "kiln_events_published_total", type=events.BuildFinished.event_type) >= 1,
         seconds=WAIT_SECONDS,
@@ -213,16 +204,7 @@ async def test_a_build_recorded_but_never_announced_is_announced_when_its_finish
     image-state process), and the Image is told, without waiting for the bridge's resync."""
     sb = without_image_state
     namespace, name = names
-    await sb.apply(
-        examples.image("registry-cache", name=name, namespace=namespace, registry=REGISTRY, builder="default")
-    )
-    await sb.wait_for(lambda: len(sb.builds(namespace)) == 1, seconds=WAIT_SECONDS, what="build 1")
-    [build] = sb.builds(namespace)
-    await sb.wait_for(
-        lambda: (record := sb.kubelet.record(namespace, build.pod_name())) is not None and record.done,
-        seconds=WAIT_SECONDS,
-        what="build 1's pod to finish",
-    )
+    build = await _first_pod_finished(sb, namespace, name)
     pod = sb.pod(build)
     assert pod is not None
     status = build_status.build_status_from_pod(build, pod, now=datetime.now(UTC))
@@ -250,3 +232,18 @@ def _ready(sb: harness.Sandbox, namespace: str, name: str) -> tuple[str, str] | 
     ) or []
     ready = next((c for c in conditions if c.get("type") == "Ready"), None)
     return None if ready is None else (ready.get("status", ""), ready.get("reason", ""))
+
+
+async def _first_pod_finished(sb: harness.Sandbox, namespace: str, name: str) -> build_models.Build:
+    """Apply the registry-cache Image ``namespace/name``; its first Build once that build's pod finished."""
+    await sb.apply(
+        examples.image("registry-cache", name=name, namespace=namespace, registry=REGISTRY, builder="default")
+    )
+    await sb.wait_for(lambda: len(sb.builds(namespace)) == 1, seconds=WAIT_SECONDS, what="build 1")
+    [build] = sb.builds(namespace)
+    await sb.wait_for(
+        lambda: (record := sb.kubelet.record(namespace, build.pod_name())) is not None and record.done,
+        seconds=WAIT_SECONDS,
+        what="build 1's pod to finish",
+    )
+    return build
