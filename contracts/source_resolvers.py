@@ -9,7 +9,9 @@ write through the main resource, and could disagree with the status it describes
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from contracts import meta, sources
 
@@ -18,11 +20,26 @@ HISTORY = 64
 """How many recent commits and delivery ids :class:`PushHistory` keeps, each."""
 
 
+LEGACY_SERVICE_ACCOUNT_KEY = "serviceAccountName"
+"""The key Kiln wrote the service account under before it used kpack's ``serviceAccount``."""
+
+
 class SourceResolverSpec(meta.KubeModel):
-    service_account_name: str | None = None
-    """Service account with the source credentials."""
+    service_account: str | None = None
+    """Service account with the source credentials (kpack's ``serviceAccount``)."""
     source: sources.SourceConfig = Field(default_factory=sources.SourceConfig)
     """The unresolved source."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_service_account(cls, data: Any) -> Any:
+        """A resolver Kiln wrote with ``serviceAccountName`` reads as kpack's ``serviceAccount``."""
+        if not isinstance(data, dict) or LEGACY_SERVICE_ACCOUNT_KEY not in data:
+            return data
+        legacy = {k: v for k, v in data.items() if k != LEGACY_SERVICE_ACCOUNT_KEY}
+        if "serviceAccount" not in legacy and "service_account" not in legacy:
+            legacy["serviceAccount"] = data[LEGACY_SERVICE_ACCOUNT_KEY]
+        return legacy
 
 
 class PushHistory(meta.KubeModel):
