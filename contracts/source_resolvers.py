@@ -33,13 +33,15 @@ class SourceResolverSpec(meta.KubeModel):
     @model_validator(mode="before")
     @classmethod
     def _legacy_service_account(cls, data: Any) -> Any:
-        """A resolver Kiln wrote with ``serviceAccountName`` reads as kpack's ``serviceAccount``."""
+        """A resolver Kiln wrote with ``serviceAccountName`` reads as kpack's ``serviceAccount``.
+
+        The old key stays among the unknown keys, so the spec differs from the one Kiln wants and
+        the next reconcile rewrites the resolver with kpack's key alone."""
         if not isinstance(data, dict) or LEGACY_SERVICE_ACCOUNT_KEY not in data:
             return data
-        legacy = {k: v for k, v in data.items() if k != LEGACY_SERVICE_ACCOUNT_KEY}
-        if "serviceAccount" not in legacy and "service_account" not in legacy:
-            legacy["serviceAccount"] = data[LEGACY_SERVICE_ACCOUNT_KEY]
-        return legacy
+        if "serviceAccount" in data or "service_account" in data:
+            return data
+        return {**data, "serviceAccount": data[LEGACY_SERVICE_ACCOUNT_KEY]}
 
 
 class PushHistory(meta.KubeModel):

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from contracts import source_resolvers
+from services.image_reconciler import resolvers
+from tests.unit.image_reconciler import image_fixtures as fx
 
 SOURCE = {"git": {"url": "https://github.com/some/repo", "revision": "main"}}
 
@@ -21,13 +23,18 @@ SOURCE = {"git": {"url": "https://github.com/some/repo", "revision": "main"}}
             "robot",
             {"serviceAccount": "robot", "source": SOURCE},
         ),
-        # written by Kiln before it used kpack's key: read as kpack's key
-        ({"serviceAccountName": "old", "source": SOURCE}, "old", {"serviceAccount": "old", "source": SOURCE}),
-        # both: kpack's key wins, the old one is dropped
+        # written by Kiln before it used kpack's key: read as kpack's key (the old one kept, so the
+        # spec differs from the desired one and the reconcile rewrites it)
+        (
+            {"serviceAccountName": "old", "source": SOURCE},
+            "old",
+            {"serviceAccountName": "old", "serviceAccount": "old", "source": SOURCE},
+        ),
+        # both: kpack's key wins
         (
             {"serviceAccount": "robot", "serviceAccountName": "old", "source": SOURCE},
             "robot",
-            {"serviceAccount": "robot", "source": SOURCE},
+            {"serviceAccount": "robot", "serviceAccountName": "old", "source": SOURCE},
         ),
         # none (omitempty)
         ({"source": SOURCE}, None, {"source": SOURCE}),
@@ -47,3 +54,21 @@ def test_a_spec_built_in_python_keeps_its_service_account() -> None:
     spec = source_resolvers.SourceResolverSpec(service_account="robot")
     assert spec.dump() == {"serviceAccount": "robot"}
     assert source_resolvers.SourceResolverSpec.model_validate(spec).service_account == "robot"
+
+
+def test_a_resolver_kiln_wrote_with_the_old_key_is_rewritten_with_kpacks_key() -> None:
+    image = fx.image({"serviceAccountName": "robot"})
+    legacy = fx.resolver(
+        spec={"serviceAccountName": "robot", "source": {"git": {"url": fx.REPO_URL, "revision": "main"}}}
+    )
+
+    decided, _ = resolvers.plan_source_resolver(image, observed=legacy)
+
+    assert decided.action == "update"
+    assert decided.object is not None
+    assert decided.object.spec.dump() == {
+        "serviceAccount": "robot",
+        "source": {"git": {"url": fx.REPO_URL, "revision": "main"}},
+    }
+    again, _ = resolvers.plan_source_resolver(image, observed=decided.object)
+    assert again.action == "none"
