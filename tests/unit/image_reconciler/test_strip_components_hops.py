@@ -1,8 +1,8 @@
 """A blob's ``stripComponents`` at each hop, Image → SourceResolver spec → its resolved status →
 the Build's source → the prepare step's ``BLOB_STRIP_COMPONENTS`` (kpack's ``build_pod.go`` env).
 
-kpack's blob resolver drops it (``pkg/reconciler/sourceresolver/blobresolver.go`` resolves only
-url, auth and subPath), so a kpack Image's ``stripComponents`` never reaches its Builds; Kiln
+kpack's blob resolver drops it (``pkg/blob/resolver.go`` ``Resolve`` copies only url, auth and
+subPath), so a kpack Image's ``stripComponents`` never reaches its Builds; Kiln
 carries it through (a deliberate difference, listed in the README).
 """
 
@@ -43,7 +43,16 @@ def test_strip_components_reaches_every_hop(
     prepare_env = {e["name"]: e["value"] for e in steps.source_env(build_source)}
 
     assert resolver.spec.source.dump() == {"blob": blob}
-    assert status.source.blob is not None
-    assert status.source.blob.strip_components == blob.get("stripComponents")
+    assert status.source.dump() == {"blob": blob}  # Go's omitempty: no null auth or subPath
     assert build_source.dump() == {"blob": build_blob}
     assert prepare_env["BLOB_STRIP_COMPONENTS"] == env
+
+
+def test_a_resolved_git_or_registry_source_omits_what_is_not_given() -> None:
+    git = resolving.resolved(resolvers.desired_source_resolver(fx.image()), now=fx.NOW_TEXT)
+    registry = resolving.resolved(
+        resolvers.desired_source_resolver(fx.image({"source": {"registry": {"image": "registry.io/src"}}})),
+        now=fx.NOW_TEXT,
+    )
+    assert git.source.dump() == {"git": {"url": fx.REPO_URL, "revision": "main", "type": "Branch"}}
+    assert registry.source.dump() == {"registry": {"image": "registry.io/src"}}
