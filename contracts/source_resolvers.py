@@ -9,7 +9,9 @@ write through the main resource, and could disagree with the status it describes
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from contracts import meta, sources
 
@@ -18,11 +20,28 @@ HISTORY = 64
 """How many recent commits and delivery ids :class:`PushHistory` keeps, each."""
 
 
+LEGACY_SERVICE_ACCOUNT_KEY = "serviceAccountName"
+"""The key Kiln wrote the service account under before it used kpack's ``serviceAccount``."""
+
+
 class SourceResolverSpec(meta.KubeModel):
-    service_account_name: str | None = None
-    """Service account with the source credentials."""
+    service_account: str | None = None
+    """Service account with the source credentials (kpack's ``serviceAccount``)."""
     source: sources.SourceConfig = Field(default_factory=sources.SourceConfig)
     """The unresolved source."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_service_account(cls, data: Any) -> Any:
+        """A resolver Kiln wrote with ``serviceAccountName`` reads as kpack's ``serviceAccount``.
+
+        The old key stays among the unknown keys, so the spec differs from the one Kiln wants and
+        the next reconcile rewrites the resolver with kpack's key alone."""
+        if not isinstance(data, dict) or LEGACY_SERVICE_ACCOUNT_KEY not in data:
+            return data
+        if "serviceAccount" in data or "service_account" in data:
+            return data
+        return {**data, "serviceAccount": data[LEGACY_SERVICE_ACCOUNT_KEY]}
 
 
 class PushHistory(meta.KubeModel):

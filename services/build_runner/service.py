@@ -21,7 +21,7 @@ from datetime import datetime
 
 from contracts import admission, builder_images, builds, events, meta
 from services import errors, ports
-from services.build_runner import bindings, pods
+from services.build_runner import bindings, builder_refs, pods
 from services.build_runner import secrets as build_secrets
 from services.registry import client as registry_client
 from services.registry import config as registry_config
@@ -129,20 +129,28 @@ class BuildRunner:
         )
 
     async def builder_config(self, build: builds.Build) -> builder_images.BuilderImageConfig:
-        """The builder image as the pod generator sees it; fetched once per digest, with the keychain
-        of the Build's service account and the builder's image pull secrets."""
+        """The builder image as the pod generator sees it; fetched once per digest. For
+        ``spec.builder.image``, with the keychain of the Build's service account and the Build's
+        builder pull secrets; for ``spec.builder.ref``, the referenced builder's ``latestImage``
+        with the keychain of the builder's own service account (:mod:`.builder_refs`)."""
         image = build.spec.builder.image
-        if not image:
-            raise pods.PodGenerationError("the Build has no builder image (spec.builder.image)")
-        config = self._configs.get(image)
-        if config is None:
+        if image:
             account = registry_keychains.Account(
                 build.namespace,
                 build.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT,
                 image_pull_secrets=tuple(ref.name for ref in build.spec.builder.image_pull_secrets or ()),
             )
+        else:
+            wanted = builder_refs.lookup(build)
+            found = await self.cluster.get_builder(wanted.kind, wanted.namespace, wanted.name)
+            resolved = builder_refs.resolve(build, found=found)
+            image = resolved.image
+            account = registry_keychains.Account(resolved.account_namespace, resolved.account_name)
+        config = self._configs.get(image)
+        if config is None:
+            fetched = image
             config = await self.keychains.using(
-                account, lambda keychain: self.registry.fetch_config(image, keychain=keychain)
+                account, lambda keychain: self.registry.fetch_config(fetched, keychain=keychain)
             )
             if "@" in image:
                 self._configs[image] = config

@@ -81,7 +81,7 @@ def desired_source_resolver(image: image_models.Image) -> source_resolvers.Sourc
             "kind": source_resolvers.KIND,
             "metadata": metadata,
             "spec": {
-                "serviceAccountName": image.spec.service_account_name,
+                "serviceAccount": image.spec.service_account_name,
                 "source": image.spec.source.dump(),
             },
         }

@@ -29,7 +29,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from contracts import events, meta, source_resolvers, sources
 
@@ -89,28 +89,34 @@ def resolved(
             commit = push.revision if verdict == "move" else commit
         resolved_source = sources.ResolvedSource(
             git=sources.ResolvedGit(
-                url=source.git.url,
-                revision=commit,
-                sub_path=source.sub_path,
-                type="Commit" if sources.is_commit(commit) else "Branch",
-                initialize_submodules=source.git.initialize_submodules,
+                **_given(
+                    url=source.git.url,
+                    revision=commit,
+                    sub_path=source.sub_path,
+                    type="Commit" if sources.is_commit(commit) else "Branch",
+                    initialize_submodules=source.git.initialize_submodules,
+                )
             )
         )
     elif source.blob is not None:
         resolved_source = sources.ResolvedSource(
             blob=sources.ResolvedBlob(
-                url=source.blob.url,
-                auth=source.blob.auth,
-                sub_path=source.sub_path,
-                strip_components=source.blob.strip_components,
+                **_given(
+                    url=source.blob.url,
+                    auth=source.blob.auth,
+                    sub_path=source.sub_path,
+                    strip_components=source.blob.strip_components,
+                )
             )
         )
     elif source.registry is not None:
         resolved_source = sources.ResolvedSource(
             registry=sources.ResolvedRegistry(
-                image=source.registry.image,
-                image_pull_secrets=source.registry.image_pull_secrets,
-                sub_path=source.sub_path,
+                **_given(
+                    image=source.registry.image,
+                    image_pull_secrets=source.registry.image_pull_secrets,
+                    sub_path=source.sub_path,
+                )
             )
         )
     status = source_resolvers.SourceResolverStatus(
@@ -119,6 +125,12 @@ def resolved(
         source=resolved_source,
     )
     return status.with_(pushes=history) if history is not None else status
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields that have a value: kpack's resolved source omits the others (``omitempty``),
+    where passing None would write ``null``."""
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def _recorded(

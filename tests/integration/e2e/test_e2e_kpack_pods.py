@@ -77,16 +77,14 @@ def hand_written_build(run: Run, name: str, *, blob_auth: str) -> dict[str, Any]
     }
 
 
-async def scheduled_pods(
-    run: Run, builds: list[dict[str, Any]]
-) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Create ``builds``, announce them on the broker in a later second than their creation (so a
-    pod stamped with the time of rendering would show it), and wait for their pods: each Build as
-    the API server stored it, with the pod the build-runner created for it."""
+async def announced(run: Run, builds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Create ``builds`` and announce them on the broker (``build.scheduled``) in a later second
+    than their creation (so a pod stamped with the time of rendering would show it): each Build as
+    the API server stored it."""
     stored = [await run.sb.apply(build) for build in builds]
     latest = max(datetime.fromisoformat(build["metadata"]["creationTimestamp"]) for build in stored)
     await asyncio.sleep(max(0.0, (latest + timedelta(seconds=1) - datetime.now(UTC)).total_seconds()) + 0.05)
-    announced = [
+    announcements = [
         events.new(
             events.BuildScheduled(
                 namespace=run.namespace, image=b["metadata"]["name"], build=b["metadata"]["name"]
@@ -97,7 +95,16 @@ async def scheduled_pods(
         )
         for b in stored
     ]
-    await run.sb.wiring.publisher.publish_many(announced)
+    await run.sb.wiring.publisher.publish_many(announcements)
+    return stored
+
+
+async def scheduled_pods(
+    run: Run, builds: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Create and announce ``builds`` (:func:`announced`) and wait for their pods: each Build as
+    the API server stored it, with the pod the build-runner created for it."""
+    stored = await announced(run, builds)
     names = [f"{b['metadata']['name']}-build-pod" for b in stored]
     await run.sb.wait_for(
         lambda: all(run.sb.emulator.get("pods", n, run.namespace) for n in names), what="the pods"

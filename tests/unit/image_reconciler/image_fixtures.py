@@ -112,7 +112,7 @@ def resolver(
             "kind": "SourceResolver",
             "metadata": metadata,
             "spec": spec
-            or {"serviceAccountName": "default", "source": {"git": {"url": REPO_URL, "revision": "main"}}},
+            or {"serviceAccount": "default", "source": {"git": {"url": REPO_URL, "revision": "main"}}},
             "status": {
                 "observedGeneration": 1,
                 "conditions": [{"type": "Ready", "status": "True" if ready else "Unknown"}],

@@ -121,7 +121,7 @@ def test_the_created_source_resolver() -> None:
                 }
             ],
         },
-        "spec": {"serviceAccountName": "robot", "source": {"git": {"url": fx.REPO_URL, "revision": "main"}}},
+        "spec": {"serviceAccount": "robot", "source": {"git": {"url": fx.REPO_URL, "revision": "main"}}},
     }
 
 
