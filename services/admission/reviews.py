@@ -58,12 +58,9 @@ def _request(review: object, *, kind: str, api_version: str) -> Document:
 
 def mutate(review: object, *, ctx: admission.AdmissionContext) -> Document:
     """The AdmissionReview answering a mutating request: the patch to the defaulted object."""
-    request = _request(review, kind="AdmissionReview", api_version=ADMISSION_VERSION)
-    admitted = _admit(request, ctx=ctx)
-    if admitted is None:
-        return _answer(request, allowed=True)
-    if isinstance(admitted, str):
-        return _answer(request, allowed=False, message=admitted)
+    request, admitted = _admission(review, ctx=ctx)
+    if not isinstance(admitted, tuple):
+        return admitted
     received, defaulted, _ = admitted
     patch = jsonpatch.make_patch(received, defaulted).patch
     if not patch:
@@ -74,14 +71,25 @@ def mutate(review: object, *, ctx: admission.AdmissionContext) -> Document:
 
 def validate(review: object, *, ctx: admission.AdmissionContext) -> Document:
     """The AdmissionReview answering a validating request: allowed, or kpack's messages."""
+    request, admitted = _admission(review, ctx=ctx)
+    if not isinstance(admitted, tuple):
+        return admitted
+    error = admitted[2]
+    return _answer(request, allowed=not error, message=error or None)
+
+
+def _admission(
+    review: object, *, ctx: admission.AdmissionContext
+) -> tuple[Document, tuple[Document, Document, str] | Document]:
+    """The request, and what :func:`_admit` made of it — or the answer when there is nothing to
+    admit (allowed) or the object cannot be read (refused)."""
     request = _request(review, kind="AdmissionReview", api_version=ADMISSION_VERSION)
     admitted = _admit(request, ctx=ctx)
     if admitted is None:
-        return _answer(request, allowed=True)
+        return request, _answer(request, allowed=True)
     if isinstance(admitted, str):
-        return _answer(request, allowed=False, message=admitted)
-    error = admitted[2]
-    return _answer(request, allowed=not error, message=error or None)
+        return request, _answer(request, allowed=False, message=admitted)
+    return request, admitted
 
 
 def _admit(

@@ -114,3 +114,13 @@ async def https(webhook_url: str, tls: tuple[pathlib.Path, pathlib.Path]) -> Asy
     trusted = ssl.create_default_context(cafile=str(tls[0]))
     async with httpx.AsyncClient(base_url=webhook_url, verify=trusted, timeout=10.0) as session:
         yield session
+
+
+@pytest.fixture
+async def admitting(
+    emulator: Emulator, webhook_url: str, tls: tuple[pathlib.Path, pathlib.Path]
+) -> AsyncIterator[Emulator]:
+    """The emulator sending kpack Image and Build writes through the webhook, as an API server does."""
+    emulator.call_admission(webhook_url, ssl_context=ssl.create_default_context(cafile=str(tls[0])))
+    yield emulator
+    emulator.call_admission(None)

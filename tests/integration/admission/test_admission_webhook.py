@@ -18,6 +18,7 @@ import httpx
 import jsonpatch
 import pytest
 import yaml
+from admission_support import an_image
 from kubernetes_asyncio import client
 
 from contracts import admission, images
@@ -25,20 +26,6 @@ from services.kube import resources
 
 pytestmark = pytest.mark.integration
 REPO = pathlib.Path(__file__).resolve().parents[3]
-
-
-def an_image(**spec: Any) -> dict[str, Any]:
-    base = {
-        "tag": "registry.example/team/app",
-        "builder": {"kind": "ClusterBuilder", "name": "default"},
-        "source": {"git": {"url": "https://github.com/team/app", "revision": "main"}},
-    }
-    return {
-        "apiVersion": "kpack.io/v1alpha2",
-        "kind": "Image",
-        "metadata": {"name": "app", "namespace": "team"},
-        "spec": {**base, **spec},
-    }
 
 
 def a_review(obj: dict[str, Any], *, old: dict[str, Any] | None = None) -> dict[str, Any]:
