@@ -7,8 +7,9 @@ kpack's (knative's) webhook does:
 * ``mutate``: the object defaulted (``SetDefaults``), answered as a base64 JSONPatch
   (``patchType: JSONPatch``) from the object as received to its defaulted form; no patch when
   nothing changes.
-* ``validate``: the object defaulted then validated (the same text ``kiln validate`` prints);
-  a refusal is ``allowed: false`` with ``status`` = ``{code: 400, reason: BadRequest, message}``.
+* ``validate``: the object defaulted then validated; a refusal is ``allowed: false`` with
+  ``status`` = ``{code: 400, reason: BadRequest, message}``, the message knative's
+  ``validation failed: `` and the text ``kiln validate`` prints.
 * ``convert``: each object to ``desiredAPIVersion``; ``result.status`` ``Success`` or ``Failure``
   with the message.
 
@@ -32,6 +33,9 @@ ADMISSION_VERSION = "admission.k8s.io/v1"
 CONVERSION_VERSION = "apiextensions.k8s.io/v1"
 KINDS = (images.KIND, builds.KIND)
 ADMITTED_OPERATIONS = ("CREATE", "UPDATE")
+VALIDATION_FAILED = "validation failed: "
+"""knative's prefix of a refusal by the rules, so ``kubectl`` shows what kpack's webhook answers:
+``… denied the request: validation failed: Immutable field changed: spec.tag``."""
 
 Document = dict[str, Any]
 
@@ -75,7 +79,7 @@ def validate(review: object, *, ctx: admission.AdmissionContext) -> Document:
     if not isinstance(admitted, tuple):
         return admitted
     error = admitted[2]
-    return _answer(request, allowed=not error, message=error or None)
+    return _answer(request, allowed=not error, message=f"{VALIDATION_FAILED}{error}" if error else None)
 
 
 def _admission(

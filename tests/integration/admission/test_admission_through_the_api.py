@@ -47,7 +47,7 @@ async def test_kubectl_apply_of_an_invalid_update_shows_kpacks_message(
 
     assert code == 1
     assert (
-        'admission webhook "validation.webhook.kiln.kpack.io" denied the request: '
+        'admission webhook "validation.webhook.kiln.kpack.io" denied the request: validation failed: '
         "Immutable field changed: spec.tag\ngot: registry.example/team/other, want: registry.example/team/app"
     ) in output
     stored = admitting.get("images", name, namespace)

@@ -102,7 +102,8 @@ async def test_a_volume_cache_without_a_default_storage_class_is_refused(https: 
     assert response["allowed"] is False
     assert response["status"]["code"] == 400
     assert response["status"]["message"].startswith(
-        "spec.cache.volume.size cannot be set without spec.cache.volume.storageClassName or a default StorageClass"
+        "validation failed: spec.cache.volume.size cannot be set without spec.cache.volume.storageClassName"
+        " or a default StorageClass"
     )
 
 
@@ -139,7 +140,7 @@ async def test_an_update_is_refused_with_the_message_kiln_validate_prints(
     assert response["uid"] == review["request"]["uid"]
     assert response["allowed"] is False
     assert response["status"]["code"] == 400
-    assert response["status"]["message"] == kiln_validate(tmp_path, new, old)
+    assert response["status"]["message"] == f"validation failed: {kiln_validate(tmp_path, new, old)}"
 
 
 async def test_a_valid_update_is_allowed(https: httpx.AsyncClient) -> None:

@@ -153,7 +153,7 @@ def test_validate_refuses_an_update_with_kpacks_message(
     answer = reviews.validate(a_review(new, operation="UPDATE", old=old), ctx=ctx)
     message = kpack_message(new, old=old, ctx=ctx)
     assert message
-    assert answer["response"] == refusal(message)
+    assert answer["response"] == refusal(f"validation failed: {message}")
 
 
 def test_validate_states_kpacks_immutable_tag_message() -> None:
@@ -162,7 +162,8 @@ def test_validate_states_kpacks_immutable_tag_message() -> None:
         "message"
     ]
     assert message == (
-        "Immutable field changed: spec.tag\ngot: registry.example/team/other, want: registry.example/team/app"
+        "validation failed: Immutable field changed: spec.tag\n"
+        "got: registry.example/team/other, want: registry.example/team/app"
     )
 
 
@@ -170,7 +171,7 @@ def test_a_volume_cache_needs_a_default_storage_class() -> None:
     image = an_image(cache={"volume": {"size": "2G"}})
     assert reviews.validate(a_review(image), ctx=DEFAULT_SC)["response"]["allowed"] is True
     refused = reviews.validate(a_review(image), ctx=NO_SC)["response"]
-    assert refused == refusal(kpack_message(image, old=None, ctx=NO_SC))
+    assert refused == refusal("validation failed: " + kpack_message(image, old=None, ctx=NO_SC))
 
 
 @pytest.mark.parametrize(("user", "allowed"), [(USER, False), (None, False), (CONTROLLER, True)])
@@ -186,7 +187,7 @@ def test_validate_checks_a_build_update() -> None:
         admission.default_build(builds.Build.model_validate(new)), old=builds.Build.model_validate(old)
     )
     assert expected
-    assert response == refusal(str(expected))
+    assert response == refusal(f"validation failed: {expected}")
 
 
 UNREADABLE = {
