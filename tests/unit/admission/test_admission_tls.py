@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 from pydantic import SecretStr
@@ -56,3 +59,19 @@ async def test_running_admission_checks_tls_before_connecting_anywhere() -> None
 def test_all_starts_every_service_but_the_admission_webhook() -> None:
     assert "admission" in running.SERVICE_NAMES
     assert set(running.ALL) == set(running.SERVICE_NAMES) - {"admission"}
+
+
+def test_kiln_run_admission_without_a_certificate_exits_naming_the_settings() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KILN_ADMISSION_")}
+    env["KILN_ADMIN_PORT"] = ""
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "run", "admission"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "set KILN_ADMISSION_CERT_FILE and KILN_ADMISSION_KEY_FILE" in done.stderr
+    assert "Traceback" not in done.stderr
