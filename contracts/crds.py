@@ -46,6 +46,12 @@ INT_OR_STRING = "x-kubernetes-int-or-string"
 SCALARS = ("string", "integer", "number", "boolean")
 LABELS = {"app.kubernetes.io/name": "kiln", "app.kubernetes.io/part-of": "kiln"}
 REGENERATE = "python -m contracts.crds deploy/crds"
+WEBHOOK_NAMESPACE = "kiln"
+WEBHOOK_SERVICE = "kiln-admission"
+"""The Service of ``kiln run admission`` (deploy/admission.yaml), which serves ``/convert``."""
+WEBHOOK_CERTIFICATE = "kiln-admission"
+"""The cert-manager Certificate whose CA the API server trusts the webhook with."""
+INJECT_CA_FROM = "cert-manager.io/inject-ca-from"
 
 KEY_ORDER = (
     "description",
@@ -104,6 +110,9 @@ class Definition:
     columns: Mapping[str, Sequence[Column]]
     short_names: tuple[str, ...] = ()
     namespaced: bool = True
+    converted_by_webhook: bool = False
+    """The versions differ in shape: the API server converts through ``POST /convert`` of the
+    admission webhook (:mod:`contracts.conversion`), its CA injected by cert-manager."""
 
     @property
     def file_name(self) -> str:
@@ -131,15 +140,29 @@ class Definition:
             }
             for index, (version, model) in enumerate(self.models.items())
         ]
+        metadata: dict[str, Any] = {"name": f"{self.plural}.{meta.API_GROUP}", "labels": dict(LABELS)}
+        conversion: dict[str, Any] = {"strategy": "None"}
+        if self.converted_by_webhook:
+            metadata["annotations"] = {INJECT_CA_FROM: f"{WEBHOOK_NAMESPACE}/{WEBHOOK_CERTIFICATE}"}
+            service = {
+                "namespace": WEBHOOK_NAMESPACE,
+                "name": WEBHOOK_SERVICE,
+                "path": "/convert",
+                "port": 443,
+            }
+            conversion = {
+                "strategy": "Webhook",
+                "webhook": {"conversionReviewVersions": ["v1"], "clientConfig": {"service": service}},
+            }
         return {
             "apiVersion": "apiextensions.k8s.io/v1",
             "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{self.plural}.{meta.API_GROUP}", "labels": dict(LABELS)},
+            "metadata": metadata,
             "spec": {
                 "group": meta.API_GROUP,
                 "names": names,
                 "scope": "Namespaced" if self.namespaced else "Cluster",
-                "conversion": {"strategy": "None"},
+                "conversion": conversion,
                 "versions": versions,
             },
         }
@@ -235,14 +258,12 @@ right type (required fields, immutable fields, cache rules) come from Kiln's adm
 (contracts.admission), and an Image stored before this schema still gets Ready=False naming the
 field from the image-reconciler.
 
-Conversion strategy None: the API server only rewrites apiVersion between v1alpha1 and
-v1alpha2. The renamed fields (spec.serviceAccount → spec.serviceAccountName, spec.cacheSize →
-spec.cache.volume.size, spec.build.bindings → spec.build.cnbBindings) are Kiln's admission
-webhook's to convert (contracts.conversion) before the object is stored, so that storage holds
-v1alpha2 shapes only; these manifests do not deploy that webhook yet, so until then submit
-v1alpha2 or convert with `kiln convert`. The trade-off: reading an Image at v1alpha1 returns
-v1alpha2 field names. Webhook conversion would need a TLS-serving `kiln-webhook` Service and a
-caBundle in every CRD to serve v1alpha1 reads, which kpack users do not depend on.
+Conversion strategy Webhook: the API server converts between v1alpha1 and v1alpha2 (stored) with
+POST /convert of `kiln run admission` (Service kiln-admission in namespace kiln, deploy/admission.yaml;
+contracts.conversion: spec.serviceAccount ⇄ spec.serviceAccountName, spec.cacheSize ⇄
+spec.cache.volume.size, spec.build.bindings ⇄ spec.build.cnbBindings, the rest in kpack's
+annotations). cert-manager injects the webhook's CA (cert-manager.io/inject-ca-from). The same
+server defaults and validates v1alpha2 Images at admission with kpack's messages.
 """
 
 DEFINITIONS: tuple[Definition, ...] = (
@@ -261,6 +282,7 @@ DEFINITIONS: tuple[Definition, ...] = (
             "v1alpha1": [LATEST_IMAGE, condition_column("Ready"), AGE],
         },
         short_names=("cnbimage", "cnbimages", "img", "imgs"),
+        converted_by_webhook=True,
     ),
     Definition(
         kind=builds.KIND,
@@ -269,8 +291,9 @@ DEFINITIONS: tuple[Definition, ...] = (
 kpack-compatible Build (kpack.io). Builds are created by Kiln's image-reconciler from an Image
 (or by users directly); Kiln's build-runner turns each into a build pod.
 
-Conversion strategy None, as for Images: v1alpha1 bodies (spec.cacheName, spec.serviceAccount)
-are converted to v1alpha2 before storage by Kiln's admission webhook; see images.yaml.
+Conversion strategy Webhook, as for Images (spec.cacheName ⇄
+spec.cache.volume.persistentVolumeClaimName, spec.serviceAccount ⇄ spec.serviceAccountName);
+see images.yaml.
 """,
         models={"v1alpha2": builds.Build, "v1alpha1": v1alpha1.Build},
         columns={
@@ -278,6 +301,7 @@ are converted to v1alpha2 before storage by Kiln's admission webhook; see images
             for version in ("v1alpha2", "v1alpha1")
         },
         short_names=("cnbbuild", "cnbbuilds", "bld", "blds"),
+        converted_by_webhook=True,
     ),
     Definition(
         kind=builders.BUILDER,

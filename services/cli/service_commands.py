@@ -71,7 +71,10 @@ def run(
         ):
             await stop.wait()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ValueError as e:  # a setting that cannot work, e.g. the admission webhook's TLS files
+        common.fail(str(e))
 
 
 def sandbox(

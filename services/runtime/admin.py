@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -181,15 +182,19 @@ def application(health: Health, metrics: Metrics) -> web.Application:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: web.Application, *, host: str, port: int, what: str) -> AsyncIterator[str]:
-    """Serve ``app`` on ``host:port`` (0: any free port) until exit; yields its base URL."""
+async def serving(
+    app: web.Application, *, host: str, port: int, what: str, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[str]:
+    """Serve ``app`` on ``host:port`` (0: any free port) until exit, over https with ``ssl_context``;
+    yields its base URL."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         await site.start()
         bound = runner.addresses[0]
-        url = f"http://{_url_host(bound[0])}:{bound[1]}"
+        scheme = "https" if ssl_context is not None else "http"
+        url = f"{scheme}://{_url_host(bound[0])}:{bound[1]}"
         logger.info("%s listening on %s", what, url)
         yield url
     finally:

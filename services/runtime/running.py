@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services import retrying
+from services.admission import service as admission_service
+from services.admission import settings as admission_settings
 from services.bridge import service as bridge_service
 from services.broker import connecting, consuming, publishing, topology
 from services.broker import settings as broker_settings
@@ -40,7 +43,10 @@ from services.triggers import settings as triggers_settings
 
 logger = logging.getLogger(__name__)
 CONSUMERS = {service.name: service for service in topology.SERVICES}
-SERVICE_NAMES = ("bridge", "triggers", *CONSUMERS)
+SERVICE_NAMES = ("bridge", "triggers", "admission", *CONSUMERS)
+ALL = tuple(name for name in SERVICE_NAMES if name != "admission")
+"""What ``all`` starts: every service but the admission webhook, which is only started by its name
+(it needs its TLS certificate, and the API server, not the bus, calls it)."""
 
 
 class RunSettings(BaseSettings):
@@ -96,6 +102,8 @@ class Wiring:
     """Where the admin endpoint answers, when it is served."""
     webhooks_url: str | None = None
     """Where the triggers service takes webhooks, when it runs."""
+    admission_url: str | None = None
+    """Where the admission webhook answers the API server, when it runs."""
 
 
 @contextlib.asynccontextmanager
@@ -107,14 +115,18 @@ async def running(
     kube: kube_settings.KubeSettings,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     triggers: triggers_settings.TriggersSettings | None = None,
+    admission: admission_settings.AdmissionSettings | None = None,
 ) -> AsyncIterator[Wiring]:
-    """Start ``names`` (``all`` for every service); they run until the context exits.
+    """Start ``names`` (``all`` for every service but ``admission``); they run until the context exits.
 
-    ``triggers`` defaults to ``TriggersSettings()`` (the ``KILN_TRIGGERS_*`` environment)."""
-    chosen = list(SERVICE_NAMES) if "all" in names else list(dict.fromkeys(names))
+    ``triggers`` defaults to ``TriggersSettings()`` (the ``KILN_TRIGGERS_*`` environment),
+    ``admission`` to ``AdmissionSettings()`` (``KILN_ADMISSION_*``)."""
+    chosen = list(dict.fromkeys(n for name in names for n in (ALL if name == "all" else (name,))))
     unknown = [n for n in chosen if n not in SERVICE_NAMES]
     if unknown:
         raise ValueError(f"unknown service(s) {unknown}: expected some of {list(SERVICE_NAMES)} or all")
+    admission = admission or admission_settings.AdmissionSettings()
+    tls = admission_service.ssl_context(admission) if "admission" in chosen else None
     own_credentials = registry_keychains.DockerConfigFile(settings.registry_docker_config)
     connection = await connecting.connect(broker, service="+".join(chosen))
     async with contextlib.AsyncExitStack() as stack:
@@ -169,6 +181,11 @@ async def running(
                     )
                 )
                 continue
+            if name == "admission":
+                wiring.admission_url = await stack.enter_async_context(
+                    _admission(api, settings=admission, kube=kube, tls=tls)
+                )
+                continue
             handler = _handler(name, wiring=wiring, settings=settings, clock=clock)
             consumer = await stack.enter_async_context(
                 consuming.consuming(
@@ -191,6 +208,21 @@ async def running(
             )
         logger.info("running %s", ", ".join(chosen))
         yield wiring
+
+
+def _admission(
+    api: client.ApiClient,
+    *,
+    settings: admission_settings.AdmissionSettings,
+    kube: kube_settings.KubeSettings,
+    tls: ssl.SSLContext | None,
+) -> contextlib.AbstractAsyncContextManager[str]:
+    """The admission webhook server, over https with ``tls`` (checked before anything started)."""
+    classes = admission_service.StorageClasses(api, settings=kube, ttl=settings.storage_class_seconds)
+    webhook = admission_service.AdmissionWebhook(classes, settings=settings)
+    return admin.serving(
+        webhook.app(), host=settings.host, port=settings.port, what="admission webhook", ssl_context=tls
+    )
 
 
 def _handler(

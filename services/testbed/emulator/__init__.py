@@ -22,12 +22,14 @@ kpack objects written over HTTP are checked against the CRD schemas Kiln deploys
 (``contracts.crds``: types and enums, with validation ratcheting on updates); objects seeded with
 `Emulator.create` are not, as an old or schema-less cluster would hold them.
 
-Not emulated: admission, defaulting, other schemas, RBAC and auth, server-side apply field ownership,
-dry run, list pagination (``limit`` is ignored, which the API allows), pod scheduling or kubelet
-behaviour (see the simulated kubelet), OpenAPI documents.
+Admission only when `Emulator.call_admission` points the emulator at Kiln's webhook
+(`kiln run admission`): kpack Image and Build writes then go through its ``/mutate`` and
+``/validate`` (`admitting`). Not emulated: other admission and defaulting, other schemas, RBAC and
+auth, server-side apply field ownership, dry run, list pagination (``limit`` is ignored, which the
+API allows), pod scheduling or kubelet behaviour (see the simulated kubelet), OpenAPI documents.
 
-Modules: `emulating` (the `Emulator` class), `server`/`streaming`/`admin` (HTTP), `store`,
-`watching`, `validating`, `patching`, `selectors`, `statuses`, `faults`, `resources`,
+Modules: `emulating` (the `Emulator` class), `server`/`streaming`/`admin` (HTTP), `admitting`,
+`store`, `watching`, `validating`, `patching`, `selectors`, `statuses`, `faults`, `resources`,
 `routing`, `discovery`, `tables`, `answers`, `bench`. Run one with ``python -m services.testbed.emulator``.
 """
 

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import logging
 import pathlib
+import ssl
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from services.testbed.emulator import admin, answers, faults, resources, server, store
+from services.testbed.emulator import admin, admitting, answers, faults, resources, server, store
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -196,6 +197,12 @@ class Emulator:
     ) -> faults.Fault:
         """Fail about ``probability`` of the matching requests until `clear_faults`."""
         return self.add_fault(verb=verb, resource=resource, status=status, probability=probability)
+
+    def call_admission(self, url: str | None, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        """Send kpack Image and Build writes through the admission webhook at ``url`` (None: stop),
+        trusting it with ``ssl_context`` (see :mod:`services.testbed.emulator.admitting`)."""
+        webhook = admitting.Webhook(url, ssl_context=ssl_context) if url else None
+        self._call(lambda: setattr(self._context, "admission", webhook))
 
     def clear_faults(self) -> None:
         self.faults.clear()

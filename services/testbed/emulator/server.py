@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from services.testbed.emulator import (
+    admitting,
     answers,
     discovery,
     faults,
@@ -39,6 +40,8 @@ class Context:
     clock: Callable[[], datetime.datetime]
     answers: answers.Answers = dataclasses.field(default_factory=answers.Answers)
     """Responses by status code, verb and resource."""
+    admission: admitting.Webhook | None = None
+    """The admission webhook kpack Image and Build writes go through, when one is set."""
 
 
 CONTEXT = web.AppKey("context", Context)
@@ -183,10 +186,21 @@ async def _create(request: web.Request, ctx: Context, target: routing.Target) ->
         raise statuses.ApiError(
             405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
         )
-    body = await _body(request)
-    validating.against_schema(target.resource, target.version, body)
+    body = await _admitted(ctx, target, await _body(request))
     created = ctx.store.create(target.resource, _namespace_of(target), body)
     return respond(_versioned(target, created), status=201)
+
+
+async def _admitted(ctx: Context, target: routing.Target, body: Any, *, current: Any = None) -> Any:
+    """``body`` mutated by the admission webhook (when one is set), schema-checked, then validated."""
+    webhook = admitting.admitted(ctx.admission, target)
+    old = _versioned(target, current) if current is not None else None
+    if webhook is not None:
+        body = await admitting.mutate(webhook, target, body, old=old)
+    validating.against_schema(target.resource, target.version, body, current=current)
+    if webhook is not None:
+        await admitting.validate(webhook, target, body, old=old)
+    return body
 
 
 async def _update(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
@@ -194,7 +208,7 @@ async def _update(request: web.Request, ctx: Context, target: routing.Target) ->
     status = target.subresource == "status"
     body = await _body(request)
     current = ctx.store.find(target.resource, _namespace_of(target), target.name)
-    validating.against_schema(target.resource, target.version, body, current=current)
+    body = await _admitted(ctx, target, body, current=current)
     updated = ctx.store.update(target.resource, _namespace_of(target), target.name, body, status=status)
     return respond(_versioned(target, updated))
 
@@ -212,13 +226,11 @@ async def _patch(request: web.Request, ctx: Context, target: routing.Target) -> 
     namespace = _namespace_of(target)
     current = ctx.store.find(target.resource, namespace, target.name)
     if current is None and content_type == patching.APPLY:
-        validating.against_schema(target.resource, target.version, patch)
-        created = ctx.store.create(target.resource, namespace, patch)
+        created = ctx.store.create(target.resource, namespace, await _admitted(ctx, target, patch))
         return respond(_versioned(target, created), status=201)
     if current is None:
         raise statuses.not_found(target.resource, target.name)
-    patched = patching.apply(content_type, current, patch)
-    validating.against_schema(target.resource, target.version, patched, current=current)
+    patched = await _admitted(ctx, target, patching.apply(content_type, current, patch), current=current)
     status = target.subresource == "status"
     updated = ctx.store.update(target.resource, namespace, target.name, patched, status=status)
     return respond(_versioned(target, updated))

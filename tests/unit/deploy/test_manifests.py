@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from contracts import crds
+from services.admission import settings as admission_settings
 from services.broker import settings as broker_settings
 from services.broker import topology
 from services.runtime import admin, running
@@ -36,6 +37,8 @@ BUILT_IN_KINDS = {
     "ConfigMap",
     "Secret",
     "CustomResourceDefinition",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
 }
 KPACK_KINDS = {
     # kind: (plural, scope)
@@ -112,6 +115,10 @@ def test_the_manifests_hold_every_kind_the_deployment_needs() -> None:
         "RabbitmqCluster",
         "TriggerAuthentication",
         "ScaledObject",
+        "Issuer",
+        "Certificate",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
     }
 
 
@@ -235,6 +242,7 @@ def test_each_service_has_exactly_one_deployment_with_the_planned_replicas() -> 
     assert replicas == {
         "bridge": 1,
         "triggers": 2,
+        "admission": 2,
         "image-reconciler": 3,
         "build-runner": 2,
         "image-state": 2,
@@ -403,7 +411,7 @@ def test_compose_runs_each_service_and_the_sandbox_against_the_broker_and_regist
     services = _compose()["services"]
     commands = {name: service.get("command") for name, service in services.items()}
 
-    for name in SERVICES:
+    for name in running.ALL:  # not the admission webhook: compose runs no API server to call it
         assert commands[name] == ["kiln", "run", name]
         assert services[name]["image"] == "python:3.11-slim"
     assert commands["sandbox"] == ["kiln", "sandbox", "--example", "registry-cache"]
@@ -421,3 +429,103 @@ def test_compose_enables_the_consistent_hash_plugin() -> None:
 
     assert config["target"] == "/etc/rabbitmq/enabled_plugins"
     assert "rabbitmq_consistent_hash_exchange" in enabled
+
+
+# The admission webhook ------------------------------------------------------------------------
+
+
+def _admission_env() -> dict[str, str]:
+    container = _only("Deployment", "kiln-admission")["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item.get("value") for item in container["env"]}
+
+
+def test_the_webhook_configurations_call_the_admission_service_on_kpacks_v1alpha2_images_and_builds() -> None:
+    service = _only("Service", "kiln-admission")
+    (port,) = service["spec"]["ports"]
+    for kind, path in (
+        ("MutatingWebhookConfiguration", "/mutate"),
+        ("ValidatingWebhookConfiguration", "/validate"),
+    ):
+        (configuration,) = _objects(kind)
+        (webhook,) = configuration["webhooks"]
+        assert webhook["clientConfig"]["service"] == {
+            "name": service["metadata"]["name"],
+            "namespace": service["metadata"]["namespace"],
+            "path": path,
+            "port": port["port"],
+        }
+        (rule,) = webhook["rules"]
+        assert rule["apiGroups"] == ["kpack.io"]
+        assert rule["apiVersions"] == ["v1alpha2"]
+        assert sorted(rule["operations"]) == ["CREATE", "UPDATE"]
+        assert sorted(rule["resources"]) == ["builds", "images"], "status subresources are not admitted"
+        assert webhook["matchPolicy"] == "Exact", "as kpack's webhook: v1alpha1 requests are not admitted"
+        assert webhook["failurePolicy"] == "Fail"
+        assert webhook["sideEffects"] == "None"
+        assert webhook["admissionReviewVersions"] == ["v1"]
+        assert (
+            configuration["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
+            == "kiln/kiln-admission"
+        )
+    assert _admission_env()["KILN_ADMISSION_PORT"] == "8443"
+    container = _only("Deployment", "kiln-admission")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": port["targetPort"], "containerPort": 8443, "protocol": "TCP"} in container["ports"]
+    assert (
+        service["spec"]["selector"]
+        == _only("Deployment", "kiln-admission")["spec"]["selector"]["matchLabels"]
+    )
+
+
+@pytest.mark.parametrize("plural", ["images", "builds"])
+def test_image_and_build_crds_convert_through_the_admission_service(plural: str) -> None:
+    crd = _only("CustomResourceDefinition", f"{plural}.kpack.io")
+    service = _only("Service", "kiln-admission")
+
+    assert crd["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == "kiln/kiln-admission"
+    conversion = crd["spec"]["conversion"]
+    assert conversion["strategy"] == "Webhook"
+    assert conversion["webhook"]["conversionReviewVersions"] == ["v1"]
+    assert conversion["webhook"]["clientConfig"]["service"] == {
+        "namespace": service["metadata"]["namespace"],
+        "name": service["metadata"]["name"],
+        "path": "/convert",
+        "port": service["spec"]["ports"][0]["port"],
+    }
+
+
+@pytest.mark.parametrize("plural", ["builders", "clusterbuilders", "sourceresolvers"])
+def test_kinds_of_one_shape_convert_without_a_webhook(plural: str) -> None:
+    assert _only("CustomResourceDefinition", f"{plural}.kpack.io")["spec"]["conversion"] == {
+        "strategy": "None"
+    }
+
+
+def test_the_webhook_serves_the_certificate_cert_manager_issues_for_its_service() -> None:
+    certificate = _only("Certificate", "kiln-admission")
+    issuer = _only("Issuer", "kiln-admission")
+    service = _only("Service", "kiln-admission")
+    pod = _only("Deployment", "kiln-admission")["spec"]["template"]["spec"]
+    name, namespace = service["metadata"]["name"], service["metadata"]["namespace"]
+
+    assert certificate["metadata"]["namespace"] == namespace
+    assert f"{name}.{namespace}.svc" in certificate["spec"]["dnsNames"]
+    assert certificate["spec"]["issuerRef"] == {"kind": "Issuer", "name": issuer["metadata"]["name"]}
+    assert issuer["spec"] == {"selfSigned": {}}
+    (volume,) = [v for v in pod["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == certificate["spec"]["secretName"]
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["readOnly"] is True
+    env = _admission_env()
+    prefix = admission_settings.ENV_PREFIX
+    for setting, key in (("CERT_FILE", "tls.crt"), ("KEY_FILE", "tls.key")):
+        assert setting.lower() in admission_settings.AdmissionSettings.model_fields
+        assert env[prefix + setting] == f"{mount['mountPath']}/{key}"
+        assert {"key": key, "path": key} in volume["secret"]["items"]
+    assert prefix + "INSECURE" not in env
+
+
+def test_the_admission_webhook_has_a_disruption_budget() -> None:
+    budget = _only("PodDisruptionBudget", "kiln-admission")
+
+    assert budget["spec"]["minAvailable"] == 1
+    assert budget["spec"]["selector"] == _only("Deployment", "kiln-admission")["spec"]["selector"]
