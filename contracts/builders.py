@@ -56,7 +56,13 @@ class Builder(meta.KubeObject):
         return (found.message or "") if found else ""
 
     def build_builder_spec(self) -> builds.BuildBuilderSpec:
-        return builds.BuildBuilderSpec(image=self.status.latest_image or "")
+        """What a Build built with this builder names (kpack's duck builder ``BuildBuilderSpec``):
+        its latest image and, for Builders and ClusterBuilders alike, its ``spec.imagePullSecrets``."""
+        spec = builds.BuildBuilderSpec(image=self.status.latest_image or "")
+        names = meta.reference_names((self.spec or {}).get("imagePullSecrets"))
+        if not names:  # omitempty: no key at all
+            return spec
+        return spec.with_(image_pull_secrets=[meta.LocalObjectReference(name=name) for name in names])
 
     def buildpack_metadata(self) -> list[builds.BuildpackInfo]:
         return list(self.status.builder_metadata or [])

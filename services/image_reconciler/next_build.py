@@ -125,7 +125,7 @@ def _spec(
     settings = image.spec.build or images.ImageBuild()
     spec: dict[str, Any] = {
         "tags": build_tags(image, number=number, now=now),
-        "builder": builds.BuildBuilderSpec(image=builder.build_builder_spec().image),
+        "builder": builder.build_builder_spec(),
         "service_account_name": image.spec.service_account_name,
         "source": source_resolver.status.source.source_config(),
         "cache": build_cache(image),

@@ -307,3 +307,32 @@ def test_a_missing_build_number_label_errors() -> None:
 
 def test_no_build_counts_zero() -> None:
     assert next_build.build_counter(None) == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "pull_secrets", "expected"),
+    [
+        (
+            "Builder",
+            [{"name": "registry-a"}, {"name": "registry-b"}],
+            [{"name": "registry-a"}, {"name": "registry-b"}],
+        ),
+        ("ClusterBuilder", [{"name": "registry-a"}], [{"name": "registry-a"}]),
+        ("Builder", [], None),
+    ],
+    ids=[
+        "a Builder's image pull secrets go to the Build",
+        "so do a ClusterBuilder's",
+        "without any the Build names none (omitempty)",
+    ],
+)
+def test_the_build_names_the_builders_image_pull_secrets(
+    kind: str, pull_secrets: list[dict[str, str]], expected: list[dict[str, str]] | None
+) -> None:
+    """kpack's duck builder ``BuildBuilderSpec()``: ``{Image: status.latestImage, ImagePullSecrets:
+    spec.imagePullSecrets}``, for Builders and ClusterBuilders alike."""
+    builder = fx.builder(kind=kind)
+    builder = builder.model_copy(update={"spec": {"imagePullSecrets": pull_secrets}})
+    spec = make(fx.image(), builder=builder).dump()["spec"]["builder"]
+    assert spec.get("imagePullSecrets") == expected
+    assert spec["image"] == fx.BUILDER_IMAGE
