@@ -4,12 +4,15 @@ An event says *what changed and which key to look at*; Kubernetes stays the sour
 duplicate, late or replayed event is harmless.
 
 * **Types** are reverse-DNS-free dotted names with a ``kiln.`` prefix: ``kiln.image.changed``,
-  ``kiln.builder.changed``, ``kiln.source.changed``, ``kiln.build.scheduled``,
+  ``kiln.builder.changed``, ``kiln.builder.input.changed``, ``kiln.builder.outdated``,
+  ``kiln.source.changed``, ``kiln.build.scheduled``,
   ``kiln.build.finished``, ``kiln.cache.digest.updated``. :data:`TYPES` maps each type to its
   payload model. The type is also the AMQP routing key on the events exchange.
 * **Subject** is the ordering key: the image key ``namespace/name`` for every event about an
-  image (events about one image are handled in order, one at a time), and the builder key
-  (``Builder/namespace/name`` or ``ClusterBuilder/name``) for ``kiln.builder.changed``. Each
+  image (events about one image are handled in order, one at a time), the builder key
+  (``Builder/namespace/name`` or ``ClusterBuilder/name``) for ``kiln.builder.changed`` and
+  ``kiln.builder.outdated``, and ``Kind/name`` (``Buildpack/namespace/name``) for
+  ``kiln.builder.input.changed``. Each
   payload computes it as :attr:`Payload.key`; the envelope refuses a subject that differs.
 * **Id** is stable and deterministic: :func:`event_id` derives a UUIDv5 from type, subject and
   a discriminator the publisher chooses so that the same fact gives the same id (e.g. the
@@ -137,6 +140,71 @@ class BuilderChanged(Payload):
         return f"Builder/{self.namespace}/{self.name}"
 
 
+INPUT_KINDS = ("ClusterStore", "ClusterStack", "ClusterLifecycle", "Buildpack", "ClusterBuildpack")
+"""The builder half's kinds a builder image is made from."""
+
+
+class BuilderInputChanged(Payload):
+    """A ClusterStore, ClusterStack, ClusterLifecycle, Buildpack or ClusterBuildpack was created or
+    changed, or an image it names was pushed, or it is due for re-resolution: resolve it again from
+    the registry."""
+
+    event_type: ClassVar[str] = "kiln.builder.input.changed"
+
+    kind: Literal["ClusterStore", "ClusterStack", "ClusterLifecycle", "Buildpack", "ClusterBuildpack"]
+    """Kind of the object."""
+    namespace: Literal[""] | Namespace = ""
+    """Namespace of a Buildpack; ``""`` for the cluster-scoped kinds."""
+    name: Name
+    """Name of the object."""
+    resource_version: str | None = None
+    """``metadata.resourceVersion`` seen by the publisher, a hint only."""
+    pushed: str = Field(default="", max_length=1024)
+    """``repository@sha256:…`` whose push announced the change (registry notification), or ``""``."""
+
+    @pydantic.model_validator(mode="after")
+    def _namespace_matches_kind(self) -> BuilderInputChanged:
+        if (self.kind == "Buildpack") != (self.namespace != ""):
+            raise ValueError("namespace must be set for a Buildpack and '' for the cluster-scoped kinds")
+        return self
+
+    @property
+    def key(self) -> str:
+        """``Kind/name``, or ``Buildpack/namespace/name``."""
+        if self.namespace:
+            return f"{self.kind}/{self.namespace}/{self.name}"
+        return f"{self.kind}/{self.name}"
+
+
+class BuilderOutdated(Payload):
+    """An input of a Builder or ClusterBuilder (its stack, lifecycle, store or a buildpack) has a new
+    resolution: make its image again."""
+
+    event_type: ClassVar[str] = "kiln.builder.outdated"
+
+    kind: Literal["Builder", "ClusterBuilder"]
+    """Kind of the builder."""
+    namespace: Literal[""] | Namespace
+    """Namespace of a Builder; ``""`` for a ClusterBuilder."""
+    name: Name
+    """Name of the builder."""
+    cause: str = Field(default="", max_length=600)
+    """The input that moved (``ClusterStack/base``), for the log."""
+
+    @pydantic.model_validator(mode="after")
+    def _namespace_matches_kind(self) -> BuilderOutdated:
+        if (self.kind == "ClusterBuilder") != (self.namespace == ""):
+            raise ValueError("namespace must be '' for a ClusterBuilder and set for a Builder")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The builder key, as :class:`BuilderChanged` has it."""
+        if self.kind == "ClusterBuilder":
+            return f"ClusterBuilder/{self.name}"
+        return f"Builder/{self.namespace}/{self.name}"
+
+
 class SourceChanged(_AboutImage):
     """The git source of an Image has a new revision (pushed by a webhook); ``before`` and
     ``delivery`` tell a late or redelivered push from a new one."""
@@ -196,6 +264,8 @@ TYPES: Mapping[str, type[Payload]] = {
     for model in (
         ImageChanged,
         BuilderChanged,
+        BuilderInputChanged,
+        BuilderOutdated,
         SourceChanged,
         BuildScheduled,
         BuildFinished,
@@ -221,7 +291,7 @@ class Event(BaseModel, Generic[PayloadT]):
     type: str = Field(min_length=1)
     """Event type, one of ``TYPES``."""
     subject: str = Field(min_length=1)
-    """The ordering key: ``namespace/image`` (or the builder key for ``kiln.builder.changed``)."""
+    """The ordering key: ``namespace/image``, or the builder's or builder input's key."""
     time: AwareDatetime
     """When the change was observed (RFC 3339, with a time zone)."""
     datacontenttype: Literal["application/json"] = "application/json"

@@ -88,11 +88,11 @@ def builder_account(found: builders.Builder, *, build: builds.Build) -> tuple[st
     """kpack's keychain for the builder, as (namespace, name): a ClusterBuilder's
     ``spec.serviceAccountRef``, a Builder's ``spec.serviceAccountName`` (else ``default``) in its
     namespace; a ClusterBuilder without a complete ``serviceAccountRef``: the Build's account."""
-    spec = found.spec or {}
+    spec = found.spec
     if found.kind == builders.CLUSTER_BUILDER:
-        ref = spec.get("serviceAccountRef")
-        if isinstance(ref, dict) and ref.get("name") and ref.get("namespace"):
-            return str(ref["namespace"]), str(ref["name"])
+        ref = spec.service_account_ref
+        if ref is not None and ref.name and ref.namespace:
+            return ref.namespace, ref.name
         return build.namespace, build.spec.service_account_name or admission.DEFAULT_SERVICE_ACCOUNT
-    name = spec.get("serviceAccountName")
-    return found.namespace or build.namespace, str(name) if name else admission.DEFAULT_SERVICE_ACCOUNT
+    name = spec.effective_service_account()
+    return found.namespace or build.namespace, name or admission.DEFAULT_SERVICE_ACCOUNT

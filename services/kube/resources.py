@@ -1,7 +1,9 @@
 """``Kube``: the Kubernetes objects Kiln reads and writes, typed, over ``kubernetes-asyncio``.
 
 Each kind is a :class:`Resource` attribute — ``kube.images``, ``kube.builds``, ``kube.builders``,
-``kube.cluster_builders``, ``kube.source_resolvers`` (``kpack.io/v1alpha2``, contracts models)
+``kube.cluster_builders``, ``kube.source_resolvers``, and the builder half's ``kube.cluster_stores``,
+``kube.buildpacks``, ``kube.cluster_buildpacks``, ``kube.cluster_stacks``,
+``kube.cluster_lifecycles`` (``kpack.io/v1alpha2``, contracts models)
 and ``kube.pods``, ``kube.pvcs``, ``kube.service_accounts`` (core v1, plain dicts) — with the same
 verbs (``kube.custom_objects(api_version, plural)`` gives any other custom resource, as dicts):
 
@@ -29,7 +31,7 @@ import aiohttp
 import pydantic
 from kubernetes_asyncio import client
 
-from contracts import builders, builds, images, meta, source_resolvers
+from contracts import builders, buildpacks, builds, images, meta, source_resolvers, stacks
 from services import errors
 from services.kube import endpoints, parsing, translating, watching
 from services.kube import settings as kube_settings
@@ -296,6 +298,41 @@ class Kube:
             plural="sourceresolvers",
             kind=source_resolvers.KIND,
             settings=s,
+        )
+        self.cluster_stores = _custom(
+            custom,
+            buildpacks.ClusterStore,
+            plural="clusterstores",
+            kind=buildpacks.CLUSTER_STORE,
+            settings=s,
+            namespaced=False,
+        )
+        self.buildpacks = _custom(
+            custom, buildpacks.Buildpack, plural="buildpacks", kind=buildpacks.BUILDPACK, settings=s
+        )
+        self.cluster_buildpacks = _custom(
+            custom,
+            buildpacks.ClusterBuildpack,
+            plural="clusterbuildpacks",
+            kind=buildpacks.CLUSTER_BUILDPACK,
+            settings=s,
+            namespaced=False,
+        )
+        self.cluster_stacks = _custom(
+            custom,
+            stacks.ClusterStack,
+            plural="clusterstacks",
+            kind=stacks.CLUSTER_STACK,
+            settings=s,
+            namespaced=False,
+        )
+        self.cluster_lifecycles = _custom(
+            custom,
+            stacks.ClusterLifecycle,
+            plural="clusterlifecycles",
+            kind=stacks.CLUSTER_LIFECYCLE,
+            settings=s,
+            namespaced=False,
         )
         self.pods = _core(core, "pod", kind="Pod", settings=s)
         self.pvcs = _core(core, "persistent_volume_claim", kind="PersistentVolumeClaim", settings=s)

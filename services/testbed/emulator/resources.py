@@ -87,6 +87,11 @@ RESOURCES: tuple[ResourceType, ...] = (
     _kpack("builders", "Builder", short=("bldr", "bldrs")),
     _kpack("clusterbuilders", "ClusterBuilder", namespaced=False, short=("clstbldr", "clstbldrs")),
     _kpack("sourceresolvers", "SourceResolver"),
+    _kpack("clusterstores", "ClusterStore", namespaced=False),
+    _kpack("clusterstacks", "ClusterStack", namespaced=False),
+    _kpack("clusterlifecycles", "ClusterLifecycle", namespaced=False),
+    _kpack("buildpacks", "Buildpack", short=("bp", "bps")),
+    _kpack("clusterbuildpacks", "ClusterBuildpack", namespaced=False, short=("clstbp", "clstbps")),
 )
 
 _BY_URL: dict[tuple[str, str, str], ResourceType] = {
