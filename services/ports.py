@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from contracts import builders, builds, events, images, source_resolvers
+from contracts import builders, buildpacks, builds, events, images, source_resolvers, stacks
+
+
+BuilderInput = (
+    buildpacks.ClusterStore
+    | buildpacks.Buildpack
+    | buildpacks.ClusterBuildpack
+    | stacks.ClusterStack
+    | stacks.ClusterLifecycle
+)
+"""What a builder image is made from: the objects behind ``kiln.builder.input.changed``."""
 
 
 class Publisher(Protocol):
@@ -38,6 +48,16 @@ class Cluster(Protocol):
     async def get_builder(self, kind: str, namespace: str, name: str) -> builders.Builder | None: ...
 
     async def list_builders(self, kind: str, namespace: str | None = None) -> list[builders.Builder]: ...
+
+    async def replace_builder_status(self, builder: builders.Builder) -> builders.Builder: ...
+
+    async def get_builder_input(self, kind: str, namespace: str, name: str) -> BuilderInput | None:
+        """A ClusterStore, ClusterStack, ClusterLifecycle, Buildpack or ClusterBuildpack, or None."""
+        ...
+
+    async def list_builder_inputs(self, kind: str, namespace: str | None = None) -> list[BuilderInput]: ...
+
+    async def replace_builder_input_status(self, obj: BuilderInput) -> BuilderInput: ...
 
     async def get_source_resolver(
         self, namespace: str, name: str

@@ -1,7 +1,13 @@
-"""The bridge: watches Images, Builders, ClusterBuilders and build pods; publishes events.
+"""The bridge: watches Images, Builders, ClusterBuilders, the builder half's inputs and build pods;
+publishes events.
 
 * Image added, or its spec/labels changed (a status write alone is not news) → ``image.changed``.
-* Builder or ClusterBuilder added or changed → ``builder.changed`` (the reconciler fans it out).
+* Builder or ClusterBuilder added or changed → ``builder.changed`` (the image-reconciler fans it
+  out to the Images built with it; the builder service makes the builder's image).
+* ClusterStore, ClusterStack, ClusterLifecycle, Buildpack or ClusterBuildpack added or its spec
+  changed (its status is the builder service's own write, not news) → ``builder.input.changed``;
+  every ``builder_resync_seconds`` (kpack's 10 h by default) every one is announced again, so an
+  image moved in a registry that sent no notification is still resolved again.
 * A build pod reached ``Succeeded`` or ``Failed`` → ``build.finished``.
 * Every ``resync_seconds`` every Image is announced again and every finished build pod re-reported,
   so an event lost anywhere is recovered: handlers are idempotent, a repeat costs one reconcile.
@@ -25,7 +31,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from contracts import builders, builds, events, images
+from contracts import builders, builds, events, images, meta
 from services import ports
 from services.kube import parsing, resources, watching
 
@@ -46,12 +52,16 @@ class Bridge:
         *,
         clock: Callable[[], datetime],
         resync_seconds: float = 300.0,
+        builder_resync_seconds: float = 36_000.0,
     ) -> None:
         self.kube = kube
         self.publisher = publisher
         self.clock = clock
         self.resync_seconds = resync_seconds
+        self.builder_resync_seconds = builder_resync_seconds
         self._image_specs: dict[str, tuple[Any, ...]] = {}
+        self._input_generations: dict[str, int] = {}
+        """The generation last announced of each builder input (key ``Kind/[namespace/]name``)."""
         self._refused: set[str] = set()
         """Objects already reported for making no valid event."""
         self._watches: list[watching.WatchStatus] = []
@@ -76,6 +86,11 @@ class Bridge:
                         builder_kind, handle=self.on_builder, status=self._watch_status(builder_kind.kind)
                     )
                 )
+            for kind in events.INPUT_KINDS:
+                resource = kube.input_kind(kind)
+                tasks.create_task(
+                    watching.follow(resource, handle=self.on_input, status=self._watch_status(kind))
+                )
             tasks.create_task(
                 watching.follow(
                     kube.pods,
@@ -85,6 +100,7 @@ class Bridge:
                 )
             )
             tasks.create_task(self._resync_forever())
+            tasks.create_task(self._resync_inputs_forever())
 
     def health(self) -> str | None:
         """Why the bridge is not seeing every change now (a watch not streaming), or None."""
@@ -154,6 +170,48 @@ class Bridge:
             resource_version=version,
         )
         await self._publish(changed, discriminator=f"rv:{version}")
+
+    async def on_input(self, event: watching.WatchEvent[meta.KubeObject]) -> None:
+        """A builder input created or its spec changed: resolve it (a status write is not news)."""
+        obj = event.object
+        changed = self._payload(
+            events.BuilderInputChanged,
+            kind=obj.kind,
+            namespace=obj.namespace,
+            name=obj.name,
+            resource_version=obj.metadata.resource_version,
+        )
+        if changed is None:
+            return
+        if event.type == watching.DELETED:
+            self._input_generations.pop(changed.key, None)
+            return
+        if self._input_generations.get(changed.key) == obj.generation:
+            return
+        await self._publish(changed, discriminator=f"generation:{obj.metadata.uid}:{obj.generation}")
+        self._input_generations[changed.key] = obj.generation
+
+    async def resync_inputs(self) -> None:
+        """Announce every builder input again, so each is resolved from the registry once more."""
+        stamp = self.clock().isoformat()
+        batch = []
+        for kind in events.INPUT_KINDS:
+            for obj in await self.kube.input_kind(kind).list():
+                changed = self._payload(
+                    events.BuilderInputChanged, kind=obj.kind or kind, namespace=obj.namespace, name=obj.name
+                )
+                if changed is not None:
+                    batch.append(self._event(changed, discriminator=f"resync:{stamp}"))
+        await self.publisher.publish_many(batch)
+        logger.info("builder input resync: %d event(s)", len(batch))
+
+    async def _resync_inputs_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.builder_resync_seconds)
+            try:
+                await self.resync_inputs()
+            except Exception:
+                logger.exception("builder input resync failed; the next one will try again")
 
     async def on_pod(self, event: watching.WatchEvent[dict[str, Any]]) -> None:
         finished = self._finished(event.object)

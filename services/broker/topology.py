@@ -62,6 +62,14 @@ SERVICES: tuple[Service, ...] = (
     ),
     Service("build-runner", (events.BuildScheduled.event_type,), sharded=False),
     Service("image-state", (events.BuildFinished.event_type, events.CacheDigestUpdated.event_type)),
+    Service(
+        "builder",
+        (
+            events.BuilderChanged.event_type,
+            events.BuilderInputChanged.event_type,
+            events.BuilderOutdated.event_type,
+        ),
+    ),
 )
 """The services of ``design.md`` and what each consumes."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import builders, builds, images, source_resolvers
+from services import ports
 from services.kube import resources
 
 
@@ -46,6 +47,23 @@ class KubeCluster:
     async def list_builders(self, kind: str, namespace: str | None = None) -> list[builders.Builder]:
         """Builders (in ``namespace``; None: all) or ClusterBuilders; ValueError for another kind."""
         return await self._count().builder_kind(kind).list(namespace=namespace)
+
+    async def replace_builder_status(self, builder: builders.Builder) -> builders.Builder:
+        return await self._count().builder_kind(builder.kind).replace_status(builder)
+
+    async def get_builder_input(self, kind: str, namespace: str, name: str) -> ports.BuilderInput | None:
+        """A ClusterStore, ClusterStack, ClusterLifecycle, Buildpack or ClusterBuildpack, or None."""
+        found: ports.BuilderInput | None = await self._count().input_kind(kind).find(name, namespace=namespace)
+        return found
+
+    async def list_builder_inputs(self, kind: str, namespace: str | None = None) -> list[ports.BuilderInput]:
+        """Every object of a builder input kind (Buildpacks: in ``namespace``; None: all)."""
+        listed: list[ports.BuilderInput] = await self._count().input_kind(kind).list(namespace=namespace)
+        return listed
+
+    async def replace_builder_input_status(self, obj: ports.BuilderInput) -> ports.BuilderInput:
+        replaced: ports.BuilderInput = await self._count().input_kind(obj.kind).replace_status(obj)
+        return replaced
 
     async def get_source_resolver(self, namespace: str, name: str) -> source_resolvers.SourceResolver | None:
         return await self._count().source_resolvers.find(name, namespace=namespace)

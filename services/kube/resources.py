@@ -347,6 +347,20 @@ class Kube:
         endpoint = endpoints.CustomEndpoint(self._custom, group, version, plural)
         return Resource(endpoint, kind=plural, parse=_same_dict, dump=_same_dict, settings=self.settings)
 
+    def input_kind(self, kind: str) -> Resource[Any]:
+        """The resource of a builder input kind (``ClusterStore``, ``ClusterStack``, ``ClusterLifecycle``,
+        ``Buildpack``, ``ClusterBuildpack``)."""
+        by_kind: dict[str, Resource[Any]] = {
+            buildpacks.CLUSTER_STORE: self.cluster_stores,
+            buildpacks.BUILDPACK: self.buildpacks,
+            buildpacks.CLUSTER_BUILDPACK: self.cluster_buildpacks,
+            stacks.CLUSTER_STACK: self.cluster_stacks,
+            stacks.CLUSTER_LIFECYCLE: self.cluster_lifecycles,
+        }
+        if kind not in by_kind:
+            raise ValueError(f"unknown builder input kind {kind!r}; one of {', '.join(by_kind)}")
+        return by_kind[kind]
+
     def builder_kind(self, kind: str) -> Resource[builders.Builder]:
         """``builders`` or ``cluster_builders`` for an Image's ``spec.builder.kind``."""
         if kind == builders.CLUSTER_BUILDER:

@@ -19,7 +19,11 @@ delivery id and the commit, so a redelivered webhook publishes the same event ag
 **Registry.** A manifest pushed to ``host/repository`` affects every Builder and ClusterBuilder
 whose ``spec.tag`` or ``status.latestImage`` names that repository (compared as
 :mod:`contracts.references` normalises references, the host in lowercase): one
-``builder.changed`` each.
+``builder.changed`` each. It also affects every ClusterStack, ClusterLifecycle, ClusterStore,
+Buildpack and ClusterBuildpack whose spec names an image by a tag of that repository — the tag
+pushed, or any tag for a push by digest (an index's platform manifests come before the index's
+tag): one ``builder.input.changed`` each, so the builder service resolves it again at once. An
+image named by digest cannot move and is never affected.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from contracts import builders, events, images, references, sources
+from services import ports
 from services.triggers import webhooks
 
 SOURCE = "/kiln/triggers"
@@ -123,10 +128,9 @@ def registry_repository(host: str, repository: str) -> tuple[str, str]:
 
 def builder_repositories(builder: builders.Builder) -> set[tuple[str, str]]:
     """The repositories of ``spec.tag`` and ``status.latestImage`` (those that parse)."""
-    spec_tag = (builder.spec or {}).get("tag")
     found = set()
-    for value in (spec_tag, builder.status.latest_image):
-        if not isinstance(value, str) or not value:
+    for value in (builder.spec.tag, builder.status.latest_image):
+        if not value:
             continue
         try:
             parsed = references.parse(value)
@@ -158,4 +162,42 @@ def builder_changed(
             )
             discriminator = "registry:" + ",".join(sorted({f"{p.id}@{p.digest}" for p in hits}))
             changed.append(events.new(payload, source=SOURCE, time=time, discriminator=discriminator))
+    return changed
+
+
+def pushed_tag(image: str, push: webhooks.ManifestPush) -> bool:
+    """Whether ``push`` may have moved the tag ``image`` names (False for a digest reference or an
+    image that does not parse)."""
+    try:
+        parsed = references.parse(image)
+    except references.InvalidReferenceError:
+        return False
+    if parsed.digest:
+        return False
+    same = (parsed.registry.lower(), parsed.repository) == registry_repository(push.host, push.repository)
+    return same and (not push.tag or push.tag == parsed.tag)
+
+
+def input_changed(
+    listed: Sequence[ports.BuilderInput],
+    pushes: Sequence[webhooks.ManifestPush],
+    *,
+    time: datetime,
+) -> list[events.Event[events.Payload]]:
+    """One ``builder.input.changed`` per builder input (``listed``) with an image tag ``pushes`` moved."""
+    changed: list[events.Event[events.Payload]] = []
+    for obj in sorted(listed, key=lambda o: (o.kind, o.namespace, o.name)):
+        hits = [p for p in pushes if any(pushed_tag(image, p) for image in obj.images() if image)]
+        if not hits:
+            continue
+        first = hits[0]
+        payload = events.BuilderInputChanged(
+            kind=obj.kind,
+            namespace=obj.namespace,
+            name=obj.name,
+            resource_version=obj.metadata.resource_version,
+            pushed=f"{first.host}/{first.repository}@{first.digest}",
+        )
+        discriminator = "registry:" + ",".join(sorted({f"{p.id}@{p.digest}" for p in hits}))
+        changed.append(events.new(payload, source=SOURCE, time=time, discriminator=discriminator))
     return changed

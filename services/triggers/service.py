@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from contracts import builders
+from contracts import builders, events
 from services import errors, ports
 from services.triggers import matching, webhooks
 from services.triggers import settings as triggers_settings
@@ -162,11 +162,22 @@ class Triggers:
             return _json({"published": 0, "builders": [], "ignored": "no manifest pushed"}, status=202)
         listed = {kind: await self.cluster.list_builders(kind) for kind in builders.KINDS}
         batch = matching.builder_changed(listed, pushes, time=self.clock())
-        await self.publisher.publish_many(batch)
+        inputs = [obj for kind in events.INPUT_KINDS for obj in await self.cluster.list_builder_inputs(kind)]
+        resolved = matching.input_changed(inputs, pushes, time=self.clock())
+        await self.publisher.publish_many([*batch, *resolved])
         affected = [event.subject for event in batch]
+        moved = [event.subject for event in resolved]
         pushed = sorted({f"{p.host}/{p.repository}@{p.digest}" for p in pushes})
-        logger.info("registry push of %s: %d builder(s) %s", pushed, len(affected), affected)
-        return _json({"published": len(batch), "builders": affected}, status=202)
+        logger.info(
+            "registry push of %s: %d builder(s) %s, %d builder input(s) %s",
+            pushed,
+            len(affected),
+            affected,
+            len(moved),
+            moved,
+        )
+        answer = {"published": len(batch) + len(resolved), "builders": affected, "builderInputs": moved}
+        return _json(answer, status=202)
 
 
 def _json(body: dict[str, Any], *, status: int) -> web.Response:

@@ -68,6 +68,8 @@ def test_every_type_has_a_payload_model_named_after_it() -> None:
     assert set(events.TYPES) == {
         "kiln.image.changed",
         "kiln.builder.changed",
+        "kiln.builder.input.changed",
+        "kiln.builder.outdated",
         "kiln.source.changed",
         "kiln.build.scheduled",
         "kiln.build.finished",
@@ -86,16 +88,43 @@ def test_every_type_has_a_payload_model_named_after_it() -> None:
         ),
         (events.BuilderChanged(kind="Builder", namespace="ns", name="b"), "Builder/ns/b"),
         (events.BuilderChanged(kind="ClusterBuilder", namespace="", name="b"), "ClusterBuilder/b"),
+        (events.BuilderOutdated(kind="Builder", namespace="ns", name="b"), "Builder/ns/b"),
+        (events.BuilderOutdated(kind="ClusterBuilder", namespace="", name="b"), "ClusterBuilder/b"),
+        (events.BuilderInputChanged(kind="ClusterStack", name="base"), "ClusterStack/base"),
+        (events.BuilderInputChanged(kind="Buildpack", namespace="ns", name="go"), "Buildpack/ns/go"),
     ],
     ids=[
         "an image event is keyed by its image",
         "a build event is keyed by its image",
         "a builder",
         "a cluster builder",
+        "an outdated builder is keyed as its builder",
+        "an outdated cluster builder is keyed as its builder",
+        "a cluster-scoped builder input by kind and name",
+        "a buildpack by kind, namespace and name",
     ],
 )
 def test_the_subject_is_the_ordering_key(payload: events.Payload, key: str) -> None:
     assert events.new(payload, source="/s", time=NOW, discriminator="1").subject == key
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "Buildpack", "namespace": "", "name": "go"},
+        {"kind": "ClusterStack", "namespace": "ns", "name": "base"},
+        {"kind": "Builder", "namespace": "ns", "name": "base"},
+    ],
+    ids=["a buildpack without its namespace", "a cluster stack with a namespace", "a kind that is no input"],
+)
+def test_a_builder_input_event_names_its_object_as_its_kind_is_scoped(fields: dict[str, str]) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        events.BuilderInputChanged(**fields)  # type: ignore[arg-type]
+
+
+def test_an_outdated_builder_names_its_namespace_as_its_kind_is_scoped() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        events.BuilderOutdated(kind="ClusterBuilder", namespace="ns", name="b")
 
 
 def test_the_id_is_deterministic_and_depends_on_the_discriminator() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import image_fixtures as fx
 import pytest
 
-from contracts import builds, images
+from contracts import builders, builds, images
 from services.image_reconciler import changes, next_build, reconcile
 
 CONFIG_FIRST_BUILD = changes.requirement(
@@ -332,7 +332,7 @@ def test_the_build_names_the_builders_image_pull_secrets(
     """kpack's duck builder ``BuildBuilderSpec()``: ``{Image: status.latestImage, ImagePullSecrets:
     spec.imagePullSecrets}``, for Builders and ClusterBuilders alike."""
     builder = fx.builder(kind=kind)
-    builder = builder.model_copy(update={"spec": {"imagePullSecrets": pull_secrets}})
+    builder = builder.with_(spec=builders.BuilderSpec.model_validate({"imagePullSecrets": pull_secrets}))
     spec = make(fx.image(), builder=builder).dump()["spec"]["builder"]
     assert spec.get("imagePullSecrets") == expected
     assert spec["image"] == fx.BUILDER_IMAGE

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import trigger_payloads as tp
 
-from contracts import builders, events
+from contracts import builders, buildpacks, events, stacks
 from services.triggers import matching, webhooks
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -304,3 +304,84 @@ def test_builder_changed_names_each_builder_once_by_kind() -> None:
         events.event_id("kiln.builder.changed", subject=e.subject, discriminator=discriminator)
         for e in published
     ]
+
+
+def pushed_to(repository: str, *, tag: str = "latest", event_id: str = "e1") -> webhooks.ManifestPush:
+    return webhooks.ManifestPush(
+        host="registry.example:5000", repository=repository, digest=tp.DIGEST, tag=tag, id=event_id
+    )
+
+
+STACK = stacks.ClusterStack.model_validate(
+    {
+        "kind": "ClusterStack",
+        "metadata": {"name": "base", "resourceVersion": "4"},
+        "spec": {
+            "id": "io.buildpacks.stacks.jammy",
+            "buildImage": {"image": "registry.example:5000/stacks/build:jammy"},
+            "runImage": {"image": "registry.example:5000/stacks/run"},
+        },
+    }
+)
+STORE = buildpacks.ClusterStore.model_validate(
+    {
+        "kind": "ClusterStore",
+        "metadata": {"name": "default"},
+        "spec": {
+            "sources": [{"image": "registry.example:5000/buildpacks/go"}, {"image": f"x/pinned@{tp.DIGEST}"}]
+        },
+    }
+)
+LIFECYCLE = stacks.ClusterLifecycle.model_validate(
+    {"kind": "ClusterLifecycle", "metadata": {"name": "default-lifecycle"}, "spec": {"image": "lifecycle"}}
+)
+BUILDPACK = buildpacks.Buildpack.model_validate(
+    {
+        "kind": "Buildpack",
+        "metadata": {"name": "go", "namespace": "team"},
+        "spec": {"image": "registry.example:5000/buildpacks/go:1.2"},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("pushed", "affected"),
+    [
+        pytest.param(pushed_to("stacks/run"), ["ClusterStack/base"], id="the run image's tag moved"),
+        pytest.param(
+            pushed_to("stacks/build", tag="jammy"), ["ClusterStack/base"], id="the build image's tag moved"
+        ),
+        pytest.param(pushed_to("stacks/build"), [], id="another tag of the build image's repository"),
+        pytest.param(
+            pushed_to("stacks/build", tag=""),
+            ["ClusterStack/base"],
+            id="a push by digest may be an index's platform manifest: any tag",
+        ),
+        pytest.param(pushed_to("buildpacks/go"), ["ClusterStore/default"], id="a store source's tag moved"),
+        pytest.param(
+            pushed_to("buildpacks/go", tag="1.2"), ["Buildpack/team/go"], id="a Buildpack's tag moved"
+        ),
+        pytest.param(pushed_to("x/pinned", tag=""), [], id="an image named by digest never moves"),
+        pytest.param(pushed_to("stacks/other"), [], id="another repository"),
+    ],
+)
+def test_which_builder_inputs_a_registry_push_moves(
+    pushed: webhooks.ManifestPush, affected: list[str]
+) -> None:
+    published = matching.input_changed([STACK, STORE, LIFECYCLE, BUILDPACK], [pushed], time=NOW)
+
+    assert [event.subject for event in published] == affected
+
+
+def test_a_moved_input_names_the_push_and_its_id_follows_the_notification() -> None:
+    [first] = matching.input_changed([STACK], [pushed_to("stacks/run")], time=NOW)
+    [again] = matching.input_changed([STACK], [pushed_to("stacks/run")], time=NOW)
+    [other] = matching.input_changed([STACK], [pushed_to("stacks/run", event_id="e2")], time=NOW)
+
+    assert first.data == events.BuilderInputChanged(
+        kind="ClusterStack",
+        name="base",
+        resource_version="4",
+        pushed=f"registry.example:5000/stacks/run@{tp.DIGEST}",
+    )
+    assert again.id == first.id != other.id
