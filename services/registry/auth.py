@@ -244,6 +244,18 @@ def parse_challenge(header: str) -> Challenge:
     return Challenge(scheme=scheme.lower(), params=params)
 
 
-def repository_scope(repository: str, *, push: bool = False) -> str:
-    """The token scope for reading (``pull``) or writing (``pull,push``) one repository."""
-    return f"repository:{repository}:{'pull,push' if push else 'pull'}"
+def repository_scope(repository: str, *, push: bool = False, pull_from: Iterable[str] = ()) -> str:
+    """The token scope for reading (``pull``) or writing (``pull,push``) one repository, and
+    reading each of ``pull_from`` too: a cross-repository mount needs both in one token.
+
+    Several scopes are joined by spaces (``repository:t:pull,push repository:s:pull``), as the
+    registry's own challenge joins them; :func:`split_scopes` takes them apart again."""
+    scopes = [f"repository:{repository}:{'pull,push' if push else 'pull'}"]
+    scopes += [f"repository:{source}:pull" for source in pull_from if source != repository]
+    return " ".join(dict.fromkeys(scopes))
+
+
+def split_scopes(*scopes: str | None) -> list[str]:
+    """Each scope once, in order, from space-joined scope strings; the token request sends each
+    as its own ``scope`` parameter, as the distribution token spec asks."""
+    return list(dict.fromkeys(part for scope in scopes if scope for part in scope.split()))

@@ -1,4 +1,4 @@
-"""An async client for the OCI distribution API: resolve digests, read configs, push images.
+"""An async client for the OCI distribution API: resolve digests, read images, write images.
 
 Every public method retries temporary errors with ``services.retrying`` (waiting as long as a
 registry's ``Retry-After`` asks, up to ``max_retry_after``) and raises only the
@@ -9,26 +9,39 @@ account; see :mod:`services.registry.keychains`).
     async with RegistryClient(Keychain.from_secrets(secrets)) as registry:
         digest = await registry.resolve_digest("127.0.0.1:5000/app:v1")
         config = await registry.fetch_config(builder_image, keychain=service_account_keychain)
+        image = await registry.fetch_image("127.0.0.1:5000/stack/run:jammy")
+        outcome = await registry.write_image("127.0.0.1:5000/builders/b:v1", plan)
+
+Writing a plan mounts blobs across repositories of one registry instead of moving their bytes
+(:mod:`services.registry.copying`); :attr:`RegistryClient.stats` counts what every write did.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 
+from contracts import oci
 from services import errors, retrying
-from services.registry import _references, auth, config, manifests, requesting
+from services.registry import _references, auth, config, copying, manifests, requesting
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _LOCAL_PREFIXES = ("localhost", "127.", "[::1]")
+
+
+class _Manifest(NamedTuple):
+    media_type: str
+    body: Mapping[str, Any]
+    content: bytes
 
 
 class RegistryClient:
@@ -61,6 +74,8 @@ class RegistryClient:
             max_concurrency=max_connections,
             deadline=2 * timeout,
         )
+        self.stats = copying.TransferStats()
+        """What this client's writes did so far: mounts, uploads, copies, skips, manifests."""
 
     async def __aenter__(self) -> RegistryClient:
         return self
@@ -86,8 +101,76 @@ class RegistryClient:
 
     async def fetch_config(self, ref: str, *, keychain: auth.Keychain | None = None) -> config.ImageConfig:
         """The image's config (labels, env, os); for an index, linux/amd64's or the first's."""
+        image = await self.fetch_image(ref, keychain=keychain)
+        return config.image_config_from_blob(image.config)
+
+    async def fetch_image(self, ref: str, *, keychain: auth.Keychain | None = None) -> oci.RemoteImage:
+        """The image ``ref`` names — for an index, its linux/amd64 manifest (else the first) — with
+        the manifest bytes exactly as served and the parsed config; its repository fully qualified.
+
+        The manifest's digest is checked against a pinned ``ref`` (or the registry's
+        ``Docker-Content-Digest``) and the config blob's against the manifest."""
         reference = _references.parse(ref)
-        return await self._retry(lambda: self._fetch_config(reference, keychain=keychain))
+        return await self._retry(lambda: self._fetch_image(reference, keychain=keychain))
+
+    async def find_digest(self, ref: str, *, keychain: auth.Keychain | None = None) -> str | None:
+        """The ``sha256:…`` digest the tag in ``ref`` points at now; None if there is no such tag
+        (or repository)."""
+        try:
+            return await self.resolve_digest(ref, keychain=keychain)
+        except errors.NotFoundError:
+            return None
+
+    async def write_image(
+        self,
+        ref: str,
+        plan: oci.ImagePlan,
+        *,
+        keychain: auth.Keychain | None = None,
+        source_keychains: Mapping[str, auth.Keychain] | None = None,
+    ) -> copying.WriteOutcome:
+        """Make every blob of ``plan`` exist in ``ref``'s repository, then put its manifest to the tag.
+
+        Blobs there already are skipped; existing blobs elsewhere on the same registry are mounted
+        (never downloaded), others copied; new blobs uploaded (see :mod:`~services.registry.copying`).
+        An existing blob is read with its repository's keychain in ``source_keychains`` (fully
+        qualified repository → keychain), else with ``keychain``. Each blob is retried on its own.
+        """
+        reference = self._tag_reference(ref)
+        copying.check_new_blobs(plan, subject=f"image {reference}")
+
+        async def place(blob: oci.NewBlob | oci.ExistingBlob) -> copying.Placement:
+            chain = keychain
+            if isinstance(blob, oci.ExistingBlob):
+                chain = copying.source_keychain(blob.repository, keychains=source_keychains, default=keychain)
+            return await self._retry(
+                lambda: self._place(reference, blob, keychain=keychain, source_keychain=chain)
+            )
+
+        placements = await _all(place(blob) for blob in copying.unique_blobs(plan))
+        digest = await self._retry(
+            lambda: self._put_manifest(reference, plan.manifest, plan.media_type, keychain=keychain)
+        )
+        outcome = copying.WriteOutcome.tally(placements, reference=reference, digest=digest)
+        logger.info(
+            "wrote %s: %d mounted, %d copied, %d uploaded, %d skipped",
+            outcome.identifier,
+            outcome.mounted,
+            outcome.copied,
+            outcome.uploaded,
+            outcome.skipped,
+        )
+        return outcome
+
+    async def tag_image(
+        self, ref: str, manifest: bytes, media_type: str, *, keychain: auth.Keychain | None = None
+    ) -> str:
+        """Put ``manifest`` (whose blobs the repository holds already) to the tag in ``ref`` and
+        return its digest: kpack tags each builder image it saves ``<repository>:<timestamp>`` too."""
+        reference = self._tag_reference(ref)
+        return await self._retry(
+            lambda: self._put_manifest(reference, manifest, media_type, keychain=keychain)
+        )
 
     async def push_image(
         self,
@@ -102,9 +185,7 @@ class RegistryClient:
 
         Returns the manifest digest: sha256 of the exact manifest bytes sent.
         """
-        reference = _references.parse(ref)
-        if reference.digest:
-            raise _references.InvalidReferenceError(f"cannot push to {ref!r}: name a tag, not a digest")
+        reference = self._tag_reference(ref)
         config_bytes = json.dumps(config, separators=(",", ":"), sort_keys=True).encode()
         manifest = manifests.image_manifest(
             config=config_bytes, layers=layers, layer_media_type=layer_media_type
@@ -113,6 +194,13 @@ class RegistryClient:
         return await self._retry(
             lambda: self._push(reference, blobs=blobs, manifest=manifest, keychain=keychain)
         )
+
+    @staticmethod
+    def _tag_reference(ref: str) -> _references.Reference:
+        reference = _references.parse(ref)
+        if reference.digest:
+            raise _references.InvalidReferenceError(f"cannot push to {ref!r}: name a tag, not a digest")
+        return reference
 
     async def _retry(self, operation: Callable[[], Awaitable[T]]) -> T:
         async for attempt in retrying.retrying(self._backoff, max_retry_after=self._max_retry_after):
@@ -133,14 +221,16 @@ class RegistryClient:
         *,
         keychain: auth.Keychain | None,
         push: bool = False,
+        pull_from: Sequence[str] = (),
         **kwargs: Any,
     ) -> httpx.Response:
-        """One request for ``reference``, authorised for pulling it (or pushing, if ``push``)."""
+        """One request for ``reference``, authorised for pulling it (or pushing, if ``push``) and
+        for pulling the repositories ``pull_from`` of the same registry (a mount's source)."""
         return await self._session.request(
             method,
             url,
             host=reference.host,
-            scope=auth.repository_scope(reference.repository, push=push),
+            scope=auth.repository_scope(reference.repository, push=push, pull_from=pull_from),
             subject=f"image {reference}",
             keychain=keychain,
             **kwargs,
@@ -159,39 +249,109 @@ class RegistryClient:
 
     async def _fetch_manifest(
         self, reference: _references.Reference, identifier: str, *, keychain: auth.Keychain | None
-    ) -> tuple[str, Mapping[str, Any]]:
+    ) -> _Manifest:
         url = self._url(reference, f"manifests/{identifier}")
         headers = {"Accept": manifests.ACCEPT}
         response = await self._request("GET", reference, url, headers=headers, keychain=keychain)
-        if identifier.startswith("sha256:") and manifests.sha256_digest(response.content) != identifier:
-            raise errors.PermanentError(f"image {reference}: manifest {identifier} failed digest check")
-        return manifests.decode(
+        digest = manifests.sha256_digest(response.content)
+        expected = (
+            identifier if identifier.startswith("sha256:") else response.headers.get("Docker-Content-Digest")
+        )
+        if expected and expected.startswith("sha256:") and digest != expected:
+            raise errors.PermanentError(f"image {reference}: manifest {expected} failed digest check")
+        media_type, body = manifests.decode(
             response.content,
             content_type=response.headers.get("Content-Type", ""),
             subject=f"image {reference}",
         )
+        return _Manifest(media_type, body, response.content)
 
-    async def _fetch_config(
+    async def _fetch_image(
         self, reference: _references.Reference, *, keychain: auth.Keychain | None
-    ) -> config.ImageConfig:
-        media_type, manifest = await self._fetch_manifest(reference, reference.identifier, keychain=keychain)
-        if media_type in manifests.INDEXES:
-            chosen = manifests.pick_platform(manifest)
-            media_type, manifest = await self._fetch_manifest(reference, chosen, keychain=keychain)
-            if media_type not in manifests.IMAGE_MANIFESTS:
-                raise manifests.ManifestError(f"image {reference}: index entry {chosen} is not an image")
-        digest = manifests.config_digest(manifest, subject=f"image {reference}")
+    ) -> oci.RemoteImage:
+        subject = f"image {reference}"
+        fetched = await self._fetch_manifest(reference, reference.identifier, keychain=keychain)
+        if fetched.media_type in manifests.INDEXES:
+            chosen = manifests.pick_platform(fetched.body)
+            fetched = await self._fetch_manifest(reference, chosen, keychain=keychain)
+            if fetched.media_type not in manifests.IMAGE_MANIFESTS:
+                raise manifests.ManifestError(f"{subject}: index entry {chosen} is not an image")
+        digest = manifests.config_digest(fetched.body, subject=subject)
+        config_blob = await self._fetch_blob(reference, digest, keychain=keychain)
+        return manifests.remote_image(
+            repository=reference.qualified_repository,
+            media_type=fetched.media_type,
+            manifest=fetched.content,
+            body=fetched.body,
+            config_blob=config_blob,
+            subject=subject,
+        )
+
+    async def _fetch_blob(
+        self, reference: _references.Reference, digest: str, *, keychain: auth.Keychain | None
+    ) -> bytes:
+        """The blob's bytes, checked against its digest (a registry may redirect to storage)."""
         url = self._url(reference, f"blobs/{digest}")
         response = await self._request("GET", reference, url, follow_redirects=True, keychain=keychain)
         if manifests.sha256_digest(response.content) != digest:
-            raise errors.PermanentError(f"image {reference}: config blob {digest} failed digest check")
+            raise errors.PermanentError(f"image {reference}: blob {digest} failed digest check")
+        return response.content
+
+    async def _place(
+        self,
+        target: _references.Reference,
+        blob: oci.NewBlob | oci.ExistingBlob,
+        *,
+        keychain: auth.Keychain | None,
+        source_keychain: auth.Keychain | None,
+    ) -> copying.Placement:
+        """Make one blob of a plan exist in ``target``'s repository; say how."""
+        digest = blob.descriptor.digest
+        placement = copying.route(blob, target=target)
+        if await self._blob_exists(target, digest, keychain=keychain):
+            placement = copying.Placement.SKIPPED
+        elif isinstance(blob, oci.NewBlob):
+            await self._upload(target, blob.content, keychain=keychain)
+        else:
+            source = _references.parse(blob.repository)
+            location = None
+            if placement is copying.Placement.MOUNTED:
+                mounted, location = await self._mount(target, source, digest, keychain=keychain)
+                if not mounted:
+                    placement = copying.Placement.COPIED
+                    self.stats.mount_fallbacks += 1
+            if placement is copying.Placement.COPIED:
+                content = await self._fetch_blob(source, digest, keychain=source_keychain)
+                self.stats.downloaded_bytes += len(content)
+                await self._upload(target, content, keychain=keychain, location=location)
+        self.stats.count(placement)
+        return placement
+
+    async def _mount(
+        self,
+        target: _references.Reference,
+        source: _references.Reference,
+        digest: str,
+        *,
+        keychain: auth.Keychain | None,
+    ) -> tuple[bool, httpx.URL | None]:
+        """Mount ``digest`` from ``source`` (same host): (True, None) on 201; on 202 (False, the
+        upload the registry opened instead); (False, None) when the mount was refused."""
+        url = httpx.URL(self._url(target, "blobs/uploads/")).copy_merge_params(
+            {"mount": digest, "from": source.repository}
+        )
         try:
-            blob = json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise config.ImageConfigError(f"image {reference}: config blob is not JSON: {e}") from e
-        if not isinstance(blob, Mapping):
-            raise config.ImageConfigError(f"image {reference}: config blob is not a JSON object")
-        return config.image_config_from_blob(blob)
+            response = await self._request(
+                "POST", target, url, push=True, pull_from=[source.repository], keychain=keychain
+            )
+        except auth.AuthError as e:
+            logger.info("mount of %s from %s into %s refused (%s); copying", digest, source, target, e)
+            return False, None
+        if response.status_code == 201:
+            return True, None
+        logger.info("registry did not mount %s from %s into %s; copying", digest, source, target)
+        location = response.headers.get("Location")
+        return False, response.url.join(location) if location else None
 
     async def _push(
         self,
@@ -202,12 +362,27 @@ class RegistryClient:
         keychain: auth.Keychain | None,
     ) -> str:
         for blob in blobs:
-            await self._upload_blob(reference, blob, keychain=keychain)
+            if await self._blob_exists(reference, manifests.sha256_digest(blob), keychain=keychain):
+                self.stats.skipped += 1
+            else:
+                await self._upload(reference, blob, keychain=keychain)
+                self.stats.uploads += 1
+        return await self._put_manifest(reference, manifest, manifests.OCI_MANIFEST, keychain=keychain)
+
+    async def _put_manifest(
+        self,
+        reference: _references.Reference,
+        manifest: bytes,
+        media_type: str,
+        *,
+        keychain: auth.Keychain | None,
+    ) -> str:
         url = self._url(reference, f"manifests/{reference.tag or 'latest'}")
-        headers = {"Content-Type": manifests.OCI_MANIFEST}
+        headers = {"Content-Type": media_type}
         response = await self._request(
             "PUT", reference, url, headers=headers, content=manifest, push=True, keychain=keychain
         )
+        self.stats.manifests += 1
         digest = manifests.sha256_digest(manifest)
         echoed = response.headers.get("Docker-Content-Digest")
         if echoed and echoed != digest:
@@ -215,22 +390,55 @@ class RegistryClient:
         logger.info("pushed %s@%s", reference, digest)
         return digest
 
-    async def _upload_blob(
-        self, reference: _references.Reference, blob: bytes, *, keychain: auth.Keychain | None
-    ) -> None:
-        digest = manifests.sha256_digest(blob)
+    async def _blob_exists(
+        self, reference: _references.Reference, digest: str, *, keychain: auth.Keychain | None
+    ) -> bool:
         blob_url = self._url(reference, f"blobs/{digest}")
         head = await self._request("HEAD", reference, blob_url, allow=(404,), push=True, keychain=keychain)
-        if head.status_code == 200:
-            return
-        uploads = self._url(reference, "blobs/uploads/")
-        started = await self._request("POST", reference, uploads, push=True, keychain=keychain)
-        location = started.headers.get("Location")
-        if not location:
-            raise errors.PermanentError(f"image {reference}: blob upload started without a Location")
+        return head.status_code == 200
+
+    async def _upload(
+        self,
+        reference: _references.Reference,
+        blob: bytes,
+        *,
+        keychain: auth.Keychain | None,
+        location: httpx.URL | None = None,
+    ) -> None:
+        """Upload ``blob`` in one PUT, to ``location`` if an upload is open there already."""
+        if location is None:
+            uploads = self._url(reference, "blobs/uploads/")
+            started = await self._request("POST", reference, uploads, push=True, keychain=keychain)
+            opened = started.headers.get("Location")
+            if not opened:
+                raise errors.PermanentError(f"image {reference}: blob upload started without a Location")
+            location = started.url.join(opened)
         # httpx ``params=`` would drop the upload URL's own query (``_state``); add to it instead.
-        url = started.url.join(location).copy_add_param("digest", digest)
+        url = location.copy_add_param("digest", manifests.sha256_digest(blob))
         headers = {"Content-Type": "application/octet-stream"}
         await self._request(
             "PUT", reference, url, headers=headers, content=blob, push=True, keychain=keychain
         )
+
+
+async def _all(operations: Iterable[Awaitable[T]]) -> list[T]:
+    """Run ``operations`` at once and return their results in order; if any fails, cancel the rest
+    and raise its error itself (not an exception group), so callers see the errors tree."""
+    failure: BaseException | None = None
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_awaited(operation)) for operation in operations]
+    except ExceptionGroup as failed:
+        failure = _first_leaf(failed)
+    if failure is not None:
+        raise failure
+    return [task.result() for task in tasks]
+
+
+async def _awaited(operation: Awaitable[T]) -> T:
+    return await operation
+
+
+def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

@@ -1,4 +1,5 @@
-"""Manifest media types, building an OCI image manifest, and choosing from an index. Pure."""
+"""Manifest media types, building an OCI image manifest, choosing from an index, and reading an
+image manifest and its config into a :class:`contracts.oci.RemoteImage`. Pure."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from contracts import oci
 from services import errors
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -79,3 +81,50 @@ def config_digest(manifest: Mapping[str, Any], *, subject: str) -> str:
     if not isinstance(config, Mapping) or not config.get("digest"):
         raise ManifestError(f"{subject}: manifest has no config descriptor")
     return str(config["digest"])
+
+
+def descriptor_of(entry: Any, *, subject: str) -> oci.Descriptor:
+    """A manifest's ``{"mediaType", "digest", "size"}`` entry as a :class:`~contracts.oci.Descriptor`."""
+    if not isinstance(entry, Mapping):
+        raise ManifestError(f"{subject}: a descriptor is not a JSON object")
+    digest, size = entry.get("digest"), entry.get("size")
+    if not isinstance(digest, str) or not digest.startswith("sha256:"):
+        raise ManifestError(f"{subject}: descriptor digest {digest!r} is not sha256:…")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise ManifestError(f"{subject}: descriptor {digest} has no usable size ({size!r})")
+    return oci.Descriptor(media_type=str(entry.get("mediaType") or ""), digest=digest, size=size)
+
+
+def remote_image(
+    *,
+    repository: str,
+    media_type: str,
+    manifest: bytes,
+    body: Mapping[str, Any],
+    config_blob: bytes,
+    subject: str,
+) -> oci.RemoteImage:
+    """The image whose manifest is ``manifest`` (decoded as ``body``) and config ``config_blob``.
+
+    The config blob must be the one the manifest names (the caller verified its digest) and a JSON
+    object; the manifest bytes are kept exactly, so the image's digest is theirs."""
+    if media_type not in IMAGE_MANIFESTS:
+        raise ManifestError(f"{subject}: {media_type!r} is not an image manifest")
+    layers = body.get("layers") or []
+    if not isinstance(layers, list):
+        raise ManifestError(f"{subject}: manifest 'layers' is not a list")
+    try:
+        config = json.loads(config_blob)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{subject}: config blob is not JSON: {e}") from e
+    if not isinstance(config, dict):
+        raise ManifestError(f"{subject}: config blob is not a JSON object")
+    return oci.RemoteImage(
+        repository=repository,
+        digest=sha256_digest(manifest),
+        media_type=media_type,
+        manifest=manifest,
+        config=config,
+        config_descriptor=descriptor_of(body.get("config"), subject=subject),
+        layers=[descriptor_of(layer, subject=subject) for layer in layers],
+    )

@@ -169,7 +169,7 @@ class Session:
     ) -> _Token:
         if not challenge.realm:
             raise auth.AuthError(f"registry {host} sent a bearer challenge without a realm")
-        scopes = [scope] + ([challenge.scope] if challenge.scope and challenge.scope != scope else [])
+        scopes = auth.split_scopes(scope, challenge.scope)
         url = httpx.URL(challenge.realm).copy_merge_params({"scope": scopes})
         if challenge.service:
             url = url.copy_add_param("service", challenge.service)

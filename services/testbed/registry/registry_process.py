@@ -16,7 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +82,15 @@ async def start_registry(
     users: Mapping[str, str] | None = None,
     token_auth: TokenAuthSettings | None = None,
     notify_url: str | None = None,
+    notify_headers: Mapping[str, Sequence[str]] | None = None,
     workdir: Path | None = None,
     ready_timeout: float = 10.0,
 ) -> RegistryProcess:
     """Start ``docker-registry serve`` and wait until ``/v2/`` answers (any status).
 
     ``users`` (name → password) turns on htpasswd basic auth (bcrypt); ``token_auth`` the bearer
-    token flow; ``notify_url`` sends the registry's notifications there. Not both auths.
+    token flow; ``notify_url`` sends the registry's notifications there, with ``notify_headers``
+    (``{"Authorization": ["Bearer <token>"]}``) on each. Not both auths.
     """
     if users and token_auth:
         raise ValueError("choose htpasswd users or token auth, not both")
@@ -97,7 +99,7 @@ async def start_registry(
     owns = workdir is None
     directory = Path(tempfile.mkdtemp(prefix="kiln-registry-")) if workdir is None else workdir
     host = f"127.0.0.1:{_free_port()}"
-    settings = _config(host=host, directory=directory, notify_url=notify_url)
+    settings = _config(host=host, directory=directory, notify_url=notify_url, notify_headers=notify_headers)
     if users:
         htpasswd = await asyncio.to_thread(_write_htpasswd, directory, users)
         settings["auth"] = {"htpasswd": {"realm": "kiln", "path": str(htpasswd)}}
@@ -135,7 +137,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _config(*, host: str, directory: Path, notify_url: str | None) -> dict[str, Any]:
+def _config(
+    *,
+    host: str,
+    directory: Path,
+    notify_url: str | None,
+    notify_headers: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},
@@ -143,7 +151,18 @@ def _config(*, host: str, directory: Path, notify_url: str | None) -> dict[str, 
         "http": {"addr": host, "secret": "kiln-test-registry"},
     }
     if notify_url:
-        endpoint = {"name": "kiln", "url": notify_url, "timeout": "1s", "threshold": 5, "backoff": "1s"}
+        endpoint: dict[str, Any] = {
+            "name": "kiln",
+            "url": notify_url,
+            "timeout": "1s",
+            "threshold": 5,
+            "backoff": "1s",
+        }
+        if notify_headers:
+            endpoint["headers"] = {
+                name: [values] if isinstance(values, str) else list(values)
+                for name, values in notify_headers.items()
+            }
         settings["notifications"] = {"endpoints": [endpoint]}
     return settings
 
