@@ -39,7 +39,7 @@ from typing import Any
 import pydantic
 import yaml
 
-from contracts import builders, builds, images, meta, source_resolvers, v1alpha1
+from contracts import builders, buildpacks, builds, images, meta, source_resolvers, stacks, v1alpha1
 
 PRESERVE = "x-kubernetes-preserve-unknown-fields"
 INT_OR_STRING = "x-kubernetes-int-or-string"
@@ -96,6 +96,10 @@ LATEST_IMAGE = Column("LatestImage", ".status.latestImage")
 
 def condition_column(condition: str) -> Column:
     return Column(condition, f'.status.conditions[?(@.type=="{condition}")].status')
+
+
+READY_COLUMNS = (condition_column("Ready"), AGE)
+"""The columns of the kinds whose status is a Ready condition and what it resolved."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,10 +311,13 @@ see images.yaml.
         kind=builders.BUILDER,
         plural="builders",
         comment="""
-kpack-compatible Builder (kpack.io), namespaced: usable by Images in its namespace. Kiln reads
-its status (latestImage, builderMetadata, stack.runImage, lifecycle.version, Ready, UpToDate) to
-decide rebuilds; changes reach the image-reconciler as builder.changed events from the bridge.
-Its spec is kpack's builder half's to read, so it is preserved as it is.
+kpack-compatible Builder (kpack.io), namespaced: usable by Images in its namespace. Its spec
+names a ClusterStack, a ClusterLifecycle, optionally a ClusterStore, and an order of buildpack
+groups; Kiln's builder service makes the builder image from them and writes the status
+(latestImage, builderMetadata, stack.runImage, lifecycle, Ready, UpToDate), which the
+image-reconciler reads to decide rebuilds (builder.changed events from the bridge). kpack's
+defaults and messages (`missing field(s): spec.tag`, …) come from Kiln's admission webhook
+(contracts.builder_admission).
 
 Conversion strategy None: v1alpha1 and v1alpha2 Builders have the same shape, so rewriting
 apiVersion is the whole conversion.
@@ -327,7 +334,10 @@ apiVersion is the whole conversion.
         plural="clusterbuilders",
         comment="""
 kpack-compatible ClusterBuilder (kpack.io), cluster-scoped: usable by Images in any namespace
-(spec.builder.kind: ClusterBuilder). Kiln reads its status exactly as it reads a Builder's.
+(spec.builder.kind: ClusterBuilder). Made and read exactly as a Builder, its pushing account named
+by spec.serviceAccountRef. Admission as kpack's: only the lifecycle is defaulted, so stack.kind:
+ClusterStack must be spelt, and the messages name the spec's fields without `spec.`
+(`missing field(s): tag`).
 
 Conversion strategy None: v1alpha1 and v1alpha2 ClusterBuilders have the same shape, so
 rewriting apiVersion is the whole conversion.
@@ -338,6 +348,72 @@ rewriting apiVersion is the whole conversion.
             "v1alpha1": [LATEST_IMAGE, condition_column("Ready"), AGE],
         },
         short_names=("clstbldr", "clstbldrs"),
+        namespaced=False,
+    ),
+    Definition(
+        kind=buildpacks.CLUSTER_STORE,
+        plural="clusterstores",
+        comment="""
+kpack-compatible ClusterStore (kpack.io), cluster-scoped: buildpackage images (spec.sources) whose
+buildpacks Kiln's builder service lists in status.buildpacks for Builders to resolve their order
+against. Admission (contracts.builder_admission) refuses a store without sources or with a source
+that is no image reference, with kpack's messages.
+
+Conversion strategy None, as kpack's: v1alpha1 is served with the same shape.
+""",
+        models={"v1alpha2": buildpacks.ClusterStore, "v1alpha1": buildpacks.ClusterStore},
+        columns=dict.fromkeys(("v1alpha2", "v1alpha1"), READY_COLUMNS),
+        namespaced=False,
+    ),
+    Definition(
+        kind=stacks.CLUSTER_STACK,
+        plural="clusterstacks",
+        comment="""
+kpack-compatible ClusterStack (kpack.io), cluster-scoped: the build and run images builders are
+made from, with the stack id they must carry. Kiln's builder service resolves them to digests
+(status.buildImage, status.runImage), and a new run image reaches every Image as a rebase.
+
+Conversion strategy None, as kpack's: v1alpha1 is served with the same shape.
+""",
+        models={"v1alpha2": stacks.ClusterStack, "v1alpha1": stacks.ClusterStack},
+        columns=dict.fromkeys(("v1alpha2", "v1alpha1"), READY_COLUMNS),
+        namespaced=False,
+    ),
+    Definition(
+        kind=stacks.CLUSTER_LIFECYCLE,
+        plural="clusterlifecycles",
+        comment="""
+kpack-compatible ClusterLifecycle (kpack.io), cluster-scoped: the CNB lifecycle image builders
+carry. A Builder that names none uses the one named default-lifecycle. Served at v1alpha2 only,
+as kpack's.
+""",
+        models={"v1alpha2": stacks.ClusterLifecycle},
+        columns={"v1alpha2": READY_COLUMNS},
+        namespaced=False,
+    ),
+    Definition(
+        kind=buildpacks.BUILDPACK,
+        plural="buildpacks",
+        comment="""
+kpack-compatible Buildpack (kpack.io), namespaced: one buildpackage image whose buildpacks the
+Builders of its namespace may name in their order (kind: Buildpack). Served at v1alpha2 only, as
+kpack's; spec.serviceAccountName defaults to default at admission.
+""",
+        models={"v1alpha2": buildpacks.Buildpack},
+        columns={"v1alpha2": READY_COLUMNS},
+        short_names=("bp", "bps"),
+    ),
+    Definition(
+        kind=buildpacks.CLUSTER_BUILDPACK,
+        plural="clusterbuildpacks",
+        comment="""
+kpack-compatible ClusterBuildpack (kpack.io), cluster-scoped: one buildpackage image whose
+buildpacks any Builder or ClusterBuilder may name in its order (kind: ClusterBuildpack). Served at
+v1alpha2 only, as kpack's.
+""",
+        models={"v1alpha2": buildpacks.ClusterBuildpack},
+        columns={"v1alpha2": READY_COLUMNS},
+        short_names=("clstbp", "clstbps"),
         namespaced=False,
     ),
     Definition(

@@ -1,6 +1,8 @@
 """AdmissionReview and ConversionReview requests in, their responses out: pure, over contracts.
 
-The rules are :mod:`contracts.admission` (kpack's defaulting and validation) and
+The rules are :mod:`contracts.admission` (kpack's defaulting and validation of Images and Builds),
+:mod:`contracts.builder_admission` (the builder half's: ClusterStore, ClusterStack,
+ClusterLifecycle, Buildpack, ClusterBuildpack, Builder, ClusterBuilder) and
 :mod:`contracts.conversion`; this module only reads the reviews and writes the answers, as
 kpack's (knative's) webhook does:
 
@@ -14,8 +16,11 @@ kpack's (knative's) webhook does:
   with the message.
 
 The uid is echoed in every answer. Who asks matters (:func:`contracts.admission.requested_by_user`):
-only a user's ``kpack.io/v1alpha2`` request refuses ``cnbBindings`` and ``notary``. A body that is
-not a review at all raises :class:`BadReview` (the server answers 400 with its message).
+only a user's ``kpack.io/v1alpha2`` request refuses ``cnbBindings`` and ``notary``. Images and Builds
+are admitted at either version (a v1alpha1 one through conversion); the builder half's kinds at
+``kpack.io/v1alpha2`` only, as kpack's webhook registers them (another version is refused, as
+knative refuses a kind it does not handle). A body that is not a review at all raises
+:class:`BadReview` (the server answers 400 with its message).
 """
 
 from __future__ import annotations
@@ -27,11 +32,13 @@ from typing import Any
 import jsonpatch
 import pydantic
 
-from contracts import admission, builds, conversion, images, meta
+from contracts import admission, builder_admission, builds, conversion, images, meta
 
 ADMISSION_VERSION = "admission.k8s.io/v1"
 CONVERSION_VERSION = "apiextensions.k8s.io/v1"
-KINDS = (images.KIND, builds.KIND)
+CONVERTED_KINDS = (images.KIND, builds.KIND)
+"""Admitted at kpack.io/v1alpha1 too, through :mod:`contracts.conversion`."""
+KINDS = (*CONVERTED_KINDS, *builder_admission.KINDS)
 ADMITTED_OPERATIONS = ("CREATE", "UPDATE")
 VALIDATION_FAILED = "validation failed: "
 """knative's prefix of a refusal by the rules, so ``kubectl`` shows what kpack's webhook answers:
@@ -108,10 +115,12 @@ def _admit(
     if operation not in ADMITTED_OPERATIONS:
         return None
     if not isinstance(obj, dict):
-        return "request.object: expected the Image or Build being admitted"
+        return "request.object: expected the kpack.io object being admitted"
     version, kind = obj.get("apiVersion"), obj.get("kind")
     if version not in conversion.VERSIONS or kind not in KINDS:
-        return f"kind: expected a kpack.io Image or Build, got {version} {kind}"
+        return f"kind: expected a kpack.io {', '.join(KINDS[:-1])} or {KINDS[-1]}, got {version} {kind}"
+    if kind in builder_admission.KINDS:
+        return _admit_builder_half(obj, kind=str(kind), version=str(version))
     old = request.get("oldObject") if operation == "UPDATE" else None
     user_info = request.get("userInfo")
     user = user_info.get("username") if isinstance(user_info, dict) else None
@@ -124,6 +133,18 @@ def _admit(
         return _admit_hub(hub, old_hub, kind=str(kind), version=str(version), ctx=ctx)
     except (conversion.ConversionError, pydantic.ValidationError) as e:
         return _described(e, kind=kind, version=version)
+
+
+def _admit_builder_half(obj: Document, *, kind: str, version: str) -> tuple[Document, Document, str] | str:
+    """A builder-half object, v1alpha2 only; no rule compares it with the old object."""
+    if version != meta.V1ALPHA2:
+        return f"apiVersion: a {kind} is admitted at {meta.V1ALPHA2} only, got {version}"
+    try:
+        admitted = builder_admission.admit(obj)
+    except pydantic.ValidationError as e:
+        return _described(e, kind=kind, version=version)
+    error = str(admitted.error) if admitted.error else ""
+    return admitted.received.dump(), admitted.defaulted.dump(), error
 
 
 def _admit_hub(

@@ -11,6 +11,7 @@ import typer
 
 from contracts import (
     admission,
+    builder_admission,
     builder_images,
     builders,
     builds,
@@ -25,7 +26,9 @@ from services.build_runner import pods
 from services.cli import common
 from services.image_reconciler import reconcile
 
-VALIDATED_KINDS = (images.KIND, builds.KIND)
+CONVERTED_KINDS = (images.KIND, builds.KIND)
+"""Validated at kpack.io/v1alpha1 too, through conversion."""
+VALIDATED_KINDS = (*CONVERTED_KINDS, *builder_admission.KINDS)
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 
@@ -38,14 +41,23 @@ def register(app: typer.Typer) -> None:
 
 
 def validate(
-    file: Annotated[Path, typer.Argument(help="Image or Build document(s), YAML or JSON")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="kpack document(s), YAML or JSON: Images, Builds, and the builder half's ClusterStores, "
+            "ClusterStacks, ClusterLifecycles, Buildpacks, ClusterBuildpacks, Builders, ClusterBuilders"
+        ),
+    ],
     old: Annotated[Path | None, typer.Option(help="the current object(s), to validate an update")] = None,
     default_storage_class: Annotated[
         bool, typer.Option(help="the cluster has a default StorageClass (adds the 2G volume cache)")
     ] = False,
     output: common.OutputOption = "yaml",
 ) -> None:
-    """Admission as kpack's webhook does it: defaults, then validation. Prints the defaulted objects."""
+    """Admission as kpack's webhook does it: defaults, then validation. Prints the defaulted objects.
+
+    Images and Builds are read at kpack.io/v1alpha1 or v1alpha2, the builder half's kinds at
+    kpack.io/v1alpha2 only (kpack's webhook admits no other version of them)."""
     docs = common.load_some(file)
     olds = common.load_some(old) if old is not None else []
     if olds and len(olds) != len(docs):
@@ -73,7 +85,10 @@ class _Rejected(Exception):
 def _admit(doc: dict[str, Any], *, old: dict[str, Any] | None, ctx: admission.AdmissionContext) -> Any:
     version, kind = doc.get("apiVersion"), doc.get("kind")
     if version not in conversion.VERSIONS or kind not in VALIDATED_KINDS:
-        raise _Rejected([f"kind: expected a kpack.io Image or Build, got {version} {kind}"])
+        expected = f"{', '.join(VALIDATED_KINDS[:-1])} or {VALIDATED_KINDS[-1]}"
+        raise _Rejected([f"kind: expected a kpack.io {expected}, got {version} {kind}"])
+    if kind in builder_admission.KINDS:
+        return _admit_builder_half(doc, kind=str(kind), version=str(version))
     hub, old_hub = _to_hub(doc), _to_hub(old) if old is not None else None
     # A v1alpha2 document is a user's request. kpack's webhook never sees a v1alpha1 one
     # (matchPolicy: Exact); it is checked as Kiln checks a stored object.
@@ -91,6 +106,19 @@ def _admit(doc: dict[str, Any], *, old: dict[str, Any] | None, ctx: admission.Ad
     if error:
         raise _Rejected([str(e) for e in error.merged()])
     return conversion.convert(defaulted, str(version))
+
+
+def _admit_builder_half(doc: dict[str, Any], *, kind: str, version: str) -> dict[str, Any]:
+    """A builder-half object: v1alpha2 only, and no rule compares it with an old one."""
+    if version != meta.V1ALPHA2:
+        raise _Rejected([f"apiVersion: a {kind} is admitted at {meta.V1ALPHA2} only, got {version}"])
+    try:
+        admitted = builder_admission.admit(doc)
+    except pydantic.ValidationError as e:
+        raise _Rejected([f"{kind} {version} is not valid: {_describe(e)}"]) from e
+    if admitted.error:
+        raise _Rejected([str(e) for e in admitted.error.merged()])
+    return admitted.defaulted.dump()
 
 
 def _to_hub(doc: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +289,7 @@ def _kpack_model(model: type[M], doc: dict[str, Any], *, kinds: tuple[str, ...],
     version, kind = doc.get("apiVersion"), doc.get("kind")
     if version not in conversion.VERSIONS or kind not in kinds:
         common.fail(f"{path}: expected a kpack.io {' or '.join(kinds)}, got {version} {kind}")
-    if version == meta.V1ALPHA1 and kind in VALIDATED_KINDS:
+    if version == meta.V1ALPHA1 and kind in CONVERTED_KINDS:
         try:
             doc = conversion.convert(doc, meta.V1ALPHA2)
         except conversion.ConversionError as e:

@@ -191,10 +191,11 @@ def test_validate_checks_a_build_update() -> None:
 
 
 UNREADABLE = {
-    "no object": (None, "request.object: expected the Image or Build being admitted"),
+    "no object": (None, "request.object: expected the kpack.io object being admitted"),
     "another kind": (
         {"apiVersion": "v1", "kind": "Pod"},
-        "kind: expected a kpack.io Image or Build, got v1 Pod",
+        "kind: expected a kpack.io Image, Build, ClusterStore, ClusterStack, ClusterLifecycle, Buildpack, "
+        "ClusterBuildpack, Builder or ClusterBuilder, got v1 Pod",
     ),
     "a spec that is not an object": (
         {**an_image(), "spec": "oops"},
@@ -209,6 +210,167 @@ UNREADABLE = {
 
 @pytest.mark.parametrize(("obj", "message"), UNREADABLE.values(), ids=UNREADABLE.keys())
 def test_an_unreadable_object_is_refused_naming_the_field(obj: object, message: str) -> None:
+    for answer in (reviews.validate, reviews.mutate):
+        assert answer(a_review(obj), ctx=NO_SC)["response"] == refusal(message)
+
+
+# the builder half ---------------------------------------------------------------------------------
+
+
+def a_kpack_object(kind: str, spec: dict[str, Any], *, version: str = "kpack.io/v1alpha2") -> dict[str, Any]:
+    metadata = {"name": "x", "namespace": "team"} if kind in ("Builder", "Buildpack") else {"name": "x"}
+    return {"apiVersion": version, "kind": kind, "metadata": metadata, "spec": spec}
+
+
+SERVICE_ACCOUNT_REF = {"name": "sa", "namespace": "kiln"}
+LIFECYCLE = {"name": "default-lifecycle", "kind": "ClusterLifecycle"}
+STACK = {"kind": "ClusterStack", "name": "base"}
+DEFAULTED = {
+    "a Builder gets kpack's Builder defaults": (
+        a_kpack_object("Builder", {"tag": "registry.example/builder", "stack": {"name": "base"}}),
+        {
+            "tag": "registry.example/builder",
+            "stack": STACK,
+            "store": {"kind": "ClusterStore"},
+            "lifecycle": LIFECYCLE,
+            "serviceAccountName": "default",
+        },
+    ),
+    "a ClusterBuilder gets only the lifecycle": (
+        a_kpack_object("ClusterBuilder", {"tag": "registry.example/builder", "stack": {"name": "base"}}),
+        {"tag": "registry.example/builder", "stack": {"name": "base"}, "lifecycle": LIFECYCLE},
+    ),
+    "a Buildpack gets its service account": (
+        a_kpack_object("Buildpack", {"image": "registry.example/bp"}),
+        {"image": "registry.example/bp", "serviceAccountName": "default"},
+    ),
+}
+
+
+@pytest.mark.parametrize(("obj", "spec"), DEFAULTED.values(), ids=DEFAULTED.keys())
+def test_mutate_patches_the_builder_halfs_kinds_to_kpacks_defaults(
+    obj: dict[str, Any], spec: dict[str, Any]
+) -> None:
+    assert patched(reviews.mutate(a_review(obj), ctx=NO_SC), obj) == {**obj, "spec": spec}
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        a_kpack_object("ClusterStore", {"sources": [{"image": "registry.example/store"}]}),
+        a_kpack_object("ClusterStack", {}),
+        a_kpack_object("ClusterLifecycle", {"image": "registry.example/lifecycle"}),
+        a_kpack_object("ClusterBuildpack", {}),
+        a_kpack_object(
+            "Builder",
+            {
+                "stack": STACK,
+                "store": {"kind": "ClusterStore"},
+                "lifecycle": LIFECYCLE,
+                "serviceAccount": "legacy",
+            },
+        ),
+    ],
+    ids=lambda obj: f"a {obj['kind']} that kpack leaves as it is",
+)
+def test_mutate_answers_no_patch_where_kpack_sets_nothing(obj: dict[str, Any]) -> None:
+    assert reviews.mutate(a_review(obj), ctx=NO_SC)["response"] == {"uid": "u-1", "allowed": True}
+
+
+REFUSED = {
+    "§6 1: a ClusterStore without sources": (
+        a_kpack_object("ClusterStore", {}),
+        "missing field(s): spec.sources",
+    ),
+    "a ClusterStore source that is no reference": (
+        a_kpack_object("ClusterStore", {"sources": [{"image": "invalid image"}]}),
+        "invalid value: {invalid image}: spec.sources[0]",
+    ),
+    "a ClusterStack without images": (
+        a_kpack_object("ClusterStack", {"id": "io.buildpacks.stacks.jammy"}),
+        "missing field(s): spec.buildImage.image, spec.runImage.image",
+    ),
+    "a ClusterLifecycle without image": (
+        a_kpack_object("ClusterLifecycle", {}),
+        "missing field(s): spec.image",
+    ),
+    "a Buildpack image that is no reference": (
+        a_kpack_object("Buildpack", {"image": "ftp//invalid/tag@@"}),
+        "invalid value: ftp//invalid/tag@@: spec.image",
+    ),
+    "a ClusterBuildpack serviceAccountRef without namespace": (
+        a_kpack_object("ClusterBuildpack", {"image": "r/bp", "serviceAccountRef": {"name": "sa"}}),
+        "missing field(s): spec.serviceAccountRef.namespace",
+    ),
+    "§6 11: a Builder store of kind FakeStore": (
+        a_kpack_object(
+            "Builder", {"tag": "r/b", "stack": STACK, "store": {"kind": "FakeStore", "name": "s"}}
+        ),
+        "invalid value: FakeStore: spec.store.kind\nmust be one of ClusterStore",
+    ),
+    "§6 10: a ClusterBuilder without stack kind, its paths without spec": (
+        a_kpack_object(
+            "ClusterBuilder",
+            {"tag": "r/b", "stack": {"name": "base"}, "serviceAccountRef": SERVICE_ACCOUNT_REF},
+        ),
+        "invalid value: : stack.kind",
+    ),
+    "§6 15: a ClusterBuilder without serviceAccountRef.name reports nothing else": (
+        a_kpack_object("ClusterBuilder", {}),
+        "missing field(s): spec.serviceAccountRef.name",
+    ),
+}
+
+
+@pytest.mark.parametrize(("obj", "message"), REFUSED.values(), ids=REFUSED.keys())
+def test_validate_refuses_the_builder_halfs_kinds_with_kpacks_messages(
+    obj: dict[str, Any], message: str
+) -> None:
+    answer = reviews.validate(a_review(obj), ctx=NO_SC)
+
+    assert answer["response"] == refusal(f"validation failed: {message}")
+
+
+def test_validate_allows_a_valid_builder_after_its_defaults() -> None:
+    builder = a_kpack_object("Builder", {"tag": "registry.example/builder", "stack": {"name": "base"}})
+
+    assert reviews.validate(a_review(builder), ctx=NO_SC)["response"] == {"uid": "u-1", "allowed": True}
+
+
+def test_an_update_of_the_builder_half_is_checked_as_a_create() -> None:
+    old = a_kpack_object("ClusterLifecycle", {"image": "registry.example/lifecycle:1"})
+    new = a_kpack_object("ClusterLifecycle", {"image": "registry.example/lifecycle:2"})
+    emptied = a_kpack_object("ClusterLifecycle", {})
+
+    allowed = reviews.validate(a_review(new, operation="UPDATE", old=old), ctx=NO_SC)["response"]
+    refused = reviews.validate(a_review(emptied, operation="UPDATE", old=old), ctx=NO_SC)["response"]
+
+    assert allowed == {"uid": "u-1", "allowed": True}
+    assert refused == refusal("validation failed: missing field(s): spec.image")
+
+
+BUILDER_HALF_UNREADABLE = {
+    "a v1alpha1 ClusterStack": (
+        a_kpack_object("ClusterStack", {}, version="kpack.io/v1alpha1"),
+        "apiVersion: a ClusterStack is admitted at kpack.io/v1alpha2 only, got kpack.io/v1alpha1",
+    ),
+    "a v1alpha1 Builder": (
+        a_kpack_object("Builder", {}, version="kpack.io/v1alpha1"),
+        "apiVersion: a Builder is admitted at kpack.io/v1alpha2 only, got kpack.io/v1alpha1",
+    ),
+    "a ClusterStore whose sources are no list": (
+        a_kpack_object("ClusterStore", {"sources": "oops"}),
+        "ClusterStore kpack.io/v1alpha2 is not valid: spec.sources: Input should be a valid list",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"), BUILDER_HALF_UNREADABLE.values(), ids=BUILDER_HALF_UNREADABLE.keys()
+)
+def test_a_builder_half_object_that_cannot_be_admitted_is_refused_saying_why(
+    obj: dict[str, Any], message: str
+) -> None:
     for answer in (reviews.validate, reviews.mutate):
         assert answer(a_review(obj), ctx=NO_SC)["response"] == refusal(message)
 

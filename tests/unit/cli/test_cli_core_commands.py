@@ -192,9 +192,17 @@ def test_validate_a_v1alpha1_image_through_conversion_and_prints_it_as_v1alpha1(
             id="a v1alpha1 image that does not convert is one line, not pydantic's report",
         ),
         pytest.param(
+            ["source-resolver.yaml"],
+            [
+                "kind: expected a kpack.io Image, Build, ClusterStore, ClusterStack, ClusterLifecycle, Buildpack, "
+                "ClusterBuildpack, Builder or ClusterBuilder, got kpack.io/v1alpha2 SourceResolver"
+            ],
+            id="only the kinds kpack's webhook admits are validated",
+        ),
+        pytest.param(
             ["cluster-builder.yaml"],
-            ["kind: expected a kpack.io Image or Build, got kpack.io/v1alpha2 ClusterBuilder"],
-            id="only Images and Builds are validated",
+            ["missing field(s): spec.serviceAccountRef.name"],
+            id="a ClusterBuilder without a spec gets kpack's first answer only",
         ),
         pytest.param(
             ["empty.yaml"],
@@ -325,6 +333,131 @@ def test_validate_a_v1alpha1_image_with_bindings_is_not_told_to_use_v1alpha1(tmp
         tmp_path, "image-v1alpha1.yaml", append="  build:\n    bindings: [{metadataRef: {name: m}}]\n"
     )
     assert rejected(kiln("validate", unnamed)) == ["missing field(s): spec.build.cnbBindings[0].name"]
+
+
+# --- validate: the builder half -------------------------------------------------------------------
+
+
+def test_validate_prints_kpacks_builder_half_examples_with_kpacks_defaults() -> None:
+    source = list(yaml.safe_load_all((FIXTURES / "builder-half.yaml").read_text()))
+    printed = list(yaml.safe_load_all(ok(kiln("validate", "builder-half.yaml"))))
+
+    assert [(d["kind"], d["metadata"]["name"]) for d in printed] == [
+        (d["kind"], d["metadata"]["name"]) for d in source
+    ]
+    changed = {d["kind"]: d["spec"] for d, s in zip(printed, source, strict=True) if d != s}
+    lifecycle = {"kind": "ClusterLifecycle", "name": "default-lifecycle"}
+    assert changed.keys() == {"Buildpack", "Builder", "ClusterBuilder"}
+    assert changed["Buildpack"]["serviceAccountName"] == "default"
+    builder = changed["Builder"]
+    assert (builder["serviceAccountName"], builder["stack"], builder["lifecycle"]) == (
+        "default",
+        {"kind": "ClusterStack", "name": "bionic-stack"},
+        lifecycle,
+    )
+    assert changed["ClusterBuilder"]["lifecycle"] == lifecycle
+    assert "serviceAccountName" not in changed["ClusterBuilder"]
+
+
+def a_document(tmp_path: Path, kind: str, spec: dict[str, Any], *, version: str = "v1alpha2") -> str:
+    metadata = {"name": "x", "namespace": "team"} if kind in ("Buildpack", "Builder") else {"name": "x"}
+    path = tmp_path / "doc.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"apiVersion": f"kpack.io/{version}", "kind": kind, "metadata": metadata, "spec": spec}
+        )
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "messages"),
+    [
+        pytest.param(
+            "ClusterStore",
+            {"serviceAccountRef": {"name": "x"}},
+            ["missing field(s): spec.serviceAccountRef.namespace"],
+            id="§6 1: a store without sources and a half serviceAccountRef names only the namespace",
+        ),
+        pytest.param(
+            "ClusterStack",
+            {"id": "s", "buildImage": {"image": "@INAVALID!"}},
+            ["invalid value: @INAVALID!: spec.buildImage.image", "missing field(s): spec.runImage.image"],
+            id="kpack: invalid build image, missing run image",
+        ),
+        pytest.param(
+            "ClusterLifecycle", {}, ["missing field(s): spec.image"], id="a lifecycle without image"
+        ),
+        pytest.param(
+            "Buildpack",
+            {"image": "ftp//invalid/tag@@"},
+            ["invalid value: ftp//invalid/tag@@: spec.image"],
+            id="kpack: invalid source image (Buildpack)",
+        ),
+        pytest.param(
+            "ClusterBuildpack",
+            {"image": ""},
+            ["missing field(s): spec.image"],
+            id="kpack: missing source image (ClusterBuildpack)",
+        ),
+        pytest.param(
+            "Builder",
+            {"tag": "some-registry.io/b@sha256:" + "a" * 64, "stack": {"name": "s"}},
+            ["invalid value: some-registry.io/b@sha256:" + "a" * 64 + ": spec.tag"],
+            id="§6 14: a builder tag with a digest",
+        ),
+        pytest.param(
+            "Builder",
+            {"tag": "r/b", "stack": {"name": "s"}, "store": {"kind": "FakeStore", "name": "s"}},
+            ["invalid value: FakeStore: spec.store.kind", "must be one of ClusterStore"],
+            id="§6 11: a builder store of kind FakeStore, the details on their own line",
+        ),
+        pytest.param(
+            "Builder",
+            {
+                "tag": "r/b",
+                "stack": {"name": "s"},
+                "order": [{"group": [{"kind": "FakeBuildpack", "name": "x"}]}],
+            },
+            [
+                "invalid value: FakeBuildpack: spec.order[0].group[0].kind",
+                "must be one of Buildpack, ClusterBuildpack",
+            ],
+            id="§6 12: a group entry of kind FakeBuildpack",
+        ),
+        pytest.param(
+            "Builder",
+            {"tag": "r/b", "stack": {"name": "s"}, "order": [{"group": [{"image": "r/bp"}]}]},
+            ["must not set the field(s): spec.order[0].group[0].image reference currently not supported"],
+            id="§6 13: a group entry naming an image",
+        ),
+        pytest.param(
+            "ClusterBuilder",
+            {"tag": "r/b", "stack": {"name": "s"}, "serviceAccountRef": {"name": "sa", "namespace": "n"}},
+            ["invalid value: : stack.kind"],
+            id="§6 10: a ClusterBuilder without stack kind",
+        ),
+        pytest.param(
+            "ClusterStore",
+            {"sources": "oops"},
+            ["ClusterStore kpack.io/v1alpha2 is not valid: spec.sources: Input should be a valid list"],
+            id="a document the model cannot read is one line, not pydantic's report",
+        ),
+    ],
+)
+def test_validate_gives_kpacks_answers_for_the_builder_half(
+    tmp_path: Path, kind: str, spec: dict[str, Any], messages: list[str]
+) -> None:
+    assert rejected(kiln("validate", a_document(tmp_path, kind, spec))) == messages
+
+
+def test_validate_admits_the_builder_half_at_v1alpha2_only(tmp_path: Path) -> None:
+    stack = {"id": "s", "buildImage": {"image": "r/build"}, "runImage": {"image": "r/run"}}
+
+    assert rejected(kiln("validate", a_document(tmp_path, "ClusterStack", stack, version="v1alpha1"))) == [
+        "apiVersion: a ClusterStack is admitted at kpack.io/v1alpha2 only, got kpack.io/v1alpha1"
+    ]
+    assert yaml.safe_load(ok(kiln("validate", a_document(tmp_path, "ClusterStack", stack))))["spec"] == stack
 
 
 # --- convert ------------------------------------------------------------------------------------

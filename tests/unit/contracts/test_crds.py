@@ -11,7 +11,7 @@ import pydantic
 import pytest
 import yaml
 
-from contracts import builders, builds, crds, images, meta, source_resolvers, v1alpha1
+from contracts import builders, buildpacks, builds, crds, images, meta, source_resolvers, stacks, v1alpha1
 
 FIXTURES = pathlib.Path(__file__).parents[1] / "cli" / "fixtures"
 MODELS: dict[str, type[meta.KubeObject]] = {
@@ -20,6 +20,11 @@ MODELS: dict[str, type[meta.KubeObject]] = {
     "Builder": builders.Builder,
     "ClusterBuilder": builders.Builder,
     "SourceResolver": source_resolvers.SourceResolver,
+    "ClusterStore": buildpacks.ClusterStore,
+    "ClusterStack": stacks.ClusterStack,
+    "ClusterLifecycle": stacks.ClusterLifecycle,
+    "Buildpack": buildpacks.Buildpack,
+    "ClusterBuildpack": buildpacks.ClusterBuildpack,
 }
 FORBIDDEN_KEYWORDS = {"$ref", "$defs", "anyOf", "oneOf", "allOf", "not", "default", "title", "const"}
 
@@ -177,6 +182,69 @@ def test_the_image_schema_refuses_what_the_contracts_cannot_read(
         images.Image.model_validate(image)
 
 
+def test_the_builder_half_schemas_type_what_the_contracts_type() -> None:
+    store = _schema("ClusterStore")["properties"]
+    stack = _schema("ClusterStack")["properties"]
+    lifecycle = _schema("ClusterLifecycle")["properties"]
+    group_entry = _schema("Builder")["properties"]["spec"]["properties"]["order"]["items"]["properties"][
+        "group"
+    ]
+
+    assert store["spec"]["properties"]["sources"]["items"]["properties"]["image"]["type"] == "string"
+    assert store["status"]["properties"]["buildpacks"]["items"]["properties"]["size"]["type"] == "integer"
+    assert stack["spec"]["properties"]["buildImage"]["properties"]["image"]["type"] == "string"
+    assert stack["status"]["properties"]["mixins"]["items"] == {"type": "string"}
+    assert (
+        lifecycle["status"]["properties"]["apis"]["properties"]["platform"]["properties"]["supported"]["type"]
+        == "array"
+    )
+    assert group_entry["items"]["properties"]["optional"]["type"] == "boolean"
+    assert (
+        _schema("ClusterBuilder")["properties"]["spec"]["properties"]["serviceAccountRef"]["type"] == "object"
+    )
+    assert _schema("Buildpack")["properties"]["spec"]["properties"]["serviceAccountName"]["type"] == "string"
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "message"),
+    [
+        pytest.param(
+            "ClusterStore",
+            {"sources": "registry.example/store"},
+            'spec.sources: Invalid value: "string": spec.sources in body must be of type array: "string"',
+            id="a ClusterStore source that is no list",
+        ),
+        pytest.param(
+            "ClusterStack",
+            {"buildImage": "registry.example/build"},
+            'spec.buildImage: Invalid value: "string": spec.buildImage in body must be of type object: "string"',
+            id="a ClusterStack build image given as a string",
+        ),
+        pytest.param(
+            "Builder",
+            {"order": [{"group": [{"id": "x", "optional": "maybe"}]}]},
+            'spec.order[0].group[0].optional: Invalid value: "string": spec.order[0].group[0].optional in body '
+            'must be of type boolean: "string"',
+            id="a Builder group entry whose optional is no boolean",
+        ),
+        pytest.param(
+            "ClusterBuildpack",
+            {"image": ["registry.example/bp"]},
+            'spec.image: Invalid value: "array": spec.image in body must be of type string: "array"',
+            id="a ClusterBuildpack image given as a list",
+        ),
+    ],
+)
+def test_the_builder_half_schemas_refuse_what_the_contracts_cannot_read(
+    kind: str, spec: dict[str, Any], message: str
+) -> None:
+    document = {"apiVersion": "kpack.io/v1alpha2", "kind": kind, "metadata": {"name": "x"}, "spec": spec}
+
+    assert _said(crds.violations(_schema(kind), document)) == [message]
+    with pytest.raises(pydantic.ValidationError):
+        MODELS[kind].model_validate(document)
+
+
 def test_a_missing_required_field_and_a_wrong_root_are_refused() -> None:
     image = {"status": {"conditions": [{"status": "True"}]}}
 
@@ -256,6 +324,8 @@ def test_a_tuple_is_an_array_and_an_untyped_object_keeps_its_fields() -> None:
 def test_the_schemas_are_looked_up_by_kind_and_version() -> None:
     assert crds.schema_of("Image", "v1alpha1") == _schema("Image", "v1alpha1")
     assert crds.schema_of("ClusterBuilder", "v1alpha2") == _schema("ClusterBuilder")
+    assert crds.schema_of("ClusterStack", "v1alpha1") == _schema("ClusterStack")
+    assert crds.schema_of("ClusterLifecycle", "v1alpha1") is None, "served at v1alpha2 only, as kpack's"
     assert crds.schema_of("Pod", "v1") is None
 
 

@@ -40,14 +40,22 @@ BUILT_IN_KINDS = {
     "MutatingWebhookConfiguration",
     "ValidatingWebhookConfiguration",
 }
+BOTH = ("v1alpha1", "v1alpha2")
 KPACK_KINDS = {
-    # kind: (plural, scope)
-    "Image": ("images", "Namespaced"),
-    "Build": ("builds", "Namespaced"),
-    "Builder": ("builders", "Namespaced"),
-    "ClusterBuilder": ("clusterbuilders", "Cluster"),
-    "SourceResolver": ("sourceresolvers", "Namespaced"),
+    # kind: (plural, scope, served versions, short names), as kpack's config/*.yaml
+    "Image": ("images", "Namespaced", BOTH, ("cnbimage", "cnbimages", "img", "imgs")),
+    "Build": ("builds", "Namespaced", BOTH, ("cnbbuild", "cnbbuilds", "bld", "blds")),
+    "Builder": ("builders", "Namespaced", BOTH, ("bldr", "bldrs")),
+    "ClusterBuilder": ("clusterbuilders", "Cluster", BOTH, ("clstbldr", "clstbldrs")),
+    "SourceResolver": ("sourceresolvers", "Namespaced", BOTH, ()),
+    "ClusterStore": ("clusterstores", "Cluster", BOTH, ()),
+    "ClusterStack": ("clusterstacks", "Cluster", BOTH, ()),
+    "ClusterLifecycle": ("clusterlifecycles", "Cluster", ("v1alpha2",), ()),
+    "Buildpack": ("buildpacks", "Namespaced", ("v1alpha2",), ("bp", "bps")),
+    "ClusterBuildpack": ("clusterbuildpacks", "Cluster", ("v1alpha2",), ("clstbp", "clstbps")),
 }
+ADMITTED_KINDS = set(KPACK_KINDS) - {"SourceResolver"}
+"""The kinds kpack's webhook defaults and validates (cmd/webhook/main.go)."""
 
 Manifest = dict[str, Any]
 
@@ -141,7 +149,7 @@ def test_strict_validation_rejects_a_misspelt_field() -> None:
 
 @pytest.mark.parametrize("kind", sorted(KPACK_KINDS))
 def test_each_kpack_kind_has_a_crd_with_kpacks_group_names_and_scope(kind: str) -> None:
-    plural, scope = KPACK_KINDS[kind]
+    plural, scope, _, short_names = KPACK_KINDS[kind]
     crd = _only("CustomResourceDefinition", f"{plural}.kpack.io")
 
     assert crd["spec"]["group"] == "kpack.io"
@@ -150,16 +158,21 @@ def test_each_kpack_kind_has_a_crd_with_kpacks_group_names_and_scope(kind: str) 
     assert (names["kind"], names["plural"], names["singular"]) == (kind, plural, kind.lower())
     assert names["listKind"] == f"{kind}List"
     assert "kpack" in names["categories"]
+    assert tuple(names.get("shortNames", ())) == short_names
+
+
+def test_every_kpack_kind_has_a_crd() -> None:
+    assert {crd["spec"]["names"]["kind"] for crd in _objects("CustomResourceDefinition")} == set(KPACK_KINDS)
 
 
 @pytest.mark.parametrize("kind", sorted(KPACK_KINDS))
-def test_each_crd_stores_v1alpha2_serves_v1alpha1_and_has_a_status_subresource(kind: str) -> None:
+def test_each_crd_stores_v1alpha2_serves_kpacks_versions_and_has_a_status_subresource(kind: str) -> None:
     crd = _only("CustomResourceDefinition", f"{KPACK_KINDS[kind][0]}.kpack.io")
     versions = {version["name"]: version for version in crd["spec"]["versions"]}
 
-    assert set(versions) == {"v1alpha1", "v1alpha2"}
+    assert sorted(versions) == sorted(KPACK_KINDS[kind][2])
     assert versions["v1alpha2"]["storage"] is True
-    assert versions["v1alpha1"]["storage"] is False
+    assert [name for name, version in versions.items() if version["storage"]] == ["v1alpha2"]
     assert all(version["served"] for version in versions.values())
     assert all(version["subresources"] == {"status": {}} for version in versions.values())
     for version in versions.values():
@@ -187,6 +200,11 @@ def test_the_crds_directory_holds_exactly_the_generated_crds() -> None:
         ("builders", ["LatestImage", "Ready"]),
         ("clusterbuilders", ["LatestImage", "Ready"]),
         ("sourceresolvers", ["Ready"]),
+        ("clusterstores", ["Ready"]),
+        ("clusterstacks", ["Ready"]),
+        ("clusterlifecycles", ["Ready"]),
+        ("buildpacks", ["Ready"]),
+        ("clusterbuildpacks", ["Ready"]),
     ],
 )
 def test_kubectl_get_shows_kpacks_columns_first(plural: str, columns: list[str]) -> None:
@@ -246,6 +264,7 @@ def test_each_service_has_exactly_one_deployment_with_the_planned_replicas() -> 
         "image-reconciler": 3,
         "build-runner": 2,
         "image-state": 2,
+        "builder": 2,
     }
 
 
@@ -277,7 +296,12 @@ def test_the_triggers_read_each_webhook_secret_from_an_optional_key_of_the_kiln_
         for item in env
         if item.get("valueFrom", {}).get("secretKeyRef", {}).get("optional")
     }
-    credentials = ("github_secret", "gitlab_token", "generic_token", "registry_token")
+    credentials: tuple[triggers_settings.Credential, ...] = (
+        "github_secret",
+        "gitlab_token",
+        "generic_token",
+        "registry_token",
+    )
 
     assert sorted(optional) == sorted(triggers_settings.TriggersSettings.env_var(c) for c in credentials)
     assert {(ref["name"], ref["key"]) for ref in optional.values()} == {
@@ -315,7 +339,7 @@ def test_the_registry_readers_mount_kilns_optional_registry_credentials_where_th
         assert volume["secret"]["optional"] is True
         assert volume["secret"]["items"] == [{"key": ".dockerconfigjson", "path": path.name}]
 
-    assert readers == {"build-runner", "image-state"}
+    assert readers == {"build-runner", "image-state", "builder"}
 
 
 def test_kiln_may_read_the_service_accounts_and_secrets_that_hold_registry_credentials() -> None:
@@ -439,7 +463,7 @@ def _admission_env() -> dict[str, str]:
     return {item["name"]: item.get("value") for item in container["env"]}
 
 
-def test_the_webhook_configurations_call_the_admission_service_on_kpacks_v1alpha2_images_and_builds() -> None:
+def test_the_webhook_configurations_call_the_admission_service_on_kpacks_v1alpha2_kinds() -> None:
     service = _only("Service", "kiln-admission")
     (port,) = service["spec"]["ports"]
     for kind, path in (
@@ -454,11 +478,16 @@ def test_the_webhook_configurations_call_the_admission_service_on_kpacks_v1alpha
             "path": path,
             "port": port["port"],
         }
-        (rule,) = webhook["rules"]
-        assert rule["apiGroups"] == ["kpack.io"]
-        assert rule["apiVersions"] == ["v1alpha2"]
-        assert sorted(rule["operations"]) == ["CREATE", "UPDATE"]
-        assert sorted(rule["resources"]) == ["builds", "images"], "status subresources are not admitted"
+        admitted = set()
+        for rule in webhook["rules"]:
+            assert rule["apiGroups"] == ["kpack.io"]
+            assert rule["apiVersions"] == ["v1alpha2"]
+            assert sorted(rule["operations"]) == ["CREATE", "UPDATE"]
+            for resource in rule["resources"]:
+                (kind,) = [kind for kind, (plural, *_) in KPACK_KINDS.items() if plural == resource]
+                assert rule["scope"] == KPACK_KINDS[kind][1], resource
+                admitted.add(kind)
+        assert admitted == ADMITTED_KINDS, "as kpack's webhook; status subresources are not admitted"
         assert webhook["matchPolicy"] == "Exact", "as kpack's webhook: v1alpha1 requests are not admitted"
         assert webhook["failurePolicy"] == "Fail"
         assert webhook["sideEffects"] == "None"
@@ -493,7 +522,19 @@ def test_image_and_build_crds_convert_through_the_admission_service(plural: str)
     }
 
 
-@pytest.mark.parametrize("plural", ["builders", "clusterbuilders", "sourceresolvers"])
+@pytest.mark.parametrize(
+    "plural",
+    [
+        "builders",
+        "clusterbuilders",
+        "sourceresolvers",
+        "clusterstores",
+        "clusterstacks",
+        "clusterlifecycles",
+        "buildpacks",
+        "clusterbuildpacks",
+    ],
+)
 def test_kinds_of_one_shape_convert_without_a_webhook(plural: str) -> None:
     assert _only("CustomResourceDefinition", f"{plural}.kpack.io")["spec"]["conversion"] == {
         "strategy": "None"
