@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 from contracts import builders, buildpacks, builds, events, images, source_resolvers, stacks
 
-
 BuilderInput = (
     buildpacks.ClusterStore
     | buildpacks.Buildpack

@@ -79,7 +79,11 @@ def run(
 
 def sandbox(
     example: Annotated[
-        Literal["registry-cache", "volume-cache", "none"], typer.Option(help="example Image to load")
+        Literal["registry-cache", "volume-cache", "stack-update", "none"],
+        typer.Option(
+            help="example Image to load; stack-update patches the stack's run image after the first "
+            "build, on a registry of the sandbox's own that notifies Kiln of pushes"
+        ),
     ] = "registry-cache",
     until_builds: Annotated[
         int, typer.Option(help="exit after this many builds finished (0: run until Ctrl-C)")
@@ -93,8 +97,10 @@ def sandbox(
 ) -> None:
     """Kiln on this machine: emulated Kubernetes, simulated kubelet, real broker and registry.
 
-    Loads the example Image and, after each finished build, pushes a new commit (as a git
-    webhook would) until --until-builds builds have finished. Prints each finished build.
+    Makes the builder image from a ClusterStore, ClusterStack and ClusterLifecycle, loads the
+    example Image and, after each finished build, pushes a new commit (as a git webhook would;
+    stack-update first pushes a patched run image, which rebases the Image) until --until-builds
+    builds have finished. Prints each finished build.
     """
     _logging(verbose)
     reporter = reporting.Reporter(output=output)
@@ -109,8 +115,12 @@ async def _sandbox(
     example: str, until_builds: int, reporter: reporting.Reporter, registry: str, step_seconds: float
 ) -> int:
     async with contextlib.AsyncExitStack() as stack:
-        host = await _registry(registry, stack)
-        box = await stack.enter_async_context(harness.sandbox(registry_host=host, step_seconds=step_seconds))
+        own_registry = example == "stack-update"
+        host = registry if own_registry else await _registry(registry, stack)
+        box = await stack.enter_async_context(
+            harness.sandbox(registry_host=host, step_seconds=step_seconds, notifying_registry=own_registry)
+        )
+        host = box.registry_host
         typer.echo(
             f"kubeconfig: {box.kubeconfig}  (kubectl --kubeconfig {box.kubeconfig} get images,builds,pods)\n"
             f"health and metrics: {box.wiring.admin_url}/metrics  webhooks: {box.wiring.webhooks_url}/webhooks/…",
@@ -128,12 +138,22 @@ async def _sandbox(
                 if build.name in reported or build.running():
                     continue
                 reported.add(build.name)
-                reporter.report(
-                    reporting.build_report(build, cache_args=box.cache_args(build), registry=host)
+                report = reporting.build_report(
+                    build, cache_args=box.cache_args(build), registry=host, rebase=box.rebased(build)
                 )
+                reporter.report(report)
             if until_builds == 0 or len(reported) < until_builds:
-                await box.push_commit()
+                await _next_change(box, example=example, builds=len(reported))
     return 0
+
+
+async def _next_change(box: harness.Sandbox, *, example: str, builds: int) -> None:
+    """What makes the next build: a patched run image after stack-update's first build (the
+    registry notifies the triggers service), else a pushed commit (a git webhook)."""
+    if example == "stack-update" and builds == 1 and box.kit is not None:
+        await box.kit.patch_run_image()
+        return
+    await box.push_commit()
 
 
 def _finished(box: harness.Sandbox, reported: set[str]) -> bool:

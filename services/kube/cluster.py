@@ -53,7 +53,9 @@ class KubeCluster:
 
     async def get_builder_input(self, kind: str, namespace: str, name: str) -> ports.BuilderInput | None:
         """A ClusterStore, ClusterStack, ClusterLifecycle, Buildpack or ClusterBuildpack, or None."""
-        found: ports.BuilderInput | None = await self._count().input_kind(kind).find(name, namespace=namespace)
+        found: ports.BuilderInput | None = (
+            await self._count().input_kind(kind).find(name, namespace=namespace)
+        )
         return found
 
     async def list_builder_inputs(self, kind: str, namespace: str | None = None) -> list[ports.BuilderInput]:

@@ -29,6 +29,7 @@ from services.bridge import service as bridge_service
 from services.broker import connecting, consuming, publishing, topology
 from services.broker import settings as broker_settings
 from services.build_runner import service as build_runner_service
+from services.builder import service as builder_service
 from services.image_reconciler import service as reconciler_service
 from services.image_state import service as image_state_service
 from services.kube import client as kube_client
@@ -58,6 +59,10 @@ class RunSettings(BaseSettings):
 
     resync_seconds: float = Field(default=300.0, gt=0)
     """How often the bridge announces every Image again."""
+    builder_resync_seconds: float = Field(default=36_000.0, gt=0)
+    """How often the bridge announces every ClusterStore, ClusterStack, ClusterLifecycle, Buildpack
+    and ClusterBuildpack again, so that each is resolved from the registry once more even when no
+    registry notification said an image moved (kpack's resync period, 10 h, by default)."""
     enable_priority_classes: bool = False
     """Write kpack's build priority classes on Builds."""
     insecure_registries: tuple[str, ...] = ()
@@ -160,7 +165,11 @@ async def running(
         for name in chosen:
             if name == "bridge":
                 bridge = bridge_service.Bridge(
-                    typed, publisher, clock=clock, resync_seconds=settings.resync_seconds
+                    typed,
+                    publisher,
+                    clock=clock,
+                    resync_seconds=settings.resync_seconds,
+                    builder_resync_seconds=settings.builder_resync_seconds,
                 )
                 task = await stack.enter_async_context(_background(bridge.run(), name=name))
                 health.add(name, functools.partial(_task_health, task), liveness=True)
@@ -237,6 +246,10 @@ def _handler(
         ).handle
     if name == "build-runner":
         return build_runner_service.BuildRunner(
+            wiring.cluster, wiring.publisher, wiring.registry, keychains=wiring.keychains, clock=clock
+        ).handle
+    if name == "builder":
+        return builder_service.BuilderService(
             wiring.cluster, wiring.publisher, wiring.registry, keychains=wiring.keychains, clock=clock
         ).handle
     return image_state_service.ImageState(

@@ -84,13 +84,28 @@ def cache_tag(pod: dict[str, Any]) -> str:
 
 
 def builder_image(pod: dict[str, Any]) -> str:
-    """The builder image: build-init's ``BUILDER_IMAGE``, else the lifecycle steps' image."""
+    """The builder image: build-init's ``BUILDER_IMAGE``, else the lifecycle steps' image (a rebase
+    pod names none: the last built image says which builder made it)."""
     named = env(container(pod, "prepare")).get("BUILDER_IMAGE", "")
     return named or str(container(pod, "analyze").get("image") or "")
 
 
 def run_image(pod: dict[str, Any]) -> str:
-    """The run image the pod was given (build-init's ``RUN_IMAGE`` or export's ``CNB_RUN_IMAGE``)."""
-    return env(container(pod, "prepare")).get("RUN_IMAGE", "") or env(container(pod, "export")).get(
-        "CNB_RUN_IMAGE", ""
+    """The run image the pod was given (build-init's ``RUN_IMAGE``, export's ``CNB_RUN_IMAGE``, or
+    the rebase step's ``--run-image``)."""
+    return (
+        env(container(pod, "prepare")).get("RUN_IMAGE", "")
+        or env(container(pod, "export")).get("CNB_RUN_IMAGE", "")
+        or flag(container(pod, "rebase"), "--run-image")
     )
+
+
+def last_built_image(pod: dict[str, Any]) -> str:
+    """The image a rebase pod rebases (its ``--last-built-image``), or empty."""
+    return flag(container(pod, "rebase"), "--last-built-image")
+
+
+def flag(spec: dict[str, Any], name: str) -> str:
+    """The value after ``name`` in a container's arguments (``--flag value``), or empty."""
+    args = [str(a) for a in spec.get("args") or []]
+    return next((args[i + 1] for i, arg in enumerate(args[:-1]) if arg == name), "")

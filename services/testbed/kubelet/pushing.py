@@ -27,6 +27,9 @@ from services.testbed.kubelet import build_pods
 
 logger = logging.getLogger(__name__)
 SIMULATED_LABEL = "dev.kiln.simulated"
+BUILDER_LABEL = "dev.kiln.simulated.builder"
+"""On a simulated app image: the builder image that made it, which a rebase carries forward (as the
+lifecycle's rebaser keeps an app image's build metadata and changes only its run image)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +57,9 @@ async def push_images(
         "at": now.isoformat(),
     }
     layer, diff_id = _layer("app/build.json", content)
-    image_digest = await registry.push_image(tags[0], config=_config("app", diff_id), layers=[layer])
+    builder = await _builder_of(registry, pod)
+    app = _config("app", diff_id, labels={BUILDER_LABEL: builder} if builder else {})
+    image_digest = await registry.push_image(tags[0], config=app, layers=[layer])
     cache_tag = build_pods.cache_tag(pod) if step == "export" else ""
     if not cache_tag:
         return Pushed(image_tag=tags[0], image_digest=image_digest)
@@ -93,11 +98,24 @@ async def completion_message(registry: registry_client.RegistryClient, pod: dict
     return completion.encode_completion_message(metadata)
 
 
+async def _builder_of(registry: registry_client.RegistryClient, pod: dict[str, Any]) -> str:
+    """The builder image the pod builds with; for a rebase, the one that made the last built image."""
+    named = build_pods.builder_image(pod)
+    last = build_pods.last_built_image(pod)
+    if named or not last:
+        return named
+    try:
+        return (await registry.fetch_config(last)).labels.get(BUILDER_LABEL, "")
+    except errors.KilnError as e:
+        logger.warning("last built image %s unreadable (%s): its builder is unknown", last, e)
+        return ""
+
+
 async def _builder_config(
     registry: registry_client.RegistryClient, pod: dict[str, Any]
 ) -> registry_config.ImageConfig:
     """The builder image's config (stack, buildpacks, lifecycle); empty if it cannot be read."""
-    image = build_pods.builder_image(pod)
+    image = await _builder_of(registry, pod)
     try:
         return await registry.fetch_config(image)
     except errors.KilnError as e:
@@ -117,10 +135,10 @@ def _layer(path: str, content: dict[str, Any]) -> tuple[bytes, str]:
     return gzip.compress(tar_bytes, mtime=0), "sha256:" + hashlib.sha256(tar_bytes).hexdigest()
 
 
-def _config(kind: str, diff_id: str) -> dict[str, Any]:
+def _config(kind: str, diff_id: str, *, labels: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Labels": {SIMULATED_LABEL: kind}},
+        "config": {"Labels": {SIMULATED_LABEL: kind, **(labels or {})}},
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
     }

@@ -10,6 +10,7 @@ EXAMPLES = ("registry-cache", "volume-cache", "stack-update")
 STACK_ID = "io.buildpacks.stacks.jammy"
 LIFECYCLE_VERSION = "0.20.5"
 BUILDPACKS = [{"id": "paketo-buildpacks/go", "version": "4.13.0"}]
+HOMEPAGE = "https://github.com/paketo-buildpacks/go"
 GIT_URL = "https://github.com/kiln-project/sample-go-app"
 BRANCH = "main"
 
@@ -39,7 +40,12 @@ def cluster_stack(*, name: str, build_image: str, run_image: str, stack_id: str 
 
 def cluster_lifecycle(*, name: str, image: str) -> dict[str, Any]:
     """A ClusterLifecycle of a lifecycle image."""
-    return {"apiVersion": KPACK, "kind": "ClusterLifecycle", "metadata": {"name": name}, "spec": {"image": image}}
+    return {
+        "apiVersion": KPACK,
+        "kind": "ClusterLifecycle",
+        "metadata": {"name": name},
+        "spec": {"image": image},
+    }
 
 
 def made_cluster_builder(

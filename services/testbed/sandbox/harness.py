@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 import os
+import socket
 import sys
 import tempfile
 import uuid
@@ -34,7 +35,8 @@ from services.testbed.emulator import Emulator
 from services.testbed.kubelet import failures
 from services.testbed.kubelet import kubelet as simulated_kubelet
 from services.testbed.registry import builders as registry_builders
-from services.testbed.sandbox import examples
+from services.testbed.registry import registry_process
+from services.testbed.sandbox import builder_kit, examples
 from services.triggers import settings as triggers_settings
 from services.triggers import webhooks
 
@@ -55,8 +57,12 @@ class Sandbox:
     kubeconfig: Path
     prefix: str
     run_id: str
+    services: tuple[str, ...] = running.ALL
+    """The services running in this sandbox's process."""
     builder_image: str = ""
     commits: dict[str, int] = field(default_factory=dict)
+    kit: builder_kit.BuilderKit | None = None
+    """The images behind the builder Kiln made, once :meth:`add_builder` made one."""
 
     async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create a kpack object, then write its ``status`` (if any) through the status subresource."""
@@ -69,10 +75,80 @@ class Sandbox:
         written: dict[str, Any] = created.dump()
         return written
 
-    async def add_builder(
+    async def add_builder(self, *, name: str = BUILDER_NAME, seconds: float = 30.0) -> None:
+        """The builder Images build with: made by Kiln's builder service from a ClusterStore,
+        ClusterStack and ClusterLifecycle whose images are pushed to the registry first, when the
+        builder service runs here; else one made elsewhere (:meth:`add_prebuilt_builder`)."""
+        if "builder" not in self.services:
+            await self.add_prebuilt_builder(name=name)
+            return
+        kit = builder_kit.BuilderKit(
+            self.wiring.registry, prefix=f"{self.registry_host}/sandbox/{self.run_id}"
+        )
+        await kit.push()
+        for obj in kit.resources(builder=name):
+            await self.apply(obj)
+        self.kit = kit
+        await self.wait_for(
+            lambda: self._builder_ready(name), seconds=seconds, what=f"ClusterBuilder {name} to be made"
+        )
+        self.builder_image = str(self.cluster_builder(name)["status"]["latestImage"])
+
+    def _builder_ready(self, name: str) -> bool:
+        status = self.cluster_builder(name).get("status") or {}
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
+        )
+        return ready and bool(status.get("latestImage"))
+
+    def cluster_builder(self, name: str = BUILDER_NAME) -> dict[str, Any]:
+        """The ClusterBuilder as the API holds it."""
+        found: dict[str, Any] = self.emulator.get("clusterbuilders", name) or {}
+        return found
+
+    async def announce_push(self, identifier: str, *, tag: str) -> dict[str, Any]:
+        """The notification a registry sends for a manifest pushed to ``tag`` (``identifier`` is
+        ``host/repository@sha256:…``), posted to the triggers service: for a registry that sends
+        none (the sandbox's own may be one that does, see :func:`sandbox`). The answer."""
+        if self.wiring.webhooks_url is None:
+            raise RuntimeError("announcing a push needs the triggers service in the sandbox")
+        repository, _, digest = identifier.partition("@")
+        host, _, path = repository.partition("/")
+        envelope = {
+            "events": [
+                {
+                    "id": str(uuid.uuid4()),
+                    "action": "push",
+                    "target": {
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "repository": path,
+                        "digest": digest,
+                        "tag": tag,
+                    },
+                    "request": {"host": host},
+                }
+            ]
+        }
+        headers = {
+            "Content-Type": webhooks.REGISTRY_MEDIA_TYPE,
+            "Authorization": f"Bearer {WEBHOOK_SECRET}",
+        }
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            response = await http.post(
+                f"{self.wiring.webhooks_url}/webhooks/registry", content=json.dumps(envelope), headers=headers
+            )
+        if response.status_code != HTTPStatus.ACCEPTED:
+            raise RuntimeError(
+                f"the registry notification was refused: {response.status_code} {response.text}"
+            )
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    async def add_prebuilt_builder(
         self, *, name: str = BUILDER_NAME, buildpacks: list[dict[str, str]] | None = None
     ) -> None:
-        """Push a builder image to the registry and create a ready ClusterBuilder for it."""
+        """Push a builder image made elsewhere to the registry and create a ready ClusterBuilder for
+        it (its status written as kpack's builder controller would)."""
         ref = f"{self.registry_host}/sandbox/{self.run_id}-builder"
         run_image = f"{self.registry_host}/sandbox/run@sha256:{'0' * 64}"
         digest = await registry_builders.push_builder_image(
@@ -181,6 +257,11 @@ class Sandbox:
     def pod(self, build: build_models.Build) -> dict[str, Any] | None:
         return self.emulator.get("pods", build.pod_name(), build.namespace)
 
+    def rebased(self, build: build_models.Build) -> bool:
+        """Whether the build's pod ran kpack's rebase step alone (a STACK-only rebuild)."""
+        pod = self.pod(build) or {"spec": {}}
+        return [c["name"] for c in pod["spec"].get("initContainers", [])] == ["rebase"]
+
     def cache_args(self, build: build_models.Build) -> dict[str, list[str]]:
         """Each step of the build's pod → its cache arguments (``-cache-image=…``, ``-cache-dir=…``)."""
         pod = self.pod(build) or {"spec": {}}
@@ -207,11 +288,51 @@ async def sandbox(
     workdir: Path | None = None,
     services: tuple[str, ...] = ("all",),
     admin_port: int | None = 0,
+    notifying_registry: bool = False,
 ) -> AsyncIterator[Sandbox]:
     """Start everything; stop it and delete the run's broker topology on exit.
 
     The admin endpoint (health, metrics) listens on ``admin_port`` (0: a free port; None: none);
-    ``wiring.admin_url`` says where."""
+    ``wiring.admin_url`` says where. ``notifying_registry`` starts a registry of the sandbox's own
+    (instead of using ``registry_host``) that sends its push notifications to the triggers
+    service, as a production registry would be set up."""
+    async with contextlib.AsyncExitStack() as stack:
+        hooks_port = 0
+        if notifying_registry:
+            hooks_port = _free_port()
+            started = await registry_process.start_registry(
+                notify_url=f"http://127.0.0.1:{hooks_port}/webhooks/registry",
+                notify_headers={"Authorization": [f"Bearer {WEBHOOK_SECRET}"]},
+            )
+            stack.push_async_callback(started.stop)
+            registry_host = started.host
+        box = await stack.enter_async_context(
+            _sandbox(
+                registry_host=registry_host,
+                broker=broker,
+                step_seconds=step_seconds,
+                fail=fail,
+                workdir=workdir,
+                services=services,
+                admin_port=admin_port,
+                hooks_port=hooks_port,
+            )
+        )
+        yield box
+
+
+@contextlib.asynccontextmanager
+async def _sandbox(
+    *,
+    registry_host: str,
+    broker: broker_settings.BrokerSettings | None,
+    step_seconds: float,
+    fail: failures.FailurePlan,
+    workdir: Path | None,
+    services: tuple[str, ...],
+    admin_port: int | None,
+    hooks_port: int,
+) -> AsyncIterator[Sandbox]:
     run_id = uuid.uuid4().hex[:8]
     base = broker or broker_settings.BrokerSettings()
     settings = base.model_copy(update={"prefix": f"{base.prefix}-sandbox-{run_id}"})
@@ -224,16 +345,22 @@ async def sandbox(
         kube = kube_settings.KubeSettings(kubeconfig=kubeconfig, in_cluster=False)
         hooks = triggers_settings.TriggersSettings(
             host="127.0.0.1",
-            port=0,
+            port=hooks_port,
             github_secret=SecretStr(WEBHOOK_SECRET),
             generic_token=SecretStr(WEBHOOK_SECRET),
+            registry_token=SecretStr(WEBHOOK_SECRET),
         )
         async with running.running(
             services, settings=run_settings, broker=settings, kube=kube, triggers=hooks
         ) as wiring:
             config = simulated_kubelet.KubeletConfig(step_seconds=step_seconds, fail=fail)
             async with simulated_kubelet.Kubelet(wiring.kube, wiring.registry, config=config) as kubelet:
-                yield Sandbox(emulator, wiring, kubelet, registry_host, kubeconfig, settings.prefix, run_id)
+                chosen = tuple(
+                    dict.fromkeys(n for s in services for n in (running.ALL if s == "all" else (s,)))
+                )
+                yield Sandbox(
+                    emulator, wiring, kubelet, registry_host, kubeconfig, settings.prefix, run_id, chosen
+                )
     finally:
         await emulator.stop()
         await _delete_topology(settings)
@@ -248,6 +375,12 @@ async def _delete_topology(settings: broker_settings.BrokerSettings) -> None:
         await connection.close()
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _resource_of(kube: kube_resources.Kube, kind: str) -> kube_resources.Resource[Any]:
     resources: dict[str, kube_resources.Resource[Any]] = {
         "Image": kube.images,
@@ -255,6 +388,11 @@ def _resource_of(kube: kube_resources.Kube, kind: str) -> kube_resources.Resourc
         "Builder": kube.builders,
         "ClusterBuilder": kube.cluster_builders,
         "SourceResolver": kube.source_resolvers,
+        "ClusterStore": kube.cluster_stores,
+        "ClusterStack": kube.cluster_stacks,
+        "ClusterLifecycle": kube.cluster_lifecycles,
+        "Buildpack": kube.buildpacks,
+        "ClusterBuildpack": kube.cluster_buildpacks,
     }
     if kind not in resources:
         raise ValueError(f"the sandbox applies kpack objects only, not {kind}")

@@ -11,19 +11,24 @@ from rich.table import Table
 from contracts import builds
 
 
-def build_report(build: builds.Build, *, cache_args: dict[str, list[str]], registry: str) -> dict[str, Any]:
-    """One finished build as the sandbox reports it."""
+def build_report(
+    build: builds.Build, *, cache_args: dict[str, list[str]], registry: str, rebase: bool = False
+) -> dict[str, Any]:
+    """One finished build as the sandbox reports it; ``rebase``: its pod ran kpack's rebase step
+    alone (a STACK-only rebuild)."""
     succeeded = build.status.condition("Succeeded")
     return {
         "name": build.name,
         "namespace": build.namespace,
         "buildNumber": build.build_number(),
         "reason": build.reason(),
+        "rebase": rebase,
         "succeeded": succeeded.status if succeeded else "Unknown",
         "message": (succeeded.message if succeeded else None) or "",
         "cacheArgs": cache_args,
         "latestImage": build.status.latest_image or "",
         "latestCacheImage": build.status.latest_cache_image or "",
+        "runImage": build.status.stack.run_image if build.status.stack else "",
         "registry": registry,
     }
 
