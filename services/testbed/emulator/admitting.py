@@ -26,7 +26,20 @@ from services.testbed.emulator import resources, routing, statuses
 
 MUTATING = "defaults.webhook.kiln.kpack.io"
 VALIDATING = "validation.webhook.kiln.kpack.io"
-ADMITTED = frozenset({"images", "builds"})
+ADMITTED = frozenset(
+    {
+        "images",
+        "builds",
+        "builders",
+        "clusterbuilders",
+        "clusterstores",
+        "clusterstacks",
+        "clusterlifecycles",
+        "buildpacks",
+        "clusterbuildpacks",
+    }
+)
+"""What ``deploy/admission.yaml`` registers the webhook for (kpack.io v1alpha2)."""
 ADMITTED_VERSION = "v1alpha2"
 
 

@@ -92,3 +92,47 @@ async def test_without_a_webhook_set_nothing_is_admitted(emulator: Emulator, kub
         "kpack.io", "v1alpha2", namespace, "images", an_image("app", namespace)
     )
     assert "serviceAccountName" not in created["spec"]
+
+
+async def test_kubectl_apply_of_an_invalid_cluster_builder_shows_kpacks_message(
+    admitting: Emulator, tmp_path: pathlib.Path
+) -> None:
+    kubeconfig = admitting.write_kubeconfig(tmp_path / "config")
+    name = f"builder-{uuid.uuid4().hex[:6]}"
+    manifest = tmp_path / "builder.yaml"
+    builder = {
+        "apiVersion": "kpack.io/v1alpha2",
+        "kind": "ClusterBuilder",
+        "metadata": {"name": name},
+        "spec": {
+            "tag": "registry.example/builders/default",
+            "stack": {"name": "base"},
+            "serviceAccountRef": {"name": "default", "namespace": "kiln"},
+        },
+    }
+    manifest.write_text(yaml.safe_dump(builder))
+
+    code, output = await kubectl(kubeconfig, "apply", "--validate=false", "-f", str(manifest))
+
+    assert code == 1
+    assert "denied the request: validation failed: invalid value: : stack.kind" in output
+    assert admitting.get("clusterbuilders", name) is None
+
+
+async def test_a_created_builder_is_stored_with_kpacks_defaults(
+    admitting: Emulator, kube: resources.Kube
+) -> None:
+    namespace = f"ns-{uuid.uuid4().hex[:6]}"
+    body = {
+        "apiVersion": "kpack.io/v1alpha2",
+        "kind": "Builder",
+        "metadata": {"name": "team", "namespace": namespace},
+        "spec": {"tag": "registry.example/builders/team", "stack": {"name": "base"}},
+    }
+    created = await client.CustomObjectsApi(kube.api).create_namespaced_custom_object(
+        "kpack.io", "v1alpha2", namespace, "builders", body
+    )
+
+    assert created["spec"]["serviceAccountName"] == "default"
+    assert created["spec"]["stack"] == {"kind": "ClusterStack", "name": "base"}
+    assert created["spec"]["lifecycle"] == {"kind": "ClusterLifecycle", "name": "default-lifecycle"}

@@ -52,6 +52,7 @@ async def test_health_readiness_and_metrics_answer_for_every_service(run: Run) -
                 "image-reconciler": "ok",
                 "build-runner": "ok",
                 "image-state": "ok",
+                "builder": "ok",
             },
         },
     )

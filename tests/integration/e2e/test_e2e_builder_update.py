@@ -1,97 +1,140 @@
-"""Builder updates end to end: new buildpacks rebuild (BUILDPACK), a new run image alone rebases (STACK).
-
-The ClusterBuilder's status is written the way kpack's builder controller does after it publishes
-a new builder image; the bridge sees the change, the image-reconciler fans it out to the Image.
+"""Builder updates end to end, the way a platform team makes them: a new image pushed to the tag a
+ClusterStack, ClusterStore or ClusterLifecycle names. The sandbox's own registry notifies the
+triggers service of every push; the builder service resolves the moved input again, makes the
+builder's image again and writes its status; the bridge announces the builder; the
+image-reconciler rebuilds (BUILDPACK, LIFECYCLE) or rebases (STACK) every Image built with it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+import uuid
+from collections.abc import AsyncIterator
 
 import pytest
-from kubernetes_asyncio import client
 
-from services.testbed.registry import builders as registry_builders
-from services.testbed.sandbox import examples
-
-if TYPE_CHECKING:
-    from tests.integration.e2e.conftest import Run
+from contracts import builds as build_models
+from services.testbed.sandbox import examples, harness
 
 pytestmark = pytest.mark.integration
 
-GROUP, VERSION = "kpack.io", "v1alpha2"
-NEW_BUILDPACKS = [{"id": "paketo-buildpacks/go", "version": "4.14.0"}]
+IMAGES = 50
+WAIT_SECONDS = 90.0
 
 
-async def update_builder_status(run: Run, change: Any) -> None:
-    custom = client.CustomObjectsApi(run.sb.wiring.api)
-    builder = await custom.get_cluster_custom_object(GROUP, VERSION, "clusterbuilders", "default")
-    change(builder["status"])
-    await custom.replace_cluster_custom_object_status(GROUP, VERSION, "clusterbuilders", "default", builder)
+@pytest.fixture
+async def sb() -> AsyncIterator[harness.Sandbox]:
+    """A sandbox on a registry of its own that sends its push notifications to Kiln, with the
+    ClusterBuilder ``default`` made by the builder service."""
+    async with harness.sandbox(step_seconds=0.02, notifying_registry=True) as box:
+        await box.add_builder()
+        yield box
 
 
-async def test_new_buildpacks_rebuild_and_a_new_run_image_alone_rebases_without_cache(run: Run) -> None:
-    await run.sb.apply(run.image("registry-cache"))
-    [first] = await run.wait_finished(1)
-    assert first.succeeded(), first.status.condition("Succeeded")
-    old_run_image = f"{run.sb.registry_host}/sandbox/run@sha256:{'0' * 64}"
-    assert first.spec.run_image is not None
-    assert first.spec.run_image.image == old_run_image
+async def apply_images(sb: harness.Sandbox, namespace: str, count: int) -> list[str]:
+    names = [f"app-{index}" for index in range(count)]
+    for name in names:
+        image = examples.image(
+            "registry-cache", name=name, namespace=namespace, registry=sb.registry_host, builder="default"
+        )
+        await sb.apply(image)
+    return names
 
-    repository = run.sb.builder_image.split("@")[0]
-    digest = await registry_builders.push_builder_image(
-        run.sb.wiring.registry,
-        repository,
-        stack_id=examples.STACK_ID,
-        run_image=old_run_image.split("@")[0],
-        platform_apis=["0.7", "0.8", "0.9"],
-        buildpacks=NEW_BUILDPACKS,
-        lifecycle_version=examples.LIFECYCLE_VERSION,
+
+async def wait_finished(sb: harness.Sandbox, namespace: str, count: int) -> list[build_models.Build]:
+    def finished() -> list[build_models.Build]:
+        return [b for b in sb.builds(namespace) if not b.running()]
+
+    await sb.wait_for(
+        lambda: len(finished()) >= count, seconds=WAIT_SECONDS, what=f"{count} finished builds in {namespace}"
     )
-    new_builder = f"{repository}@{digest}"
-    assert new_builder != run.sb.builder_image
-    await update_builder_status(
-        run, lambda status: status.update(latestImage=new_builder, builderMetadata=NEW_BUILDPACKS)
-    )
+    return finished()
 
-    _, second = await run.wait_finished(2)
 
-    assert (second.reason(), second.build_number()) == ("BUILDPACK", 2)
-    assert second.spec.builder.image == new_builder
+def by_image(found: list[build_models.Build]) -> dict[str, list[build_models.Build]]:
+    grouped: dict[str, list[build_models.Build]] = {}
+    for build in found:
+        grouped.setdefault(build.labels[build_models.IMAGE_LABEL], []).append(build)
+    return {name: sorted(b, key=lambda x: x.build_number() or 0) for name, b in grouped.items()}
+
+
+def digest_of(reference: str) -> str:
+    return reference.rpartition("@")[2]
+
+
+async def test_a_patched_run_image_rebases_every_image_and_nothing_else(sb: harness.Sandbox) -> None:
+    assert sb.kit is not None
+    namespace = f"stack-{uuid.uuid4().hex[:8]}"
+    names = await apply_images(sb, namespace, IMAGES)
+    first = await wait_finished(sb, namespace, IMAGES)
+    assert all(b.succeeded() and b.reason() == "CONFIG" for b in first)
+    old_run_image = sb.cluster_builder()["status"]["stack"]["runImage"]
+
+    loop = asyncio.get_running_loop()
+    pushed_at = loop.time()
+    await sb.kit.patch_run_image()
+    finished = await wait_finished(sb, namespace, 2 * IMAGES)
+    elapsed = loop.time() - pushed_at
+    print(f"\nregistry push of a patched run image → {IMAGES} Images rebased: {elapsed:.2f} s")
+    await asyncio.sleep(2.0)  # anything else the push would start has been started by now
+
+    new_run_image = sb.cluster_builder()["status"]["stack"]["runImage"]
+    assert digest_of(new_run_image) != digest_of(old_run_image)
+    grouped = by_image(sb.builds(namespace))
+    assert sorted(grouped) == sorted(names)
+    for name in names:
+        assert len(grouped[name]) == 2, f"{name}: {[b.reason() for b in grouped[name]]}"
+        built, rebased = grouped[name]
+        assert (rebased.reason(), rebased.build_number()) == ("STACK", 2)
+        assert json.loads(rebased.annotations[build_models.CHANGES_ANNOTATION]) == [
+            {"reason": "STACK", "old": digest_of(old_run_image), "new": digest_of(new_run_image)}
+        ]
+        assert sb.rebased(rebased), f"{name}: build 2 did not run the rebase step alone"
+        assert sb.cache_args(rebased) == {"rebase": []}
+        assert rebased.succeeded(), rebased.status.condition("Succeeded")
+        assert rebased.status.stack is not None
+        assert rebased.status.stack.run_image == new_run_image
+        assert rebased.spec.builder.image != built.spec.builder.image
+    assert len(finished) == 2 * IMAGES
+
+
+async def test_a_new_buildpack_in_the_store_rebuilds_with_the_cache(sb: harness.Sandbox) -> None:
+    assert sb.kit is not None
+    namespace = f"bp-{uuid.uuid4().hex[:8]}"
+    names = await apply_images(sb, namespace, 3)
+    await wait_finished(sb, namespace, 3)
+
+    await sb.kit.release_buildpack("4.14.0")
+    await wait_finished(sb, namespace, 6)
+
+    metadata = sb.cluster_builder()["status"]["builderMetadata"]
+    assert [(bp["id"], bp["version"]) for bp in metadata] == [("paketo-buildpacks/go", "4.14.0")]
+    for name in names:
+        first, second = by_image(sb.builds(namespace))[name]
+        assert (second.reason(), second.build_number()) == ("BUILDPACK", 2)
+        assert not sb.rebased(second)
+        assert second.succeeded(), second.status.condition("Succeeded")
+        assert sb.cache_args(second)["analyze"] == [f"-cache-image={first.status.latest_cache_image}"]
+        assert [(bp.id, bp.version) for bp in second.status.build_metadata or []] == [
+            ("paketo-buildpacks/go", "4.14.0")
+        ]
+
+
+async def test_a_new_lifecycle_rebuilds(sb: harness.Sandbox) -> None:
+    assert sb.kit is not None
+    namespace = f"lc-{uuid.uuid4().hex[:8]}"
+    [name] = await apply_images(sb, namespace, 1)
+    await wait_finished(sb, namespace, 1)
+
+    await sb.kit.release_lifecycle("0.20.6")
+    await wait_finished(sb, namespace, 2)
+
+    assert sb.cluster_builder()["status"]["lifecycle"]["version"] == "0.20.6"
+    first, second = by_image(sb.builds(namespace))[name]
+    assert (second.reason(), second.build_number()) == ("LIFECYCLE", 2)
+    assert json.loads(second.annotations[build_models.CHANGES_ANNOTATION]) == [
+        {"reason": "LIFECYCLE", "old": examples.LIFECYCLE_VERSION, "new": "0.20.6"}
+    ]
     assert second.succeeded(), second.status.condition("Succeeded")
-    assert [(bp.id, bp.version) for bp in second.status.build_metadata or []] == [
-        ("paketo-buildpacks/go", "4.14.0")
-    ]
-    assert run.sb.cache_args(second)["analyze"] == [f"-cache-image={first.status.latest_cache_image}"]
-
-    new_run_image = f"{run.sb.registry_host}/sandbox/run@sha256:{'1' * 64}"
-    await update_builder_status(run, lambda status: status["stack"].update(runImage=new_run_image))
-
-    *_, third = await run.wait_created(3)
-    await run.sb.wait_for(lambda: run.sb.pod(third) is not None, seconds=10, what="the rebase pod")
-
-    assert (third.reason(), third.build_number()) == ("STACK", 3)
-    assert json.loads(third.annotations["image.kpack.io/buildChanges"]) == [
-        {"reason": "STACK", "old": f"sha256:{'0' * 64}", "new": f"sha256:{'1' * 64}"}
-    ]
-    pod = run.sb.pod(third)
-    assert pod is not None
-    [rebase] = pod["spec"]["initContainers"]
-    assert rebase["name"] == "rebase"
-    assert run.sb.cache_args(third) == {"rebase": []}
-    assert rebase["args"] == [
-        "--run-image",
-        new_run_image,
-        "--last-built-image",
-        second.status.latest_image,
-        "--report",
-        "/var/report/report.toml",
-        run.tag,
-        third.spec.tags[1],
-    ]
-    assert [v["name"] for v in pod["spec"]["volumes"]] == ["report-dir", "notary-dir"]
-    all_args = [
-        a for c in pod["spec"]["initContainers"] + pod["spec"]["containers"] for a in c.get("args", [])
-    ]
-    assert [a for a in all_args if "cache" in a] == []
+    assert sb.cache_args(second)["restore"] == [f"-cache-image={first.status.latest_cache_image}"]

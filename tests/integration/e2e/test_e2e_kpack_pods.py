@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from test_e2e_builder_update import update_builder_status
+from kubernetes_asyncio import client
 
 from contracts import events
 from services.testbed.registry import builders as registry_builders
@@ -192,6 +192,17 @@ async def test_a_hand_written_builds_pod_has_kpacks_prepare_pull_secrets_blob_au
         "imagePullSecrets": [{"name": "builder-pull"}],
         "build timestamp": True,
     }
+
+
+async def update_builder_status(run: Run, change: Any) -> None:
+    """Write the ClusterBuilder's status as a builder controller other than Kiln's would (the builder
+    service leaves a status alone until the builder's spec or inputs change)."""
+    custom = client.CustomObjectsApi(run.sb.wiring.api)
+    builder = await custom.get_cluster_custom_object("kpack.io", "v1alpha2", "clusterbuilders", "default")
+    change(builder["status"])
+    await custom.replace_cluster_custom_object_status(
+        "kpack.io", "v1alpha2", "clusterbuilders", "default", builder
+    )
 
 
 VERSIONLESS = [{"id": "example/versionless"}, {"id": "paketo-buildpacks/go", "version": "4.1.0"}]
