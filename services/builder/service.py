@@ -231,7 +231,8 @@ class BuilderService:
             additional_labels=spec.additional_labels,
             created_by_version=CREATED_BY_VERSION,
         )
-        sources = {}
+        # a layer copied from another registry is read with the keychain of the object it came from
+        sources = {build.repository: stack_keychain, lifecycle_image.repository: lifecycle_keychain}
         for found in order.buildpacks:
             repository = builder_images.buildpack_blob(found.buildpack).repository
             sources[repository] = await self._keychain(_origin_account(found.origin), default=own)
