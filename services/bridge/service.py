@@ -4,8 +4,9 @@ publishes events.
 * Image added, or its spec/labels changed (a status write alone is not news) → ``image.changed``.
 * Builder or ClusterBuilder added or changed → ``builder.changed`` (the image-reconciler fans it
   out to the Images built with it; the builder service makes the builder's image).
-* ClusterStore, ClusterStack, ClusterLifecycle, Buildpack or ClusterBuildpack added or its spec
-  changed (its status is the builder service's own write, not news) → ``builder.input.changed``;
+* ClusterStore, ClusterStack, ClusterLifecycle, Buildpack or ClusterBuildpack added, deleted or
+  its spec changed (its status is the builder service's own write, not news) →
+  ``builder.input.changed``;
   every ``builder_resync_seconds`` (kpack's 10 h by default) every one is announced again, so an
   image moved in a registry that sent no notification is still resolved again.
 * A build pod reached ``Succeeded`` or ``Failed`` → ``build.finished``.
@@ -172,7 +173,8 @@ class Bridge:
         await self._publish(changed, discriminator=f"rv:{version}")
 
     async def on_input(self, event: watching.WatchEvent[meta.KubeObject]) -> None:
-        """A builder input created or its spec changed: resolve it (a status write is not news)."""
+        """A builder input created, deleted or its spec changed: resolve it, or tell the builders it
+        fed that it is gone (a status write is not news)."""
         obj = event.object
         changed = self._payload(
             events.BuilderInputChanged,
@@ -183,8 +185,9 @@ class Bridge:
         )
         if changed is None:
             return
-        if event.type == watching.DELETED:
+        if event.type == watching.DELETED:  # its builders now fail naming it: tell them
             self._input_generations.pop(changed.key, None)
+            await self._publish(changed, discriminator=f"deleted:{obj.metadata.uid}")
             return
         if self._input_generations.get(changed.key) == obj.generation:
             return

@@ -54,8 +54,9 @@ from services.registry import keychains as registry_keychains
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/builder"
+CREATED_BY_NAME = "Kiln Builder"
 CREATED_BY_VERSION = "0.1.0"
-"""What the builder image's ``createdBy.version`` says made it."""
+"""What the builder image's ``createdBy`` says made it."""
 
 
 @dataclasses.dataclass
@@ -230,6 +231,7 @@ class BuilderService:
             lifecycle=lifecycle_status,
             additional_labels=spec.additional_labels,
             created_by_version=CREATED_BY_VERSION,
+            created_by_name=CREATED_BY_NAME,
         )
         # a layer copied from another registry is read with the keychain of the object it came from
         sources = {build.repository: stack_keychain, lifecycle_image.repository: lifecycle_keychain}

@@ -107,7 +107,7 @@ async def layout(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
             assert sb.wiring.admin_url is not None
             yield Layout(sb, [sb.wiring.admin_url], reconcilers=1)
         return
-    services = ("bridge", "triggers", "build-runner", "image-state")
+    services = ("bridge", "triggers", "build-runner", "image-state", "builder")
     async with harness.sandbox(registry_host=REGISTRY, step_seconds=0.02, services=services) as sb:
         assert sb.wiring.admin_url is not None
         async with _workers(sb, tmp_path) as urls:
@@ -192,7 +192,7 @@ async def test_every_image_gets_all_its_builds_when_the_broker_closes_connection
         await asyncio.sleep(0.1)
         left = await _queues_left(sb)
     assert left == {}, "nothing left on the work, retry or dead-letter queues"
-    assert broken == [layout.reconcilers, 1, 1], "the channels consuming one queue of each service"
+    assert broken == [layout.reconcilers, 1, 1, 1], "the channels consuming one queue of each service"
     assert len(closed) == len(layout.admin_urls), closed
     for watcher in watchers:
         assert (watcher.seen[0], watcher.went_failing(), watcher.seen[-1]) == (200, True, 200), watcher

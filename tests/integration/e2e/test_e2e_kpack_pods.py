@@ -1,28 +1,42 @@
 """Build and rebase pods as kpack's ``build_pod.go`` writes them, end to end.
 
-Real broker, real registry, the Kubernetes emulator, every Kiln service and the simulated kubelet:
-the build-runner renders the pods the emulator stores, the image-reconciler writes the changes
-JSON the API server keeps.
+Real broker, real registry, the Kubernetes emulator, every Kiln service but the builder service
+and the simulated kubelet: the build-runner renders the pods the emulator stores, the
+image-reconciler writes the changes JSON the API server keeps. The builder is made elsewhere, and
+the tests write its status as a builder controller would (a buildpack without a version, a run
+image named by hand), which Kiln's own builder service never writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from kubernetes_asyncio import client
 
 from contracts import events
+from services.runtime import running
 from services.testbed.registry import builders as registry_builders
-from services.testbed.sandbox import examples
-
-if TYPE_CHECKING:
-    from tests.integration.e2e.conftest import Run
+from services.testbed.sandbox import examples, harness
+from tests.integration.e2e.conftest import BUILDER, REGISTRY, Run
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def run() -> AsyncIterator[Run]:
+    """A sandbox whose ClusterBuilder ``default`` was made elsewhere (no builder service runs)."""
+    suffix = uuid.uuid4().hex[:10]
+    services = tuple(name for name in running.ALL if name != "builder")
+    async with harness.sandbox(registry_host=REGISTRY, step_seconds=0.05, services=services) as sb:
+        await sb.add_builder(name=BUILDER)
+        yield Run(sb=sb, namespace=f"e2e-{suffix}", name=f"app-{suffix}")
+
 
 RESOURCES = {"limits": {"cpu": "2", "memory": "256M"}, "requests": {"cpu": "1", "memory": "128M"}}
 EMPTY_DOCKER_CONFIG = base64.b64encode(b'{"auths":{}}').decode()

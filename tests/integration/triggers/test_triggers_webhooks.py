@@ -14,7 +14,7 @@ import aio_pika.abc
 import pytest
 import triggers_support as support
 
-from contracts import builders, events, images
+from contracts import builders, events, images, stacks
 from services.broker import publishing
 from services.broker import settings as broker_settings
 from services.kube import cluster, resources
@@ -275,7 +275,10 @@ async def test_a_registry_push_publishes_builder_changed_for_the_matching_cluste
     answer = await served.post("/webhooks/registry", json.dumps(envelope).encode(), headers)
     published = await probe.take(1)
 
-    assert answer == (202, {"published": 1, "builders": [f"ClusterBuilder/match-{suffix}"]})
+    assert answer == (
+        202,
+        {"published": 1, "builders": [f"ClusterBuilder/match-{suffix}"], "builderInputs": []},
+    )
     assert [(event.type, event.data.model_dump(exclude={"resource_version"})) for event in published] == [
         ("kiln.builder.changed", {"kind": "ClusterBuilder", "namespace": "", "name": f"match-{suffix}"})
     ]
@@ -283,6 +286,56 @@ async def test_a_registry_push_publishes_builder_changed_for_the_matching_cluste
         "kiln.builder.changed",
         subject=f"ClusterBuilder/match-{suffix}",
         discriminator=f"registry:evt-1@{digest}",
+    )
+
+
+async def test_a_registry_push_to_a_stacks_run_image_tag_resolves_that_stack_again(
+    served: support.Served, probe: support.Probe, kube: resources.Kube, suffix: str
+) -> None:
+    run = f"triggers/{suffix}/run"
+    stack = stacks.ClusterStack.model_validate(
+        {
+            "apiVersion": "kpack.io/v1alpha2",
+            "kind": "ClusterStack",
+            "metadata": {"name": f"base-{suffix}"},
+            "spec": {
+                "id": "io.buildpacks.stacks.jammy",
+                "buildImage": {"image": f"127.0.0.1:5000/triggers/{suffix}/build:jammy"},
+                "runImage": {"image": f"127.0.0.1:5000/{run}:jammy"},
+            },
+        }
+    )
+    await kube.cluster_stacks.create(stack)
+    digest = "sha256:" + "d" * 64
+    push = {
+        "id": "evt-9",
+        "action": "push",
+        "target": {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "repository": run,
+            "digest": digest,
+            "tag": "jammy",
+        },
+        "request": {"host": "127.0.0.1:5000", "method": "PUT"},
+    }
+    headers = {
+        "Content-Type": "application/vnd.docker.distribution.events.v1+json",
+        "Authorization": f"Bearer {support.REGISTRY_TOKEN}",
+    }
+
+    answer = await served.post("/webhooks/registry", json.dumps({"events": [push]}).encode(), headers)
+    published = await probe.take(1)
+
+    assert answer == (202, {"published": 1, "builders": [], "builderInputs": [f"ClusterStack/base-{suffix}"]})
+    [moved] = published
+    assert (moved.type, moved.data.model_dump(exclude={"resource_version"})) == (
+        "kiln.builder.input.changed",
+        {
+            "kind": "ClusterStack",
+            "namespace": "",
+            "name": f"base-{suffix}",
+            "pushed": f"127.0.0.1:5000/{run}@{digest}",
+        },
     )
 
 
