@@ -1,5 +1,6 @@
 """What Go's standard library does to kpack's answers: ``strconv.ParseInt``, ``strconv.Quote`` and
-``encoding/json`` over the Kubernetes types kpack writes into its conversion annotations.
+``encoding/json`` over the Go types kpack reads and writes (its conversion annotations, the labels
+of buildpack images).
 
 kpack's answers are Go's: a build timeout or creation time is whatever ``strconv.ParseInt(s, 10,
 64)`` accepts (:func:`parse_int64`), a name in a message is quoted by ``%q`` (:func:`quote`), and
@@ -12,20 +13,27 @@ what :func:`decode` read, as text by :func:`dumps`):
   (``"topologyKey":""``, ``"weight":0``, ``"nodeSelectorTerms":null``);
 * map keys sorted; no spaces; ``<``, ``>``, ``&``, U+2028 and U+2029 escaped as ``\\u003c`` …
 
-Reading one back (:func:`unmarshal`) is ``json.Unmarshal``: keys match field names exactly or
-else case-insensitively, ``null`` leaves a string, number or struct at its zero value, and a value
-of the wrong JSON type, a fraction or an integer out of range is an error (:class:`GoError`).
-:func:`canonical` is the value as Go would marshal it back after reading it.
+Reading a value (:func:`decode`) is ``json.Unmarshal`` into a Go type (:class:`Scalar`,
+:class:`Pointer`, :class:`Slice`, :class:`StringMap`, :class:`Struct`): a key matches a field by
+name exactly or else as Go folds case, the last member for a field wins, ``null`` empties a
+pointer, slice or map and leaves anything else as it was, and a value of the wrong JSON type, a
+fraction or an integer out of range is an error (:class:`GoError`, which also carries Go's own
+``json: cannot unmarshal …`` text). An object is a ``dict`` or, where repeated keys matter, an
+:class:`Object` of its members. :func:`unmarshal` reads JSON text (Python's words for text that
+is not JSON; :mod:`contracts.gojson` has Go's), :func:`canonical` is the value as Go would marshal
+it back after reading it.
 
-A Go value is represented as: ``str`` / ``int`` for scalars, ``None`` for nil, ``list`` for a
-slice, ``dict`` for a map or a struct (a struct's dict holds every field).
+A Go value is represented as: ``str`` / ``int`` / ``bool`` for scalars, ``None`` for nil,
+``list`` for a slice, ``dict`` for a map or a struct (a struct's dict holds every field).
+:func:`omitempty` gives the keyword arguments of a model that Go's ``omitempty`` would write.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -35,12 +43,14 @@ _SHORT_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r
 
 
 class GoError(ValueError):
-    """Go would refuse the input: ``problem`` at ``path`` (empty for the value itself)."""
+    """Go would refuse the input: ``problem`` at ``path`` (empty for the value itself);
+    ``go_text`` is Go's own message (the problem itself where Kiln words it as Go does)."""
 
-    def __init__(self, problem: str, *, path: str = "") -> None:
+    def __init__(self, problem: str, *, path: str = "", go_text: str = "") -> None:
         super().__init__(f"{path}: {problem}" if path else problem)
         self.problem = problem
         self.path = path
+        self.go_text = go_text or problem
 
 
 def parse_int64(text: str) -> int:
@@ -73,49 +83,79 @@ def quote(text: str) -> str:
 
 
 # Types ------------------------------------------------------------------------------------------
+#
+# ``name`` is the type as Go prints it in its errors (``reflect.Type.String()``); a slice or map
+# without a name of its own is named after its element (``[]string``, ``map[string]string``).
 
 
 @dataclass(frozen=True)
 class Scalar:
-    """A Go string (``bits`` 0) or signed integer of ``bits`` bits."""
+    """A Go string, bool or signed integer of ``bits`` bits; ``kind`` is its Python type."""
 
     name: str
+    kind: type[str | int] = str
     bits: int = 0
+
+
+STRING = Scalar("string")
+BOOL = Scalar("bool", bool)
+INT32 = Scalar("int32", int, 32)
+INT64 = Scalar("int64", int, 64)
 
 
 @dataclass(frozen=True)
 class Pointer:
     to: GoType
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", "*" + self.to.name)
 
 
 @dataclass(frozen=True)
 class Slice:
     of: GoType
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name or "[]" + self.of.name)
 
 
 @dataclass(frozen=True)
 class StringMap:
-    """``map[string]string``."""
+    """``map[string]of`` (``map[string]string`` by default)."""
+
+    of: GoType = STRING
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name or "map[string]" + self.of.name)
 
 
 @dataclass(frozen=True)
 class Field:
+    """A struct field: its JSON key, its type, whether it is ``omitempty``, and the embedded struct
+    it is promoted from (Go names it in a type error's field path)."""
+
     key: str
     type: GoType
     omitempty: bool = True
+    embedded: str = ""
 
 
 @dataclass(frozen=True)
 class Struct:
     name: str
-    fields: tuple[Field, ...]
+    fields: tuple[Field, ...] = ()
 
 
 GoType = Scalar | Pointer | Slice | StringMap | Struct
+STRINGS = Slice(STRING)
 
-STRING = Scalar("string")
-INT32 = Scalar("int32", 32)
-INT64 = Scalar("int64", 64)
+
+class Object(tuple[tuple[str, Any], ...]):
+    """A JSON object as its members in document order, repeated keys kept
+    (``json.loads(text, object_pairs_hook=Object)``), as Go's decoder meets them."""
 
 
 def _strings(*keys: str, omitempty: bool = True) -> tuple[Field, ...]:
@@ -123,34 +163,34 @@ def _strings(*keys: str, omitempty: bool = True) -> tuple[Field, ...]:
 
 
 OBJECT_REFERENCE = Struct(
-    "ObjectReference",
+    "v1.ObjectReference",
     _strings("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"),
 )
 TOLERATION = Struct(
-    "Toleration",
+    "v1.Toleration",
     (*_strings("key", "operator", "value", "effect"), Field("tolerationSeconds", Pointer(INT64))),
 )
 _NODE_SELECTOR_REQUIREMENT = Struct(
-    "NodeSelectorRequirement",
+    "v1.NodeSelectorRequirement",
     (*_strings("key", "operator", omitempty=False), Field("values", Slice(STRING))),
 )
 _NODE_SELECTOR_TERM = Struct(
-    "NodeSelectorTerm",
+    "v1.NodeSelectorTerm",
     (
         Field("matchExpressions", Slice(_NODE_SELECTOR_REQUIREMENT)),
         Field("matchFields", Slice(_NODE_SELECTOR_REQUIREMENT)),
     ),
 )
 _LABEL_SELECTOR_REQUIREMENT = Struct(
-    "LabelSelectorRequirement",
+    "v1.LabelSelectorRequirement",
     (*_strings("key", "operator", omitempty=False), Field("values", Slice(STRING))),
 )
 _LABEL_SELECTOR = Struct(
-    "LabelSelector",
+    "v1.LabelSelector",
     (Field("matchLabels", StringMap()), Field("matchExpressions", Slice(_LABEL_SELECTOR_REQUIREMENT))),
 )
 _POD_AFFINITY_TERM = Struct(
-    "PodAffinityTerm",
+    "v1.PodAffinityTerm",
     (
         Field("labelSelector", Pointer(_LABEL_SELECTOR)),
         Field("namespaces", Slice(STRING)),
@@ -166,7 +206,7 @@ _PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
 
 def _pod_affinity(name: str) -> Struct:
     weighted = Struct(
-        "WeightedPodAffinityTerm",
+        "v1.WeightedPodAffinityTerm",
         (
             Field("weight", INT32, omitempty=False),
             Field("podAffinityTerm", _POD_AFFINITY_TERM, omitempty=False),
@@ -176,17 +216,19 @@ def _pod_affinity(name: str) -> Struct:
 
 
 _NODE_AFFINITY = Struct(
-    "NodeAffinity",
+    "v1.NodeAffinity",
     (
         Field(
             _REQUIRED,
-            Pointer(Struct("NodeSelector", (Field("nodeSelectorTerms", Slice(_NODE_SELECTOR_TERM), False),))),
+            Pointer(
+                Struct("v1.NodeSelector", (Field("nodeSelectorTerms", Slice(_NODE_SELECTOR_TERM), False),))
+            ),
         ),
         Field(
             _PREFERRED,
             Slice(
                 Struct(
-                    "PreferredSchedulingTerm",
+                    "v1.PreferredSchedulingTerm",
                     (
                         Field("weight", INT32, omitempty=False),
                         Field("preference", _NODE_SELECTOR_TERM, omitempty=False),
@@ -197,17 +239,17 @@ _NODE_AFFINITY = Struct(
     ),
 )
 AFFINITY = Struct(
-    "Affinity",
+    "v1.Affinity",
     (
         Field("nodeAffinity", Pointer(_NODE_AFFINITY)),
-        Field("podAffinity", Pointer(_pod_affinity("PodAffinity"))),
-        Field("podAntiAffinity", Pointer(_pod_affinity("PodAntiAffinity"))),
+        Field("podAffinity", Pointer(_pod_affinity("v1.PodAffinity"))),
+        Field("podAntiAffinity", Pointer(_pod_affinity("v1.PodAntiAffinity"))),
     ),
 )
-COSIGN_ANNOTATION = Struct("CosignAnnotation", _strings("name", "value"))
-LOCAL_OBJECT_REFERENCE = Struct("LocalObjectReference", _strings("name"))
+COSIGN_ANNOTATION = Struct("v1alpha2.CosignAnnotation", _strings("name", "value"))
+LOCAL_OBJECT_REFERENCE = Struct("v1.LocalObjectReference", _strings("name"))
 CNB_BINDING = Struct(
-    "CNBBinding",
+    "v1alpha1.CNBBinding",
     (
         Field("name", STRING),
         Field("metadataRef", Pointer(LOCAL_OBJECT_REFERENCE)),
@@ -215,17 +257,19 @@ CNB_BINDING = Struct(
     ),
 )
 NOTARY_CONFIG = Struct(
-    "NotaryConfig",
+    "v1alpha1.NotaryConfig",
     (
         Field(
             "v1",
             Pointer(
                 Struct(
-                    "NotaryV1Config",
+                    "v1alpha1.NotaryV1Config",
                     (
                         Field("url", STRING, omitempty=False),
                         Field(
-                            "secretRef", Struct("NotarySecretRef", _strings("name", omitempty=False)), False
+                            "secretRef",
+                            Struct("v1alpha1.NotarySecretRef", _strings("name", omitempty=False)),
+                            False,
                         ),
                     ),
                 )
@@ -233,63 +277,104 @@ NOTARY_CONFIG = Struct(
         ),
     ),
 )
-COSIGN_CONFIG = Struct("CosignConfig", (Field("annotations", Slice(COSIGN_ANNOTATION)),))
+COSIGN_CONFIG = Struct("v1alpha2.CosignConfig", (Field("annotations", Slice(COSIGN_ANNOTATION)),))
 
 
 # Decoding and encoding --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _At:
+    """Where the decoder is: Kiln's ``path`` (``spec.build.tolerations[0].key``), and Go's error
+    context (the innermost struct entered and the field names from the top)."""
+
+    path: str
+    struct: str = ""
+    fields: tuple[str, ...] = ()
+
+    def index(self, i: int) -> _At:
+        return _At(f"{self.path}[{i}]", self.struct, self.fields)
+
+    def member(self, key: str) -> _At:
+        return _At(f"{self.path}.{key}".lstrip("."), self.struct, self.fields)
+
+    def field(self, struct: Struct, found: Field) -> _At:
+        names = (*self.fields, *([found.embedded] if found.embedded else []), found.key)
+        return _At(f"{self.path}.{found.key}".lstrip("."), struct.name.rpartition(".")[2], names)
+
+
 def decode(go_type: GoType, value: Any, *, path: str = "") -> Any:
-    """``value`` (as JSON or YAML parsing gives it) read into ``go_type``, as ``json.Unmarshal``."""
-    if isinstance(go_type, Pointer):
-        return None if value is None else decode(go_type.to, value, path=path)
-    if isinstance(go_type, Struct):
-        return _decode_struct(go_type, value, path=path)
-    if isinstance(go_type, Slice):
-        if value is None:
-            return None
-        items = _expect(value, list, go_type=go_type, path=path)
-        return [decode(go_type.of, item, path=f"{path}[{i}]") for i, item in enumerate(items)]
-    if isinstance(go_type, StringMap):
-        if value is None:
-            return None
-        entries = _expect(value, dict, go_type=go_type, path=path)
-        return {k: decode(STRING, v, path=f"{path}.{k}".lstrip(".")) for k, v in entries.items()}
-    return _decode_scalar(go_type, value, path=path)
+    """``value`` (as JSON or YAML parsing gives it) read into ``go_type``, as ``json.Unmarshal``:
+    a struct as a dict of all its fields (zero values for the absent), a slice as a list, a map as
+    a dict, ``None`` for a nil pointer, slice or map."""
+    return _decode(go_type, value, current=_zero(go_type), at=_At(path))
 
 
-def _decode_struct(go_type: Struct, value: Any, *, path: str) -> dict[str, Any]:
-    decoded = {f.key: _zero(f.type) for f in go_type.fields}
+def _decode(go_type: GoType, value: Any, *, current: Any, at: _At) -> Any:
+    """``value`` decoded into ``current``, what the Go value holds so far."""
     if value is None:
+        return None if isinstance(go_type, Pointer | Slice | StringMap) else current
+    if isinstance(go_type, Pointer):
+        return _decode(go_type.to, value, current=_zero(go_type.to) if current is None else current, at=at)
+    if isinstance(go_type, Struct):
+        return _decode_struct(go_type, _expect_object(value, go_type=go_type, at=at), current=current, at=at)
+    if isinstance(go_type, Slice):
+        if not isinstance(value, list):
+            raise _type_error(value, go_type=go_type, at=at)
+        return [
+            _decode(go_type.of, item, current=_zero(go_type.of), at=at.index(i))
+            for i, item in enumerate(value)
+        ]
+    if isinstance(go_type, StringMap):
+        decoded = dict(current or {})
+        for key, item in _members(_expect_object(value, go_type=go_type, at=at)):
+            decoded[key] = _decode(go_type.of, item, current=_zero(go_type.of), at=at.member(key))
         return decoded
-    fields = {f.key.lower(): f for f in go_type.fields}
-    for key, item in _expect(value, dict, go_type=go_type, path=path).items():
-        found = fields.get(str(key).lower())
+    return _decode_scalar(go_type, value, at=at)
+
+
+def _decode_struct(go_type: Struct, value: Any, *, current: dict[str, Any], at: _At) -> dict[str, Any]:
+    decoded = dict(current)
+    by_key = {f.key: f for f in go_type.fields}
+    by_folded = {_fold(f.key): f for f in go_type.fields}
+    for key, item in _members(value):
+        found = by_key.get(key) or by_folded.get(_fold(str(key)))
         if found is not None:
-            decoded[found.key] = decode(found.type, item, path=f"{path}.{found.key}".lstrip("."))
+            decoded[found.key] = _decode(
+                found.type, item, current=decoded[found.key], at=at.field(go_type, found)
+            )
     return decoded
 
 
+def _decode_scalar(go_type: Scalar, value: Any, *, at: _At) -> Any:
+    if isinstance(value, bool) != (go_type.kind is bool) or not isinstance(value, go_type.kind):
+        raise _type_error(value, go_type=go_type, at=at)
+    if go_type.bits and not -(2 ** (go_type.bits - 1)) <= value < 2 ** (go_type.bits - 1):
+        raise _type_error(
+            value, go_type=go_type, at=at, problem=f"{value} is out of range for {go_type.name}"
+        )
+    return value
+
+
 def lookup(value: Any, key: str) -> Any:
-    """The member of a JSON object that Go reads into the struct field ``key`` (names match
-    case-insensitively, the last match wins); None when there is none or ``value`` is no object."""
+    """The member of a JSON object that Go reads into the struct field ``key`` (names match as Go
+    folds case, the last match wins); None when there is none or ``value`` is no object."""
     found = None
     for name, item in value.items() if isinstance(value, dict) else ():
-        if str(name).lower() == key.lower():
+        if _fold(str(name)) == _fold(key):
             found = item
     return found
 
 
-def _decode_scalar(go_type: Scalar, value: Any, *, path: str) -> Any:
-    if value is None:
-        return _zero(go_type)
-    if not go_type.bits:
-        return _expect(value, str, go_type=go_type, path=path)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _mismatch(value, go_type=go_type, path=path)
-    if not -(2 ** (go_type.bits - 1)) <= value < 2 ** (go_type.bits - 1):
-        raise GoError(f"{value} is out of range for {go_type.name}", path=path)
-    return value
+def _fold(key: str) -> str:
+    """Go's ``foldName`` as far as it can make a key equal an ASCII field name: ASCII letters in
+    one case, the Kelvin sign as K, the long s as S."""
+    folded = "".join(c.upper() if c.isascii() else c for c in key)
+    return folded.replace("\u212a", "K").replace("\u017f", "S")
+
+
+def _members(value: dict[str, Any] | Object) -> Iterable[tuple[str, Any]]:
+    return value.items() if isinstance(value, dict) else value
 
 
 def encode(go_type: GoType, value: Any) -> Any:
@@ -335,14 +420,6 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
 
 
-def _zero(go_type: GoType) -> Any:
-    if isinstance(go_type, Struct):
-        return {f.key: _zero(f.type) for f in go_type.fields}
-    if isinstance(go_type, Scalar):
-        return 0 if go_type.bits else ""
-    return None
-
-
 def _is_empty(go_type: GoType, value: Any) -> bool:
     """Go's ``omitempty`` test (a struct, held as a dict of all its fields, is never empty)."""
     if isinstance(go_type, Pointer):
@@ -350,21 +427,51 @@ def _is_empty(go_type: GoType, value: Any) -> bool:
     return not value
 
 
-def _expect(value: Any, kind: type, *, go_type: GoType, path: str) -> Any:
-    if not isinstance(value, kind):
-        raise _mismatch(value, go_type=go_type, path=path)
+def omitempty(**fields: Any) -> dict[str, Any]:
+    """The ``fields`` Go's ``omitempty`` writes: those whose value is not empty (``""``, ``0``,
+    ``False``, ``None``, an empty list or dict). Given to a model as keyword arguments, only they
+    count as set, so kpack's empty fields stay out of what it dumps."""
+    return {key: value for key, value in fields.items() if value}
+
+
+def _zero(go_type: GoType) -> Any:
+    if isinstance(go_type, Struct):
+        return {f.key: _zero(f.type) for f in go_type.fields}
+    return go_type.kind() if isinstance(go_type, Scalar) else None
+
+
+def _expect_object(value: Any, *, go_type: Struct | StringMap, at: _At) -> dict[str, Any] | Object:
+    if not isinstance(value, dict | Object):
+        raise _type_error(value, go_type=go_type, at=at)
     return value
 
 
-def _mismatch(value: Any, *, go_type: GoType, path: str) -> GoError:
-    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list"}
-    got = names.get(type(value), "an object" if isinstance(value, dict) else type(value).__name__)
-    return GoError(f"expected {_describe(go_type)}, got {got}", path=path)
+def _type_error(
+    value: Any, *, go_type: Scalar | Slice | StringMap | Struct, at: _At, problem: str = ""
+) -> GoError:
+    """Kiln's words for a value ``go_type`` cannot hold, with Go's ``UnmarshalTypeError`` text
+    (which gives a number's value when an integer cannot hold it, here as Python writes it)."""
+    got, kiln_got = next(
+        ((go, kiln) for kind, go, kiln in _JSON_KINDS if isinstance(value, kind)), (type(value).__name__,) * 2
+    )
+    if got == "number" and isinstance(go_type, Scalar) and go_type.bits:
+        got = f"number {value}"
+    into = f"Go struct field {at.struct}.{'.'.join(at.fields)}" if at.struct else "Go value"
+    go_text = f"json: cannot unmarshal {got} into {into} of type {go_type.name}"
+    return GoError(problem or f"expected {_describe(go_type)}, got {kiln_got}", path=at.path, go_text=go_text)
 
 
-def _describe(go_type: GoType) -> str:
-    if isinstance(go_type, Slice):
-        return "a list"
-    if isinstance(go_type, StringMap | Struct):
-        return "an object"
-    return "a string" if isinstance(go_type, Scalar) and not go_type.bits else "an integer"
+_JSON_KINDS: tuple[tuple[type | tuple[type, ...], str, str], ...] = (
+    ((dict, Object), "object", "an object"),
+    (list, "array", "a list"),
+    (bool, "bool", "a boolean"),
+    (str, "string", "a string"),
+    ((int, float), "number", "a number"),
+)
+"""A JSON value's kind as Go's type errors name it, and in Kiln's words."""
+
+
+def _describe(go_type: Scalar | Slice | StringMap | Struct) -> str:
+    if isinstance(go_type, Scalar):
+        return {str: "a string", bool: "a boolean", int: "an integer"}[go_type.kind]
+    return "a list" if isinstance(go_type, Slice) else "an object"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from contracts import builders, buildpacks, golang, stacks
 from services.builder.problems import BuilderProblem
@@ -156,17 +156,14 @@ def _resolve_order(builder: builders.Builder, *, sources: _Sources) -> ResolvedO
             found.extend(_with_children(resolved, sources=sources, chain=()))
             info = resolved.buildpack
             group.append(
-                buildpacks.BuildpackRef(id=info.id, **_given(version=info.version, optional=ref.optional))
+                buildpacks.BuildpackRef(
+                    id=info.id, **golang.omitempty(version=info.version, optional=ref.optional)
+                )
             )
-        order.append(buildpacks.OrderEntry(**_given(group=group)))
+        order.append(buildpacks.OrderEntry(**golang.omitempty(group=group)))
     store = sources.store
     generation = (store.status.observed_generation or 0) if store is not None else 0
     return ResolvedOrder(order=tuple(order), buildpacks=tuple(found), observed_store_generation=generation)
-
-
-def _given(**fields: Any) -> dict[str, Any]:
-    """The fields with a value: kpack leaves the others out (``omitempty``)."""
-    return {key: value for key, value in fields.items() if value}
 
 
 def _with_children(

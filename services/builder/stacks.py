@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from contracts import golang, oci, stacks
-from services.builder import stores
+from services.builder import labels
 from services.builder.problems import BuilderProblem
 
 STACK_ID_LABEL = "io.buildpacks.stack.id"
@@ -41,7 +41,7 @@ def resolve_stack(
     group_id = _cnb_id(build, GROUP_ID_ENV)
     mixins = _mixins(_mixins_label(build), run=_mixins_label(run))
     return stacks.ClusterStackStatus(
-        **_given(
+        **golang.omitempty(
             id=spec.id,
             build_image=_status_image(build, spec_image=spec.build_image.image),
             run_image=_status_image(run, spec_image=spec.run_image.image),
@@ -53,12 +53,12 @@ def resolve_stack(
 
 
 def _status_image(image: oci.RemoteImage, *, spec_image: str) -> stacks.StackStatusImage:
-    return stacks.StackStatusImage(**_given(latest_image=image.identifier, image=spec_image))
+    return stacks.StackStatusImage(**golang.omitempty(latest_image=image.identifier, image=spec_image))
 
 
 def _check_stack_id(expected: str, *, build: oci.RemoteImage, run: oci.RemoteImage) -> None:
-    build_stack = stores.string_label(build, key=STACK_ID_LABEL)
-    run_stack = stores.string_label(run, key=STACK_ID_LABEL)
+    build_stack = labels.string_label(build, key=STACK_ID_LABEL)
+    run_stack = labels.string_label(run, key=STACK_ID_LABEL)
     if build_stack != expected or run_stack != expected:
         raise BuilderProblem(
             f"invalid stack images. expected stack: {expected}, "
@@ -82,11 +82,6 @@ def _cnb_id(image: oci.RemoteImage, key: str) -> int:
     return number
 
 
-def _given(**fields: object) -> dict[str, object]:
-    """The fields with a value: kpack leaves the others out (``omitempty``)."""
-    return {key: value for key, value in fields.items() if value}
-
-
 def _atoi_error(value: str, problem: str) -> str:
     return f"strconv.Atoi: parsing {golang.quote(value)}: {problem}"
 
@@ -94,7 +89,7 @@ def _atoi_error(value: str, problem: str) -> str:
 def _mixins_label(image: oci.RemoteImage) -> list[str]:
     if MIXINS_LABEL not in image.labels:
         return []
-    return list(stores.json_label(image, key=MIXINS_LABEL, go_type=stores.STRINGS) or [])
+    return list(labels.json_label(image, key=MIXINS_LABEL, go_type=golang.STRINGS) or [])
 
 
 def _mixins(build: list[str], *, run: list[str]) -> list[str]:

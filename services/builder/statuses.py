@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from contracts import builders, buildpacks, builds, meta, stacks
+from contracts import builders, buildpacks, builds, golang, meta, stacks
 
 READY = "Ready"
 _StatusType = TypeVar("_StatusType", bound=meta.Status)
@@ -123,7 +123,7 @@ def builder_lifecycle(resolved: stacks.ResolvedLifecycle) -> builders.Lifecycle:
         image=stacks.StackStatusImage(),
         api=resolved.api or stacks.LifecycleApi(),
         apis=resolved.apis or stacks.LifecycleApis(),
-        **_given(version=resolved.version),
+        **golang.omitempty(version=resolved.version),
     )
 
 
@@ -141,7 +141,7 @@ def builder_ready(
         conditions=conditions,
         stack=record.stack,
         lifecycle=record.lifecycle,
-        **_given(
+        **golang.omitempty(
             observed_generation=builder.generation,
             latest_image=record.latest_image,
             builder_metadata=list(record.builder_metadata),
@@ -171,7 +171,7 @@ def builder_failed(builder: builders.Builder, *, error: str, now: datetime) -> b
         type=builders.UP_TO_DATE,
         status="False",
         reason=builders.RECONCILE_FAILED_REASON,
-        **_given(message=error),
+        **golang.omitempty(message=error),
     )
     wire = {key: value for key, value in previous.dump().items() if key != "observedGeneration"}
     wire["conditions"] = [
@@ -206,8 +206,3 @@ def _semantic(value: Any) -> Any:
 def _is_zero(value: Any) -> bool:
     zero: bool = value in (None, "", 0, [], {})  # False == 0
     return zero
-
-
-def _given(**fields: Any) -> dict[str, Any]:
-    """The fields with a value: kpack leaves the others out (``omitempty``)."""
-    return {key: value for key, value in fields.items() if value}

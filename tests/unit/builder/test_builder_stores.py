@@ -9,8 +9,8 @@ from typing import Any
 import builder_fixtures as fx
 import pytest
 
-from contracts import buildpacks
-from services.builder import stores
+from contracts import buildpacks, golang
+from services.builder import labels, stores
 from services.builder.problems import BuilderProblem
 
 PACKAGE_A = "build/package_a"
@@ -548,27 +548,27 @@ def test_the_first_failing_buildpack_in_status_order_is_reported() -> None:
 )
 def test_go_json_syntax_errors(text: str, message: str) -> None:
     with pytest.raises(BuilderProblem) as problem:
-        stores.json_label(fx.image(labels={"x": text}), key="x", go_type=stores.STRINGS)
+        labels.json_label(fx.image(labels={"x": text}), key="x", go_type=golang.STRINGS)
     assert str(problem.value) == message
 
 
 @pytest.mark.parametrize(
     ("text", "go_type", "expected"),
     [
-        pytest.param('"\\u00e9\\n\\/\\"\\\\\\t"', stores.STRING, 'é\n/"\\\t', id="every escape decodes"),
-        pytest.param(' [ "a" ,\t"b" ] \r\n', stores.STRINGS, ["a", "b"], id="whitespace between any tokens"),
-        pytest.param("null", stores.STRINGS, None, id="null is a nil slice"),
-        pytest.param("[]", stores.STRINGS, [], id="an empty list is an empty slice"),
+        pytest.param('"\\u00e9\\n\\/\\"\\\\\\t"', golang.STRING, 'é\n/"\\\t', id="every escape decodes"),
+        pytest.param(' [ "a" ,\t"b" ] \r\n', golang.STRINGS, ["a", "b"], id="whitespace between any tokens"),
+        pytest.param("null", golang.STRINGS, None, id="null is a nil slice"),
+        pytest.param("[]", golang.STRINGS, [], id="an empty list is an empty slice"),
         pytest.param(
             '{"a": [[{}], 1.5e-3, -0, -12.50E+10, 10, true, false, null]}',
-            stores.GoType("t.T", "struct"),
+            golang.Struct("t.T"),
             {},
             id="numbers and literals of every shape are JSON",
         ),
     ],
 )
-def test_go_json_valid_text(text: str, go_type: stores.GoType, expected: Any) -> None:
-    assert stores.json_label(fx.image(labels={"x": text}), key="x", go_type=go_type) == expected
+def test_go_json_valid_text(text: str, go_type: golang.GoType, expected: Any) -> None:
+    assert labels.json_label(fx.image(labels={"x": text}), key="x", go_type=go_type) == expected
 
 
 @pytest.mark.parametrize(
@@ -684,14 +684,12 @@ def test_a_label_nested_deeper_than_python_parses_fails_as_too_deep() -> None:
     ],
 )
 def test_struct_decoding(text: str, expected: dict[str, Any]) -> None:
-    go_type = stores.GoType(
-        "t.T", "struct", fields=(stores.GoField("a", stores.STRING), stores.GoField("b", stores.BOOL))
-    )
-    assert stores.json_label(fx.image(labels={"x": text}), key="x", go_type=go_type) == expected
+    go_type = golang.Struct("t.T", (golang.Field("a", golang.STRING), golang.Field("b", golang.BOOL)))
+    assert labels.json_label(fx.image(labels={"x": text}), key="x", go_type=go_type) == expected
 
 
 def test_go_case_folding_maps_the_kelvin_sign_and_the_long_s() -> None:
-    go_type = stores.GoType("t.T", "struct", fields=(stores.GoField("kas", stores.STRING),))
-    assert stores.json_label(fx.image(labels={"x": '{"\u212aa\u017f": "v"}'}), key="x", go_type=go_type) == {
+    go_type = golang.Struct("t.T", (golang.Field("kas", golang.STRING),))
+    assert labels.json_label(fx.image(labels={"x": '{"\u212aa\u017f": "v"}'}), key="x", go_type=go_type) == {
         "kas": "v"
     }
