@@ -19,7 +19,11 @@ delivery id and the commit, so a redelivered webhook publishes the same event ag
 **Registry.** A manifest pushed to ``host/repository`` affects every Builder and ClusterBuilder
 whose ``spec.tag`` or ``status.latestImage`` names that repository (compared as
 :mod:`contracts.references` normalises references, the host in lowercase): one
-``builder.changed`` each. It also affects every ClusterStack, ClusterLifecycle, ClusterStore,
+``builder.changed`` each — unless the builder names a ClusterStack, i.e. it is made by a builder
+controller (Kiln's builder service) whose status write, which the bridge announces, is the news:
+the pushes of its own image would only fan out to every Image once more for nothing.
+
+It also affects every ClusterStack, ClusterLifecycle, ClusterStore,
 Buildpack and ClusterBuildpack whose spec names an image by a tag of that repository — the tag
 pushed, or any tag for a push by digest (an index's platform manifests come before the index's
 tag): one ``builder.input.changed`` each, so the builder service resolves it again at once. An
@@ -150,6 +154,8 @@ def builder_changed(
     changed: list[events.Event[events.Payload]] = []
     for kind, candidates in sorted(listed.items()):
         for builder in sorted(candidates, key=lambda b: (b.namespace, b.name)):
+            if builder.spec.stack.name:
+                continue  # made from a stack: its own pushes are news once its status says so
             repositories = builder_repositories(builder)
             hits = [p for p in pushes if registry_repository(p.host, p.repository) in repositories]
             if not hits:

@@ -277,6 +277,14 @@ def test_which_builders_a_registry_push_affects(
     assert len(published) == int(affected)
 
 
+def test_a_builder_made_from_a_stack_is_not_announced_for_pushes_of_its_own_image() -> None:
+    made = tp.builder("b").with_(
+        spec=builders.BuilderSpec(tag=tp.builder("b").spec.tag, stack={"name": "base"})
+    )
+
+    assert matching.builder_changed({builders.CLUSTER_BUILDER: [made]}, [manifest()], time=NOW) == []
+
+
 def test_builder_changed_names_each_builder_once_by_kind() -> None:
     listed = {
         builders.BUILDER: [
