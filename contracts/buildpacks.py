@@ -94,9 +94,6 @@ class BuildpackStatus(BuildpackInfo):
     stacks: list[BuildpackStack] | None = None
     """Stacks the buildpack supports."""
 
-    def info(self) -> BuildpackInfo:
-        return BuildpackInfo(id=self.id, version=self.version)
-
 
 class ServiceAccountRef(meta.KubeModel):
     name: str = ""

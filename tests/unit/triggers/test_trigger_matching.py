@@ -393,3 +393,7 @@ def test_a_moved_input_names_the_push_and_its_id_follows_the_notification() -> N
         pushed=f"registry.example:5000/stacks/run@{tp.DIGEST}",
     )
     assert again.id == first.id != other.id
+
+
+def test_an_input_image_that_does_not_parse_is_never_moved() -> None:
+    assert not matching.pushed_tag("Not A Reference", pushed_to("stacks/run"))
