@@ -112,10 +112,9 @@ class ImageChanged(Payload):
         return f"{self.namespace}/{self.name}"
 
 
-class BuilderChanged(Payload):
-    """A Builder or ClusterBuilder changed (buildpacks, stack, lifecycle): its Images may rebuild."""
-
-    event_type: ClassVar[str] = "kiln.builder.changed"
+class _AboutBuilder(Payload):
+    """A payload about one Builder or ClusterBuilder, keyed ``Builder/namespace/name`` or
+    ``ClusterBuilder/name``."""
 
     kind: Literal["Builder", "ClusterBuilder"]
     """Kind of the builder."""
@@ -123,11 +122,9 @@ class BuilderChanged(Payload):
     """Namespace of a Builder; ``""`` for a ClusterBuilder."""
     name: Name
     """Name of the builder."""
-    resource_version: str | None = None
-    """``metadata.resourceVersion`` seen by the publisher, a hint only."""
 
     @pydantic.model_validator(mode="after")
-    def _namespace_matches_kind(self) -> BuilderChanged:
+    def _namespace_matches_kind(self) -> _AboutBuilder:
         if (self.kind == "ClusterBuilder") != (self.namespace == ""):
             raise ValueError("namespace must be '' for a ClusterBuilder and set for a Builder")
         return self
@@ -138,6 +135,15 @@ class BuilderChanged(Payload):
         if self.kind == "ClusterBuilder":
             return f"ClusterBuilder/{self.name}"
         return f"Builder/{self.namespace}/{self.name}"
+
+
+class BuilderChanged(_AboutBuilder):
+    """A Builder or ClusterBuilder changed (buildpacks, stack, lifecycle): its Images may rebuild."""
+
+    event_type: ClassVar[str] = "kiln.builder.changed"
+
+    resource_version: str | None = None
+    """``metadata.resourceVersion`` seen by the publisher, a hint only."""
 
 
 INPUT_KINDS = ("ClusterStore", "ClusterStack", "ClusterLifecycle", "Buildpack", "ClusterBuildpack")
@@ -176,33 +182,14 @@ class BuilderInputChanged(Payload):
         return f"{self.kind}/{self.name}"
 
 
-class BuilderOutdated(Payload):
+class BuilderOutdated(_AboutBuilder):
     """An input of a Builder or ClusterBuilder (its stack, lifecycle, store or a buildpack) has a new
     resolution: make its image again."""
 
     event_type: ClassVar[str] = "kiln.builder.outdated"
 
-    kind: Literal["Builder", "ClusterBuilder"]
-    """Kind of the builder."""
-    namespace: Literal[""] | Namespace
-    """Namespace of a Builder; ``""`` for a ClusterBuilder."""
-    name: Name
-    """Name of the builder."""
     cause: str = Field(default="", max_length=600)
     """The input that moved (``ClusterStack/base``), for the log."""
-
-    @pydantic.model_validator(mode="after")
-    def _namespace_matches_kind(self) -> BuilderOutdated:
-        if (self.kind == "ClusterBuilder") != (self.namespace == ""):
-            raise ValueError("namespace must be '' for a ClusterBuilder and set for a Builder")
-        return self
-
-    @property
-    def key(self) -> str:
-        """The builder key, as :class:`BuilderChanged` has it."""
-        if self.kind == "ClusterBuilder":
-            return f"ClusterBuilder/{self.name}"
-        return f"Builder/{self.namespace}/{self.name}"
 
 
 class SourceChanged(_AboutImage):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -100,8 +100,10 @@ class Bridge:
                     status=self._watch_status("build pods"),
                 )
             )
-            tasks.create_task(self._resync_forever())
-            tasks.create_task(self._resync_inputs_forever())
+            tasks.create_task(_every(self.resync_seconds, self.resync, what="resync"))
+            tasks.create_task(
+                _every(self.builder_resync_seconds, self.resync_inputs, what="builder input resync")
+            )
 
     def health(self) -> str | None:
         """Why the bridge is not seeing every change now (a watch not streaming), or None."""
@@ -208,14 +210,6 @@ class Bridge:
         await self.publisher.publish_many(batch)
         logger.info("builder input resync: %d event(s)", len(batch))
 
-    async def _resync_inputs_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.builder_resync_seconds)
-            try:
-                await self.resync_inputs()
-            except Exception:
-                logger.exception("builder input resync failed; the next one will try again")
-
     async def on_pod(self, event: watching.WatchEvent[dict[str, Any]]) -> None:
         finished = self._finished(event.object)
         if event.type != watching.DELETED and finished is not None:
@@ -239,14 +233,6 @@ class Bridge:
                 batch.append(self._event(finished, discriminator=discriminator))
         await self.publisher.publish_many(batch)
         logger.info("resync: %d event(s)", len(batch))
-
-    async def _resync_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.resync_seconds)
-            try:
-                await self.resync()
-            except Exception:
-                logger.exception("resync failed; the next one will try again")
 
     def _finished(self, pod: dict[str, Any]) -> events.BuildFinished | None:
         fields = build_finished(pod)
@@ -272,6 +258,16 @@ class Bridge:
 
     async def _publish(self, payload: events.Payload, *, discriminator: str) -> None:
         await self.publisher.publish_many([self._event(payload, discriminator=discriminator)])
+
+
+async def _every(seconds: float, action: Callable[[], Awaitable[None]], *, what: str) -> None:
+    """``action`` every ``seconds``, until cancelled; a failure waits for the next turn."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await action()
+        except Exception:
+            logger.exception("%s failed; the next one will try again", what)
 
 
 def build_finished(pod: dict[str, Any]) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ fields at fault. Temporary failures are retried with the settings' back-off
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, Generic, TypeVar
@@ -299,40 +300,19 @@ class Kube:
             kind=source_resolvers.KIND,
             settings=s,
         )
-        self.cluster_stores = _custom(
-            custom,
-            buildpacks.ClusterStore,
-            plural="clusterstores",
-            kind=buildpacks.CLUSTER_STORE,
-            settings=s,
-            namespaced=False,
+        cluster = functools.partial(_custom, custom, settings=s, namespaced=False)
+        self.cluster_stores = cluster(
+            buildpacks.ClusterStore, plural="clusterstores", kind=buildpacks.CLUSTER_STORE
         )
         self.buildpacks = _custom(
             custom, buildpacks.Buildpack, plural="buildpacks", kind=buildpacks.BUILDPACK, settings=s
         )
-        self.cluster_buildpacks = _custom(
-            custom,
-            buildpacks.ClusterBuildpack,
-            plural="clusterbuildpacks",
-            kind=buildpacks.CLUSTER_BUILDPACK,
-            settings=s,
-            namespaced=False,
+        self.cluster_buildpacks = cluster(
+            buildpacks.ClusterBuildpack, plural="clusterbuildpacks", kind=buildpacks.CLUSTER_BUILDPACK
         )
-        self.cluster_stacks = _custom(
-            custom,
-            stacks.ClusterStack,
-            plural="clusterstacks",
-            kind=stacks.CLUSTER_STACK,
-            settings=s,
-            namespaced=False,
-        )
-        self.cluster_lifecycles = _custom(
-            custom,
-            stacks.ClusterLifecycle,
-            plural="clusterlifecycles",
-            kind=stacks.CLUSTER_LIFECYCLE,
-            settings=s,
-            namespaced=False,
+        self.cluster_stacks = cluster(stacks.ClusterStack, plural="clusterstacks", kind=stacks.CLUSTER_STACK)
+        self.cluster_lifecycles = cluster(
+            stacks.ClusterLifecycle, plural="clusterlifecycles", kind=stacks.CLUSTER_LIFECYCLE
         )
         self.pods = _core(core, "pod", kind="Pod", settings=s)
         self.pvcs = _core(core, "persistent_volume_claim", kind="PersistentVolumeClaim", settings=s)
