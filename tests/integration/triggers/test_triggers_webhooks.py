@@ -43,12 +43,13 @@ def image(name: str, namespace: str, *, url: str, revision: str) -> images.Image
 
 
 def cluster_builder(name: str, *, tag: str) -> builders.Builder:
+    """A ClusterBuilder made elsewhere (it names no ClusterStack): a push of its image is the news."""
     return builders.Builder.model_validate(
         {
             "apiVersion": "kpack.io/v1alpha2",
             "kind": "ClusterBuilder",
             "metadata": {"name": name},
-            "spec": {"tag": tag, "stack": {"name": "base", "kind": "ClusterStack"}, "order": []},
+            "spec": {"tag": tag, "order": []},
         }
     )
 
