@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What Kiln needs on this machine, installed where missing and started where down: RabbitMQ with
 # the consistent-hash exchange plugin on 127.0.0.1:5672 and a distribution registry on
-# 127.0.0.1:5000, plus curl and Python's venv. README command 1 and .ci/run both start here.
+# 127.0.0.1:5000, plus curl, git (Kiln lists and fetches source repositories with it) and
+# Python's venv. README command 1 and .ci/run both start here.
 #
 #   bash deploy/local/up.sh            # what the sandbox needs
 #   bash deploy/local/up.sh --tests    # also what the tests use: htpasswd, and kubectl if it installs
@@ -40,6 +41,7 @@ describe() {
     rabbitmq-server) echo "RabbitMQ (rabbitmq-server) with the rabbitmq_consistent_hash_exchange plugin enabled" ;;
     docker-registry) echo "the distribution registry (docker-registry)" ;;
     python3-venv) echo "Python 3 with its venv module (python3-venv)" ;;
+    git) echo "git (the git binary)" ;;
     apache2-utils) echo "htpasswd (apache2-utils)" ;;
     kubernetes-client) echo "kubectl (kubernetes-client)" ;;
     *) echo "$1" ;;
@@ -96,7 +98,7 @@ main() {
       *) echo "usage: bash deploy/local/up.sh [--tests]" >&2; exit 2 ;;
     esac
   done
-  local needed=(curl=curl rabbitmq-server=rabbitmq-server rabbitmqctl=rabbitmq-server docker-registry=docker-registry)
+  local needed=(curl=curl git=git rabbitmq-server=rabbitmq-server rabbitmqctl=rabbitmq-server docker-registry=docker-registry)
   [ "$tests" = 0 ] || needed+=(htpasswd=apache2-utils)
   local packages
   read -r -a packages <<<"$(missing_packages "${needed[@]}")"

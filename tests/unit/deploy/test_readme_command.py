@@ -200,7 +200,7 @@ def test_the_check_names_what_is_wrong(stdout: str, stderr: str, problem: str) -
 
 
 def test_up_sh_without_the_packages_and_apt_says_what_to_install_in_one_line(tmp_path: pathlib.Path) -> None:
-    # A PATH with nothing on it: no rabbitmq-server, docker-registry, curl, python3 or apt-get.
+    # A PATH with nothing on it: no rabbitmq-server, docker-registry, curl, git, python3 or apt-get.
     done = subprocess.run(
         ["/bin/bash", str(LOCAL / "up.sh")],
         env={"PATH": str(tmp_path)},
@@ -214,7 +214,7 @@ def test_up_sh_without_the_packages_and_apt_says_what_to_install_in_one_line(tmp
     (line,) = done.stderr.splitlines()
     if os.geteuid() == 0:
         assert line == (
-            "up: missing, and no apt-get here to install: curl;"
+            "up: missing, and no apt-get here to install: curl; git (the git binary);"
             " RabbitMQ (rabbitmq-server) with the rabbitmq_consistent_hash_exchange plugin enabled;"
             " the distribution registry (docker-registry); Python 3 with its venv module (python3-venv)."
             " Install with your package manager and run this again, or, with Docker, run the sandbox in"
@@ -222,7 +222,7 @@ def test_up_sh_without_the_packages_and_apt_says_what_to_install_in_one_line(tmp
         )
     else:
         assert line.startswith(
-            "up: missing curl rabbitmq-server docker-registry python3-venv (Debian packages, which only root"
+            "up: missing curl git rabbitmq-server docker-registry python3-venv (Debian packages, which only root"
             " installs): run 'sudo bash deploy/local/up.sh' once"
         )
         assert line.endswith("docker compose run --rm sandbox")
