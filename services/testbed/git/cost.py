@@ -50,17 +50,21 @@ def _measure_process(argv: Sequence[str], *, cwd: Path, env: dict[str, str]) -> 
     the pre-``exec`` high-water mark into ``ru_maxrss``)."""
     report = cwd.parent / f"{cwd.name}.rss"
     started = time.monotonic()
-    done = subprocess.run(
-        [GNU_TIME, "-f", "%M", "-o", str(report), *argv], cwd=cwd, env=env, capture_output=True, check=False
-    )
-    took = time.monotonic() - started
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode(errors='replace')}"
+    try:
+        done = subprocess.run(
+            [GNU_TIME, "-f", "%M", "-o", str(report), *argv],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            check=False,
         )
-    peak = int(report.read_text().split()[-1])
-    report.unlink()
-    return peak, took
+        took = time.monotonic() - started
+        if done.returncode != 0:
+            stderr = done.stderr.decode(errors="replace")
+            raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {stderr}")
+        return int(report.read_text().split()[-1]), took
+    finally:
+        report.unlink(missing_ok=True)
 
 
 def _disk_bytes(path: Path) -> int:
