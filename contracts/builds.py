@@ -17,6 +17,11 @@ CHANGES_ANNOTATION = "image.kpack.io/buildChanges"
 BUILDER_NAME_ANNOTATION = "image.kpack.io/builderName"
 BUILDER_KIND_ANNOTATION = "image.kpack.io/builderKind"
 ADDITIONAL_BUILD_NEEDED_ANNOTATION = "image.kpack.io/additionalBuildNeeded"
+CANCEL_ANNOTATION = "kiln.dev/cancel"
+"""Kiln's request to cancel a running Build (kpack has none, kpack#245): the value ``"true"`` cancels
+it; kpack ignores an annotation it does not know, so the YAML stays kpack's."""
+CANCELED_REASON = "BuildCanceled"
+"""The ``Succeeded=False`` reason of a canceled Build (Shipwright's ``BuildRunCanceled``, for a Build)."""
 BUILD_LABEL = "kpack.io/build"
 COMPLETION_STEP = "completion"
 """The build pod's last container: it reports the build's metadata (:mod:`contracts.completion`)."""
@@ -247,6 +252,31 @@ class Build(meta.KubeObject):
     def running(self) -> bool:
         """No Succeeded condition, or an Unknown one."""
         return not self.succeeded() and not self.failed()
+
+    def canceled(self) -> bool:
+        """Failed because it was canceled (reason ``BuildCanceled``)."""
+        succeeded = self.status.condition("Succeeded")
+        return self.failed() and succeeded is not None and succeeded.reason == CANCELED_REASON
+
+    def cancel_requested(self) -> bool:
+        """Whether the Build carries ``kiln.dev/cancel: "true"``."""
+        return self.annotations.get(CANCEL_ANNOTATION) == "true"
+
+    def may_run(self) -> bool:
+        """Running, and its cancellation not asked for: a Build that may get a pod."""
+        return self.running() and not self.cancel_requested()
+
+    def image_name(self) -> str:
+        """The Image the Build belongs to (its ``image.kpack.io/image`` label), or ""."""
+        return self.labels.get(IMAGE_LABEL, "")
+
+    def made_by_image(self) -> bool:
+        """Whether an Image made the Build: its controller owner is an Image (kpack enqueues an
+        Image only for such Builds); a Build created directly has none."""
+        return any(
+            ref.controller and ref.kind == "Image" and ref.api_version.startswith("kpack.io/")
+            for ref in self.metadata.owner_references or ()
+        )
 
     def build_number(self) -> int | None:
         """The build-number label, or None when missing or unparsable."""

@@ -5,14 +5,15 @@ duplicate, late or replayed event is harmless.
 
 * **Types** are reverse-DNS-free dotted names with a ``kiln.`` prefix: ``kiln.image.changed``,
   ``kiln.builder.changed``, ``kiln.builder.input.changed``, ``kiln.builder.outdated``,
-  ``kiln.source.changed``, ``kiln.build.scheduled``,
-  ``kiln.build.finished``, ``kiln.cache.digest.updated``. :data:`TYPES` maps each type to its
-  payload model. The type is also the AMQP routing key on the events exchange.
+  ``kiln.source.changed``, ``kiln.build.scheduled``, ``kiln.build.finished``,
+  ``kiln.build.cancel.requested``, ``kiln.cache.digest.updated``. :data:`TYPES` maps each type to
+  its payload model. The type is also the AMQP routing key on the events exchange.
 * **Subject** is the ordering key: the image key ``namespace/name`` for every event about an
   image (events about one image are handled in order, one at a time), the builder key
   (``Builder/namespace/name`` or ``ClusterBuilder/name``) for ``kiln.builder.changed`` and
-  ``kiln.builder.outdated``, and ``Kind/name`` (``Buildpack/namespace/name``) for
-  ``kiln.builder.input.changed``. Each
+  ``kiln.builder.outdated``, ``Kind/name`` (``Buildpack/namespace/name``) for
+  ``kiln.builder.input.changed``, and ``Build/namespace/name`` for an event about a Build of no
+  Image (a Build of an Image is keyed by its Image). Each
   payload computes it as :attr:`Payload.key`; the envelope refuses a subject that differs.
 * **Id** is stable and deterministic: :func:`event_id` derives a UUIDv5 from type, subject and
   a discriminator the publisher chooses so that the same fact gives the same id (e.g. the
@@ -209,26 +210,50 @@ class SourceChanged(_AboutImage):
     """The git host's delivery id, the same when it delivers the push again; ``""`` if it sent none."""
 
 
-class BuildScheduled(_AboutImage):
-    """A Build object was created; its pod must be rendered and created."""
+class _AboutBuild(Payload):
+    """A payload about one Build, keyed as its Image (``namespace/image``) when it has one, so that
+    everything about an Image's builds is handled in order, else ``Build/namespace/build``."""
 
-    event_type: ClassVar[str] = "kiln.build.scheduled"
-
+    namespace: Namespace
+    """Namespace of the Build."""
+    image: Literal[""] | Name = ""
+    """The Image the Build belongs to (its ``image.kpack.io/image`` label); ``""`` for a Build of no
+    Image (one created directly)."""
     build: Name
     """Name of the Build."""
 
+    @property
+    def key(self) -> str:
+        """The image key ``namespace/image``, or ``Build/namespace/build`` for a Build of no Image."""
+        if self.image:
+            return f"{self.namespace}/{self.image}"
+        return f"Build/{self.namespace}/{self.build}"
 
-class BuildFinished(_AboutImage):
+
+class BuildScheduled(_AboutBuild):
+    """A Build may need its pod: the image-reconciler created it, the bridge saw one created
+    directly, or its pod was deleted while it ran. The build-runner creates the pod of a running
+    Build that has none (and of no Build whose cancellation was asked for)."""
+
+    event_type: ClassVar[str] = "kiln.build.scheduled"
+
+
+class BuildFinished(_AboutBuild):
     """The pod of a Build terminated."""
 
     event_type: ClassVar[str] = "kiln.build.finished"
 
-    build: Name
-    """Name of the Build."""
     outcome: Literal["Succeeded", "Failed"]
     """How the build pod ended."""
     pod: Name
     """Name of the build pod."""
+
+
+class BuildCancelRequested(_AboutBuild):
+    """A running Build carries ``kiln.dev/cancel: "true"``: image-state ends it ``BuildCanceled`` and
+    deletes its pod (keyed as :class:`BuildFinished`, so the two are handled in order)."""
+
+    event_type: ClassVar[str] = "kiln.build.cancel.requested"
 
 
 class CacheDigestUpdated(_AboutImage):
@@ -256,6 +281,7 @@ TYPES: Mapping[str, type[Payload]] = {
         SourceChanged,
         BuildScheduled,
         BuildFinished,
+        BuildCancelRequested,
         CacheDigestUpdated,
     )
 }

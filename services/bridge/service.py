@@ -1,5 +1,5 @@
-"""The bridge: watches Images, Builders, ClusterBuilders, the builder half's inputs and build pods;
-publishes events.
+"""The bridge: watches Images, Builds, Builders, ClusterBuilders, the builder half's inputs and build
+pods; publishes events.
 
 * Image added, or its spec/labels changed (a status write alone is not news) → ``image.changed``.
 * Builder or ClusterBuilder added or changed → ``builder.changed`` (the image-reconciler fans it
@@ -9,9 +9,14 @@ publishes events.
   ``builder.input.changed``;
   every ``builder_resync_seconds`` (kpack's 10 h by default) every one is announced again, so an
   image moved in a registry that sent no notification is still resolved again.
-* A build pod reached ``Succeeded`` or ``Failed`` → ``build.finished``.
-* Every ``resync_seconds`` every Image is announced again and every finished build pod re-reported,
-  so an event lost anywhere is recovered: handlers are idempotent, a repeat costs one reconcile.
+* A build pod reached ``Succeeded`` or ``Failed`` → ``build.finished`` (keyed by the Build's Image,
+  or by the Build for one of no Image).
+* A Build created directly and still running, a running Build to cancel, a manual trigger on a
+  Build, a build pod deleted while its Build may still run → ``build.scheduled``,
+  ``build.cancel.requested``, ``image.changed`` (:mod:`.build_changes`).
+* Every ``resync_seconds`` every Image is announced again, every finished build pod re-reported,
+  and every running Build without a pod or to cancel announced again, so an event lost anywhere is
+  recovered: handlers are idempotent, a repeat costs one reconcile.
 * An Image that does not fit the model (a mistyped field) is announced all the same, from its raw
   metadata, so that the image-reconciler, which owns Image status, tells its owner which field is
   wrong; any other object that does not fit (or whose labels make no valid event) is skipped and
@@ -34,12 +39,14 @@ import pydantic
 
 from contracts import builders, builds, events, images, meta
 from services import ports
+from services.bridge import build_changes
 from services.kube import parsing, resources, watching
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/bridge"
 FINISHED_PHASES = ("Succeeded", "Failed")
 REFUSED_REMEMBERED = 10_000
+SETTLED_REMEMBERED = 100_000
 P = TypeVar("P", bound=events.Payload)
 
 
@@ -65,6 +72,10 @@ class Bridge:
         """The generation last announced of each builder input (key ``Kind/[namespace/]name``)."""
         self._refused: set[str] = set()
         """Objects already reported for making no valid event."""
+        self._settled_builds: set[str] = set()
+        """Uids of Builds seen finished or deleted: their pods' deletion is no news."""
+        self._triggers: dict[str, str] = {}
+        """Build uid → the ``additionalBuildNeeded`` value announced for it."""
         self._watches: list[watching.WatchStatus] = []
         """Whether each watch streams now (readiness)."""
 
@@ -92,6 +103,9 @@ class Bridge:
                 tasks.create_task(
                     watching.follow(resource, handle=self.on_input, status=self._watch_status(kind))
                 )
+            tasks.create_task(
+                watching.follow(kube.builds, handle=self.on_build, status=self._watch_status("builds"))
+            )
             tasks.create_task(
                 watching.follow(
                     kube.pods,
@@ -210,15 +224,56 @@ class Bridge:
         await self.publisher.publish_many(batch)
         logger.info("builder input resync: %d event(s)", len(batch))
 
+    async def on_build(self, event: watching.WatchEvent[builds.Build]) -> None:
+        """A Build created directly gets its pod, a cancellation or a manual trigger is told at once."""
+        build = event.object
+        uid = build.metadata.uid or f"{build.namespace}/{build.name}"
+        if event.type == watching.DELETED:
+            self._triggers.pop(uid, None)
+            self._settle(uid)
+            return
+        if not build.running():  # finished: nothing its pod does matters any more (kpack §5.2)
+            self._settle(uid)
+        found = build_changes.seen(build, announced_trigger=self._triggers.get(uid))
+        await self._announce(found)
+        trigger = build_changes.trigger_value(build)
+        if trigger is not None:
+            self._triggers[uid] = (
+                trigger  # once published: a failed publish is retried by the watch's restart
+            )
+
+    def _settle(self, uid: str) -> None:
+        if len(self._settled_builds) >= SETTLED_REMEMBERED:
+            self._settled_builds.clear()
+        self._settled_builds.add(uid)
+
     async def on_pod(self, event: watching.WatchEvent[dict[str, Any]]) -> None:
+        if event.type == watching.DELETED:
+            deleted = build_changes.pod_deleted(event.object, settled_builds=self._settled_builds)
+            await self._announce([deleted] if deleted is not None else [])
+            return
         finished = self._finished(event.object)
-        if event.type != watching.DELETED and finished is not None:
+        if finished is not None:
             uid = event.object["metadata"].get("uid")
             await self._publish(finished, discriminator=f"{uid}:{finished.outcome}")
 
+    async def _announce(self, found: list[build_changes.Announcement]) -> None:
+        batch = self._announced(found)
+        if batch:
+            await self.publisher.publish_many(batch)
+
+    def _announced(self, found: list[build_changes.Announcement]) -> list[events.Event[events.Payload]]:
+        """The events of ``found``, but for those whose names make no valid event (reported once)."""
+        batch = []
+        for announcement in found:
+            payload = self._payload(announcement.model, **announcement.fields)
+            if payload is not None:
+                batch.append(self._event(payload, discriminator=announcement.discriminator))
+        return batch
+
     async def resync(self) -> None:
-        """Announce every Image (those that do not fit the model too) and re-report every finished
-        build pod."""
+        """Announce every Image (those that do not fit the model too), re-report every finished
+        build pod, and announce every running Build without a pod or to cancel."""
         stamp = self.clock().isoformat()
         listing = await self.kube.images.list_with_version()
         keys = [(i.namespace, i.name) for i in listing.items] + [
@@ -226,11 +281,15 @@ class Bridge:
         ]
         announced = (self._payload(events.ImageChanged, namespace=ns, name=name) for ns, name in keys)
         batch = [self._event(a, discriminator=f"resync:{stamp}") for a in announced if a is not None]
-        for pod in await self.kube.pods.list(label_selector=builds.BUILD_LABEL):
+        pods = await self.kube.pods.list(label_selector=builds.BUILD_LABEL)
+        for pod in pods:
             finished = self._finished(pod)
             if finished is not None:
                 discriminator = f"{pod['metadata'].get('uid')}:{finished.outcome}"
                 batch.append(self._event(finished, discriminator=discriminator))
+        pod_keys = {(p["metadata"].get("namespace", ""), p["metadata"].get("name", "")) for p in pods}
+        listed = await self.kube.builds.list()
+        batch += self._announced(build_changes.resynced(listed, pods=pod_keys, stamp=stamp))
         await self.publisher.publish_many(batch)
         logger.info("resync: %d event(s)", len(batch))
 
@@ -271,12 +330,13 @@ async def _every(seconds: float, action: Callable[[], Awaitable[None]], *, what:
 
 
 def build_finished(pod: dict[str, Any]) -> dict[str, Any] | None:
-    """The fields of the ``build.finished`` a terminated build pod implies, or None."""
+    """The fields of the ``build.finished`` a terminated build pod implies, or None; ``image`` is
+    ``""`` for the pod of a Build of no Image."""
     phase = (pod.get("status") or {}).get("phase")
     md = pod.get("metadata") or {}
     labels = md.get("labels") or {}
-    build, image = labels.get(builds.BUILD_LABEL), labels.get(builds.IMAGE_LABEL)
-    if phase not in FINISHED_PHASES or not build or not image:
+    build, image = labels.get(builds.BUILD_LABEL), labels.get(builds.IMAGE_LABEL, "")
+    if phase not in FINISHED_PHASES or not build:
         return None
     return {
         "namespace": md.get("namespace"),

@@ -61,7 +61,14 @@ SERVICES: tuple[Service, ...] = (
         ),
     ),
     Service("build-runner", (events.BuildScheduled.event_type,), sharded=False),
-    Service("image-state", (events.BuildFinished.event_type, events.CacheDigestUpdated.event_type)),
+    Service(
+        "image-state",
+        (
+            events.BuildFinished.event_type,
+            events.BuildCancelRequested.event_type,
+            events.CacheDigestUpdated.event_type,
+        ),
+    ),
     Service(
         "builder",
         (

@@ -1,15 +1,18 @@
 """The build-runner service: turns a scheduled Build into its build (or rebase) pod.
 
-Consumes ``build.scheduled``. Reads the Build; a finished Build or an existing pod means the
-event was a duplicate. Reads the builder image's config from the registry (cached by digest:
-a digest reference never changes) with the keychain kpack uses for it: the Build's service
-account's secrets, Kiln's own credentials, then the builder's and the account's image pull
-secrets (:mod:`services.registry.keychains`); and, for a Build with bindings, what they need from the
-cluster (the namespace's service accounts, whose secrets no binding may use, and each
-provisioned service); renders the pod with the pure :func:`services.build_runner.pods.render_pod`
-and creates it. A Build whose pod cannot be rendered (windows builder, unsupported platform API,
-missing builder image, a forbidden or missing binding) fails with the message in its
-``Succeeded`` condition, and the Image is told to look again.
+Consumes ``build.scheduled``, published for every Build that may need its pod, whoever made it:
+the image-reconciler for the Builds it creates, the bridge for a Build created directly or whose
+pod was deleted while it ran. Reads the Build; a finished Build, one whose cancellation was asked
+for (``kiln.dev/cancel``), or an existing pod means there is nothing to do (kpack never re-runs a
+finished Build, and makes a new pod for a running one whose pod is gone). Reads the builder
+image's config from the registry (cached by digest: a digest reference never changes) with the
+keychain kpack uses for it: the Build's service account's secrets, Kiln's own credentials, then
+the builder's and the account's image pull secrets (:mod:`services.registry.keychains`); and, for
+a Build with bindings, what they need from the cluster (the namespace's service accounts, whose
+secrets no binding may use, and each provisioned service); renders the pod with the pure
+:func:`services.build_runner.pods.render_pod` and creates it. A Build whose pod cannot be rendered
+(windows builder, unsupported platform API, missing builder image, a forbidden or missing binding)
+fails with the message in its ``Succeeded`` condition, and the Image is told to look again.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ class BuildRunner:
 
     async def run(self, namespace: str, name: str) -> None:
         build = await self.cluster.get_build(namespace, name)
-        if build is None or not build.running():
+        if build is None or not build.may_run():
             return
         if await self.cluster.get_pod(namespace, build.pod_name()) is not None:
             return

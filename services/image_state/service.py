@@ -13,6 +13,11 @@ succeeds, as kpack does. Then ``cache.digest.updated`` is published (or, without
 ``image.changed`` at once). A finished Build's status is never rewritten (idempotent); its events
 are published again only while its Image still shows it running (:func:`.cache_digests.unannounced`).
 
+``build.cancel.requested`` → the Build ends ``Succeeded=False``, reason ``BuildCanceled``, and its pod
+is deleted (:mod:`.canceling`: a finished Build ignores it; a pod that terminated first keeps its
+outcome), then ``image.changed``. The status is written before the pod is deleted, so the
+pod's deletion never makes the build-runner start it again.
+
 ``cache.digest.updated`` → checked against the Build it names (:func:`.cache_digests.recorded_digest`:
 a digest recorded is never replaced), then ``image.changed``, on which the image-reconciler derives
 the Image's status, its ``latestCacheImage`` included, from the Builds.
@@ -24,10 +29,11 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from contracts import builds, events
 from services import errors, ports
-from services.image_state import build_status, cache_digests
+from services.image_state import build_status, cache_digests, canceling
 from services.registry import auth as registry_auth
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
@@ -38,7 +44,8 @@ SOURCE = cache_digests.SOURCE
 
 @dataclasses.dataclass
 class ImageState:
-    """Handles ``build.finished`` and ``cache.digest.updated`` for one image-state worker."""
+    """Handles ``build.finished``, ``build.cancel.requested`` and ``cache.digest.updated`` for one
+    image-state worker."""
 
     cluster: ports.Cluster
     publisher: ports.Publisher
@@ -51,6 +58,8 @@ class ImageState:
         data = event.data
         if isinstance(data, events.BuildFinished):
             await self.record_build(data)
+        elif isinstance(data, events.BuildCancelRequested):
+            await self.cancel_build(data)
         elif isinstance(data, events.CacheDigestUpdated):
             await self.record_cache_digest(data)
 
@@ -64,6 +73,10 @@ class ImageState:
         pod = await self.cluster.get_pod(finished.namespace, finished.pod)
         if pod is None:
             return
+        await self._record(build, pod)
+
+    async def _record(self, build: builds.Build, pod: dict[str, Any]) -> None:
+        """The Build's outcome from its pod, with the cache image it wrote, in one write; then tell."""
         status = build_status.build_status_from_pod(build, pod, now=self.clock())
         lookup = cache_digests.cache_lookup(build, status)
         if lookup is not None:
@@ -76,6 +89,29 @@ class ImageState:
             "succeeded" if status.is_true("Succeeded") else "not succeeded",
         )
         await self.publisher.publish_many(cache_digests.recorded_events(build, status, now=self.clock()))
+
+    async def cancel_build(self, requested: events.BuildCancelRequested) -> None:
+        """End a running Build whose cancellation was asked for, and delete its pod."""
+        build = await self.cluster.get_build(requested.namespace, requested.build)
+        if build is None:
+            return
+        pod = await self.cluster.get_pod(build.namespace, build.pod_name())
+        plan = canceling.decide(build, pod=pod, now=self.clock())
+        if plan.action == "record" and pod is not None:
+            logger.info("build %s/%s: its pod finished before the cancellation", build.namespace, build.name)
+            await self._record(build, pod)
+            return
+        if plan.status is not None:
+            await self.cluster.replace_build_status(build.with_(status=plan.status))
+            logger.info("build %s/%s: canceled", build.namespace, build.name)
+        if plan.delete_pod and pod is not None:
+            await self.cluster.delete_pod(build.namespace, build.pod_name(), uid=pod["metadata"].get("uid"))
+        if plan.action == "cancel" and plan.status is not None:
+            await self.publisher.publish_many(
+                cache_digests.recorded_events(build, plan.status, now=self.clock())
+            )
+        elif plan.action == "clean up":
+            await self._announce_again(build)
 
     async def _announce_again(self, build: builds.Build) -> None:
         """A Build recorded before: its events again, if its Image was never told (the publish

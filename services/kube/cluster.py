@@ -119,6 +119,9 @@ class KubeCluster:
     async def create_pod(self, pod: dict[str, Any]) -> dict[str, Any]:
         return await self._count().pods.create(pod)
 
+    async def delete_pod(self, namespace: str, name: str, *, uid: str | None) -> None:
+        await self._count().pods.delete(name, namespace=namespace, uid=uid, missing_ok=True)
+
     async def get_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
         return await self._count().service_accounts.find(name, namespace=namespace)
 

@@ -51,6 +51,9 @@ PAYLOADS: list[events.Payload] = [
         before="d" * 64,
         delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958",
     ),
+    events.BuildScheduled(namespace="ns", build="direct"),
+    events.BuildFinished(namespace="ns", build="direct", outcome="Succeeded", pod="direct-build-pod"),
+    events.BuildCancelRequested(namespace="ns", image="app", build="app-build-2"),
 ]
 
 
@@ -73,6 +76,7 @@ def test_every_type_has_a_payload_model_named_after_it() -> None:
         "kiln.source.changed",
         "kiln.build.scheduled",
         "kiln.build.finished",
+        "kiln.build.cancel.requested",
         "kiln.cache.digest.updated",
     }
     assert all(model.event_type == name for name, model in events.TYPES.items())
@@ -86,6 +90,10 @@ def test_every_type_has_a_payload_model_named_after_it() -> None:
             events.BuildFinished(namespace="ns", image="app", build="b", outcome="Succeeded", pod="p"),
             "ns/app",
         ),
+        (events.BuildCancelRequested(namespace="ns", image="app", build="b"), "ns/app"),
+        (events.BuildScheduled(namespace="ns", build="b"), "Build/ns/b"),
+        (events.BuildFinished(namespace="ns", build="b", outcome="Failed", pod="p"), "Build/ns/b"),
+        (events.BuildCancelRequested(namespace="ns", build="b"), "Build/ns/b"),
         (events.BuilderChanged(kind="Builder", namespace="ns", name="b"), "Builder/ns/b"),
         (events.BuilderChanged(kind="ClusterBuilder", namespace="", name="b"), "ClusterBuilder/b"),
         (events.BuilderOutdated(kind="Builder", namespace="ns", name="b"), "Builder/ns/b"),
@@ -96,6 +104,10 @@ def test_every_type_has_a_payload_model_named_after_it() -> None:
     ids=[
         "an image event is keyed by its image",
         "a build event is keyed by its image",
+        "a cancellation is keyed as the build's finish",
+        "a build of no image is scheduled under its own key",
+        "a build of no image finishes under its own key",
+        "a build of no image is canceled under its own key",
         "a builder",
         "a cluster builder",
         "an outdated builder is keyed as its builder",
