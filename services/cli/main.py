@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import core_commands, service_commands
+from services.cli import cluster_commands, core_commands, service_commands
 
 app = typer.Typer(
     name="kiln",
@@ -17,4 +17,5 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 core_commands.register(app)
+cluster_commands.register(app)
 service_commands.register(app)

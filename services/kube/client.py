@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pathlib
 from collections.abc import AsyncIterator
 
 from kubernetes_asyncio import client, config
@@ -19,6 +20,8 @@ from services.kube import settings as kube_settings
 
 logger = logging.getLogger(__name__)
 _SERVICE_HOST_ENV = "KUBERNETES_SERVICE_HOST"
+_SERVICE_ACCOUNT_NAMESPACE = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+DEFAULT_NAMESPACE = "default"
 
 
 def in_cluster(settings: kube_settings.KubeSettings) -> bool:
@@ -41,6 +44,25 @@ async def configuration(settings: kube_settings.KubeSettings) -> client.Configur
     )
     logger.info("Kubernetes: kubeconfig %s, server %s", config_file or "(default)", configured.host)
     return configured
+
+
+def default_namespace(settings: kube_settings.KubeSettings) -> str:
+    """The namespace kubectl would use without ``-n``: the kubeconfig context's (``settings.context``,
+    else the current one), the pod's own namespace in a cluster, else ``default``."""
+    if in_cluster(settings):
+        try:
+            return _SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or DEFAULT_NAMESPACE
+        except OSError:
+            return DEFAULT_NAMESPACE
+    config_file = str(settings.kubeconfig) if settings.kubeconfig is not None else None
+    contexts, current = config.list_kube_config_contexts(config_file)
+    chosen = (
+        next((c for c in contexts if c.get("name") == settings.context), None)
+        if settings.context
+        else current
+    )
+    namespace = ((chosen or {}).get("context") or {}).get("namespace")
+    return str(namespace) if namespace else DEFAULT_NAMESPACE
 
 
 async def api_client(settings: kube_settings.KubeSettings) -> client.ApiClient:
