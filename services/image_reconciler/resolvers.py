@@ -4,8 +4,10 @@ kpack's Image reconcile creates the ``<image>-source`` SourceResolver, or brings
 to the Image's (:func:`plan_source_resolver`), and leaves resolving it to the SourceResolver's own
 controller, so a created or changed resolver is not ready in that reconcile.
 
-In Kiln the image-reconciler is that controller too (there is no polling: a git push names the
-commit, :mod:`.resolving`). With a :class:`Resolution`, :func:`plan` also decides the status to
+In Kiln the image-reconciler is that controller too: a git push names the commit
+(:mod:`.resolving`), and a resolver created, changed, or never resolved has its branch or tag
+listed from the remote by the service (``Resolution.listed``), so a new Image's first Build
+already builds a commit. With a :class:`Resolution`, :func:`plan` also decides the status to
 write on the resolver: first the observed resolver's, with the pushed revision applied (the
 push is recorded even while a build runs, and only on the resolver observed: a resolver created
 in this reconcile starts from its spec); then, after a create or a spec update, the status of the
@@ -23,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import events, meta, source_resolvers
+from contracts import events, meta, source_resolvers, sources
 from contracts import images as image_models
 from services.image_reconciler import changes, resolving
 
@@ -38,6 +40,15 @@ class Resolution(BaseModel):
 
     pushed: events.SourceChanged | None = None
     """The git push this reconcile is for (``source.changed``), or None."""
+    listed: events.SourceChanged | None = None
+    """The spec's branch or tag as the remote lists it now (``git ls-remote``, read by the service
+    when the resolver is created, its spec changes, or its branch was never resolved), applied
+    like a push; None when it was not listed or could not be (kpack's ``Unknown``: the branch
+    name stands until a push or a later listing names a commit)."""
+
+    def applied(self) -> events.SourceChanged | None:
+        """What moves the branch in this reconcile: the push, else the listing."""
+        return self.pushed or self.listed
 
 
 class SourceResolverPlan(BaseModel):
@@ -88,6 +99,22 @@ def desired_source_resolver(image: image_models.Image) -> source_resolvers.Sourc
     )
 
 
+def needs_listing(image: image_models.Image, observed: source_resolvers.SourceResolver | None) -> bool:
+    """Whether the Image's git branch or tag should be listed from the remote in this reconcile: it
+    follows one (not a pinned commit) and its resolver is new, about another source than the
+    Image's, or was never resolved to a commit (kpack resolves on create and on spec change)."""
+    git = image.spec.source.git
+    if git is None or not git.url or not git.revision or sources.is_commit(git.revision):
+        return False
+    if observed is None or observed.spec.source.git is None:
+        return True
+    wanted, held = git, observed.spec.source.git
+    if (held.url, held.revision) != (wanted.url, wanted.revision):
+        return True
+    recorded = observed.status.source.git
+    return recorded is None or recorded.url != git.url or not sources.is_commit(recorded.revision)
+
+
 def plan_source_resolver(
     image: image_models.Image, *, observed: source_resolvers.SourceResolver | None
 ) -> tuple[SourceResolverPlan, source_resolvers.SourceResolver]:
@@ -118,7 +145,7 @@ def resolve_observed(
     """The status the observed resolver gets, the push applied (the early stops write only this)."""
     if resolution is None or observed is None:
         return NO_CHANGE
-    status = resolving.resolved(observed, push=resolution.pushed, now=meta.rfc3339(now))
+    status = resolving.resolved(observed, push=resolution.applied(), now=meta.rfc3339(now))
     verdict = resolving.push_verdict(observed, resolution.pushed)
     return SourceResolverPlan(
         action="none", status=status if resolving.needs_update(observed, status) else None, push=verdict
@@ -144,7 +171,7 @@ def plan(
         held = seen
     else:
         held = seen.with_(status=observed.status)
-    status = resolving.resolved(seen, now=meta.rfc3339(now))
+    status = resolving.resolved(seen, push=resolution.listed, now=meta.rfc3339(now))
     written = status if resolving.needs_update(held, status) else None
     decided = kpack.model_copy(update={"status": written, "push": first.push})
     return decided, seen.with_(status=status), not seen.ready()

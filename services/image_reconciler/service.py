@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from contracts import builds, events, images, meta, source_resolvers
+from contracts import builds, events, images, meta, source_resolvers, sources
 from services import errors, ports
 from services.image_reconciler import reconcile as planning
-from services.image_reconciler import statuses
+from services.image_reconciler import resolvers, statuses
+from services.sources import git_refs
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/image-reconciler"
@@ -39,6 +40,9 @@ class ImageReconciler:
     _: dataclasses.KW_ONLY
     clock: Callable[[], datetime]
     enable_priority_classes: bool = False
+    list_git: Callable[[images.Image], Awaitable[events.SourceChanged | None]] | None = None
+    """Lists the Image's branch or tag from its remote (``git ls-remote``) as the commit it is at,
+    or None when it cannot be listed; None: never list (a push names every commit)."""
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
         data = event.data
@@ -90,6 +94,9 @@ class ImageReconciler:
         resolver = await self.cluster.get_source_resolver(
             image.namespace, meta.child_name(image.name, "-source")
         )
+        listed = None
+        if pushed is None and self.list_git is not None and resolvers.needs_listing(image, resolver):
+            listed = await self.list_git(image)
         ref = image.spec.builder
         builder = await self.cluster.get_builder(ref.kind, ref.namespace or image.namespace, ref.name)
         observed_builds = await self.cluster.list_builds(image.namespace, image=image.name)
@@ -106,7 +113,7 @@ class ImageReconciler:
             pvc=pvc,
             now=now,
             enable_priority_classes=self.enable_priority_classes,
-            resolution=planning.Resolution(pushed=pushed),
+            resolution=planning.Resolution(pushed=pushed, listed=listed),
             pod=pod,
         )
 
@@ -213,3 +220,29 @@ async def _create_or_keep(creating: object) -> None:
         await creating  # type: ignore[misc]
     except errors.AlreadyExistsError as e:
         logger.info("already exists: %s", e)
+
+
+async def list_git_branch(
+    image: images.Image,
+    *,
+    ls_remote: Callable[[str, str, str], Awaitable[dict[str, str]]],
+) -> events.SourceChanged | None:
+    """The commit ``image``'s branch or tag is at, as ``source.changed`` from the remote's listing
+    (``ls_remote(url, namespace, service_account)``); None when it names no commit there, or
+    when the remote cannot be listed (kpack's ``Unknown``: the branch name stands, and the next
+    push or listing resolves it), which is logged with the reason."""
+    git = image.spec.source.git
+    if git is None:
+        return None
+    account = image.spec.service_account_name or "default"
+    try:
+        listing = await ls_remote(git.url, image.namespace, account)
+    except errors.KilnError as e:
+        logger.warning("image %s: %s lists no %s now: %s", image.key, git.url, git.revision, e)
+        return None
+    found = git_refs.resolve(listing, git.revision)
+    if found.type not in ("Branch", "Tag") or not sources.is_commit(found.revision):
+        return None
+    return events.SourceChanged(
+        namespace=image.namespace, image=image.name, url=git.url, revision=found.revision
+    )

@@ -22,7 +22,7 @@ from kubernetes_asyncio import client
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services import retrying
+from services import git, retrying
 from services.admission import service as admission_service
 from services.admission import settings as admission_settings
 from services.bridge import service as bridge_service
@@ -74,6 +74,11 @@ class RunSettings(BaseSettings):
     registry_keychain_seconds: float = Field(default=30.0, gt=0)
     """How long a service account's registry credentials are reused before its secrets are read again."""
     registry_max_retry_after: float = Field(default=retrying.DEFAULT_MAX_RETRY_AFTER, ge=0)
+    git_listing: bool = True
+    """List a new or changed Image's git branch or tag from its remote (``git ls-remote``, with the
+    Image's service account's ``kpack.io/git`` secrets), so its first Build builds a commit."""
+    git_timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long one ``git ls-remote`` may take before it counts as unreachable."""
     """The longest a registry's ``Retry-After`` may make one retry wait, in seconds."""
     watch_unhealthy_after_seconds: float = Field(default=60.0, gt=0)
     """How long one of the bridge's watches may stay down (refused, unreachable) before ``/healthz``
@@ -238,11 +243,17 @@ def _handler(
     name: str, *, wiring: Wiring, settings: RunSettings, clock: Callable[[], datetime]
 ) -> consuming.Handler:
     if name == "image-reconciler":
+        ls_remote = functools.partial(_ls_remote, wiring.cluster, seconds=settings.git_timeout_seconds)
         return reconciler_service.ImageReconciler(
             wiring.cluster,
             wiring.publisher,
             clock=clock,
             enable_priority_classes=settings.enable_priority_classes,
+            list_git=(
+                functools.partial(reconciler_service.list_git_branch, ls_remote=ls_remote)
+                if settings.git_listing
+                else None
+            ),
         ).handle
     if name == "build-runner":
         return build_runner_service.BuildRunner(
@@ -255,6 +266,14 @@ def _handler(
     return image_state_service.ImageState(
         wiring.cluster, wiring.publisher, wiring.registry, keychains=wiring.keychains, clock=clock
     ).handle
+
+
+async def _ls_remote(
+    cluster: kube_cluster.KubeCluster, url: str, namespace: str, account: str, *, seconds: float
+) -> dict[str, str]:
+    """``git ls-remote`` of ``url`` with the git credentials of service account ``namespace/account``."""
+    found = await git.account_credentials(cluster, namespace=namespace, service_account=account, url=url)
+    return await git.ls_remote(url, credentials=found, timeout_seconds=seconds)
 
 
 def _registry(

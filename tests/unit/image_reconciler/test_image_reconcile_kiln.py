@@ -32,6 +32,7 @@ def plan(
     no_resolver: bool = False,
     all_builds: list[builds.Build] | None = None,
     pushed: events.SourceChanged | None = None,
+    listed: events.SourceChanged | None = None,
     pod: dict[str, Any] | None = None,
     no_builder: bool = False,
     pvc: dict[str, Any] | None = None,
@@ -43,7 +44,7 @@ def plan(
         builds=all_builds or [],
         pvc=pvc,
         now=fx.NOW,
-        resolution=reconcile.Resolution(pushed=pushed),
+        resolution=reconcile.Resolution(pushed=pushed, listed=listed),
         pod=pod,
     )
 
@@ -146,6 +147,25 @@ def test_a_new_image_gets_its_resolver_its_resolution_and_its_first_build_in_one
         "volume": {"persistentVolumeClaimName": "image-name-cache"}
     }
     assert result.status.build_cache_name == "image-name-cache"
+
+
+def test_a_new_image_builds_the_commit_its_branch_is_listed_at() -> None:
+    result = plan(no_resolver=True, listed=push(before=None))
+    status = result.source_resolver.status
+    assert status is not None
+    assert status.source.git is not None
+    assert status.source.git.revision == PUSHED
+    assert result.build is not None
+    assert result.build.spec.source.git is not None
+    assert result.build.spec.source.git.revision == PUSHED
+
+
+def test_a_branch_never_resolved_is_moved_to_the_listed_commit() -> None:
+    result = plan(resolver=as_written(fx.resolver()), all_builds=[fx.build(3)], listed=push(before=None))
+    assert result.source_resolver.status is not None
+    assert result.source_resolver.status.source.git is not None
+    assert result.source_resolver.status.source.git.revision == PUSHED
+    assert result.source_resolver.push is None, "a listing is no push: nothing to report of it"
 
 
 def test_a_push_moves_the_resolver_and_builds_the_pushed_commit() -> None:
