@@ -185,7 +185,9 @@ class Kubelet:
         pod = event.object
         metadata = pod.get("metadata") or {}
         key = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
-        if event.type == watching.DELETED or key in self.records:
+        known = self.records.get(key)
+        # a pod made again under the same name (its Build's pod was deleted while it ran) is run anew
+        if event.type == watching.DELETED or (known is not None and known.uid == metadata.get("uid", "")):
             return
         if not (build_pods.is_build_pod(pod) and build_pods.is_unstarted(pod)):
             return
@@ -241,6 +243,8 @@ class Kubelet:
         await self._write(record, run.status("Pending"))
         await asyncio.sleep(self.config.step_seconds)
         exit_code, message = 0, ""
+        if failure is not None and failure.step == name and failure.hold:
+            await self._hold(record)
         if failure is not None and failure.step == name:
             exit_code, message = failure.exit_code, failure.termination_message()
         elif name in build_pods.PUSHING_STEPS:
@@ -252,6 +256,16 @@ class Kubelet:
         if exit_code != 0:
             await self._write(record, run.status("Failed"))
         return exit_code == 0
+
+    async def _hold(self, record: PodRecord) -> None:
+        """Keep the step running until the pod is deleted (then NotFoundError ends the drive); a new
+        pod of the same name is another pod."""
+        while True:
+            found = await self.kube.pods.find(record.name, namespace=record.namespace)
+            if found is None or (found.get("metadata") or {}).get("uid") != record.uid:
+                break
+            await asyncio.sleep(max(self.config.step_seconds, 0.05))
+        raise errors.NotFoundError(f"pod {record.namespace}/{record.name} deleted while held")
 
     async def _push(self, record: PodRecord, pod: dict[str, Any], *, step: str) -> tuple[int, str]:
         try:

@@ -231,6 +231,7 @@ class Sandbox:
             "KILN_KUBE_IN_CLUSTER": "false",
             "KILN_ADMIN_HOST": "127.0.0.1",
             "KILN_ADMIN_PORT": "0",
+            "KILN_GIT_LISTING": "false",  # the examples' repository exists only in pushed webhooks
             **(env or {}),
         }
         with log.open("wb") as out:
@@ -289,8 +290,14 @@ async def sandbox(
     services: tuple[str, ...] = ("all",),
     admin_port: int | None = 0,
     notifying_registry: bool = False,
+    resync_seconds: float = 30.0,
+    git_listing: bool = False,
 ) -> AsyncIterator[Sandbox]:
     """Start everything; stop it and delete the run's broker topology on exit.
+
+    The bridge resyncs every ``resync_seconds`` (a test that shows something happens without a
+    resync sets it far beyond its own length). ``git_listing``: a new Image's branch is listed
+    from its remote (off by default: the examples' repository exists only in pushed webhooks).
 
     The admin endpoint (health, metrics) listens on ``admin_port`` (0: a free port; None: none);
     ``wiring.admin_url`` says where. ``notifying_registry`` starts a registry of the sandbox's own
@@ -316,6 +323,8 @@ async def sandbox(
                 services=services,
                 admin_port=admin_port,
                 hooks_port=hooks_port,
+                resync_seconds=resync_seconds,
+                git_listing=git_listing,
             )
         )
         yield box
@@ -332,6 +341,8 @@ async def _sandbox(
     services: tuple[str, ...],
     admin_port: int | None,
     hooks_port: int,
+    resync_seconds: float,
+    git_listing: bool,
 ) -> AsyncIterator[Sandbox]:
     run_id = uuid.uuid4().hex[:8]
     base = broker or broker_settings.BrokerSettings()
@@ -341,7 +352,12 @@ async def _sandbox(
     await emulator.start()
     try:
         kubeconfig = emulator.write_kubeconfig(directory / "kubeconfig")
-        run_settings = running.RunSettings(resync_seconds=30.0, admin_host="127.0.0.1", admin_port=admin_port)
+        run_settings = running.RunSettings(
+            resync_seconds=resync_seconds,
+            admin_host="127.0.0.1",
+            admin_port=admin_port,
+            git_listing=git_listing,
+        )
         kube = kube_settings.KubeSettings(kubeconfig=kubeconfig, in_cluster=False)
         hooks = triggers_settings.TriggersSettings(
             host="127.0.0.1",

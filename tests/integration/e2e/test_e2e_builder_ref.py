@@ -25,8 +25,8 @@ def build_with_ref(run: Run, name: str, *, builder: str) -> dict[str, Any]:
     return {
         "apiVersion": "kpack.io/v1alpha2",
         "kind": "Build",
-        # Kiln records a finished build pod only for a Build labelled with its Image (the bridge's
-        # build.finished names the Image): a Build without the label gets its pod but never finishes.
+        # labelled with an Image that does not exist: its events are keyed by that Image, and the
+        # Build runs as one created directly (test_e2e_standalone_builds: one without the label)
         "metadata": {"name": name, "namespace": run.namespace, "labels": {IMAGE_LABEL: run.name}},
         "spec": {
             "tags": [run.tag],

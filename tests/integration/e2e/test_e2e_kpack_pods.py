@@ -92,12 +92,16 @@ def hand_written_build(run: Run, name: str, *, blob_auth: str) -> dict[str, Any]
 
 
 async def announced(run: Run, builds: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Create ``builds`` and announce them on the broker (``build.scheduled``) in a later second
-    than their creation (so a pod stamped with the time of rendering would show it): each Build as
-    the API server stored it."""
+    """Create ``builds`` and let their pods be made only in a later second than their creation (so
+    a pod stamped with the time of rendering would show it), then announce them on the broker
+    (``build.scheduled``) as well: each Build as the API server stored it. The bridge announces a
+    Build created directly at once, so the API server refuses pods (503) until that later second,
+    and the build-runner's retries make them after."""
+    run.sb.emulator.add_fault(verb="create", resource="pods", namespace=run.namespace, status=503)
     stored = [await run.sb.apply(build) for build in builds]
     latest = max(datetime.fromisoformat(build["metadata"]["creationTimestamp"]) for build in stored)
     await asyncio.sleep(max(0.0, (latest + timedelta(seconds=1) - datetime.now(UTC)).total_seconds()) + 0.05)
+    run.sb.emulator.clear_faults()
     announcements = [
         events.new(
             events.BuildScheduled(

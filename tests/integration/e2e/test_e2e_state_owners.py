@@ -20,6 +20,7 @@ import pytest
 from contracts import builds as build_models
 from contracts import events
 from services.image_state import build_status
+from services.testbed.kubelet import failures
 from services.testbed.sandbox import examples, harness
 
 pytestmark = pytest.mark.integration
@@ -247,3 +248,50 @@ async def _first_pod_finished(sb: harness.Sandbox, namespace: str, name: str) ->
         what="build 1's pod to finish",
     )
     return build
+
+
+async def test_a_cancellation_is_image_states_to_write_and_the_build_runner_never_writes_it(
+    without_image_state: harness.Sandbox, names: tuple[str, str]
+) -> None:
+    """The bridge announces the cancellation; without image-state nobody ends the Build or deletes
+    its pod: the build-runner, which made the pod, writes no Build outcome but its own refusals."""
+    sb = without_image_state
+    namespace, name = names
+    await sb.apply(
+        {
+            "apiVersion": "kpack.io/v1alpha2",
+            "kind": "Build",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "annotations": {failures.HOLD_AT_ANNOTATION: "build"},
+            },
+            "spec": {
+                "tags": [f"{REGISTRY}/sandbox/{name}"],
+                "builder": {"image": sb.builder_image},
+                "source": {"git": {"url": examples.GIT_URL, "revision": examples.commit(1)}},
+            },
+        }
+    )
+    await sb.wait_for(
+        lambda: (
+            (record := sb.kubelet.record(namespace, f"{name}-build-pod")) is not None
+            and any(step.name == "build" for step in record.steps)
+        ),
+        seconds=WAIT_SECONDS,
+        what="the Build's pod to run its build step",
+    )
+
+    await sb.wiring.kube.builds.patch(
+        name, {"metadata": {"annotations": {build_models.CANCEL_ANNOTATION: "true"}}}, namespace=namespace
+    )
+
+    await sb.wait_for(
+        lambda: _metric(sb, "kiln_events_published_total", type=events.BuildCancelRequested.event_type) >= 1,
+        seconds=WAIT_SECONDS,
+        what="the bridge to announce the cancellation",
+    )
+    await asyncio.sleep(1.0)
+    [build] = sb.builds(namespace)
+    assert build.running(), "only image-state writes a Build's outcome, and it does not run here"
+    assert sb.pod(build) is not None
