@@ -62,6 +62,10 @@ class Cluster(Protocol):
         self, namespace: str, name: str
     ) -> source_resolvers.SourceResolver | None: ...
 
+    async def list_source_resolvers(
+        self, namespace: str | None = None
+    ) -> list[source_resolvers.SourceResolver]: ...
+
     async def create_source_resolver(
         self, resolver: source_resolvers.SourceResolver
     ) -> source_resolvers.SourceResolver: ...

@@ -67,6 +67,11 @@ class KubeCluster:
         replaced: ports.BuilderInput = await self._count().input_kind(obj.kind).replace_status(obj)
         return replaced
 
+    async def list_source_resolvers(
+        self, namespace: str | None = None
+    ) -> list[source_resolvers.SourceResolver]:
+        return await self._count().source_resolvers.list(namespace=namespace)
+
     async def get_source_resolver(self, namespace: str, name: str) -> source_resolvers.SourceResolver | None:
         return await self._count().source_resolvers.find(name, namespace=namespace)
 

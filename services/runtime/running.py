@@ -39,12 +39,13 @@ from services.kube import settings as kube_settings
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
 from services.runtime import admin
+from services.sources import service as sources_service
 from services.triggers import service as triggers_service
 from services.triggers import settings as triggers_settings
 
 logger = logging.getLogger(__name__)
 CONSUMERS = {service.name: service for service in topology.SERVICES}
-SERVICE_NAMES = ("bridge", "triggers", "admission", *CONSUMERS)
+SERVICE_NAMES = ("bridge", "triggers", "sources", "admission", *CONSUMERS)
 ALL = tuple(name for name in SERVICE_NAMES if name != "admission")
 """What ``all`` starts: every service but the admission webhook, which is only started by its name
 (it needs its TLS certificate, and the API server, not the bus, calls it)."""
@@ -79,6 +80,14 @@ class RunSettings(BaseSettings):
     Image's service account's ``kpack.io/git`` secrets), so its first Build builds a commit."""
     git_timeout_seconds: float = Field(default=30.0, gt=0)
     """How long one ``git ls-remote`` may take before it counts as unreachable."""
+    git_polling: bool = True
+    """Poll the git remotes Images follow (``kiln run sources``), the fallback to webhooks."""
+    git_poll_seconds: float = Field(default=60.0, gt=0)
+    """How often each remote is listed (kpack's 1 minute), lengthened by up to 10 % at random."""
+    git_poll_per_second: float = Field(default=20.0, gt=0)
+    """At most this many ``git ls-remote`` started per second, however many remotes there are."""
+    git_poll_concurrency: int = Field(default=8, ge=1)
+    """At most this many ``git ls-remote`` at a time."""
     """The longest a registry's ``Retry-After`` may make one retry wait, in seconds."""
     watch_unhealthy_after_seconds: float = Field(default=60.0, gt=0)
     """How long one of the bridge's watches may stay down (refused, unreachable) before ``/healthz``
@@ -184,6 +193,21 @@ async def running(
                     liveness=False,
                     fatal_after=settings.watch_unhealthy_after_seconds,
                 )
+                continue
+            if name == "sources":
+                if not settings.git_polling:
+                    continue
+                poller = sources_service.GitPoller(
+                    cluster,
+                    publisher,
+                    functools.partial(_ls_remote, cluster, seconds=settings.git_timeout_seconds),
+                    clock=clock,
+                    period=settings.git_poll_seconds,
+                    concurrency=settings.git_poll_concurrency,
+                    per_second=settings.git_poll_per_second,
+                )
+                task = await stack.enter_async_context(_background(poller.run(), name=name))
+                health.add(name, functools.partial(_task_health, task), liveness=True)
                 continue
             if name == "triggers":
                 hooks = triggers_service.Triggers(

@@ -232,6 +232,7 @@ class Sandbox:
             "KILN_ADMIN_HOST": "127.0.0.1",
             "KILN_ADMIN_PORT": "0",
             "KILN_GIT_LISTING": "false",  # the examples' repository exists only in pushed webhooks
+            "KILN_GIT_POLLING": "false",
             **(env or {}),
         }
         with log.open("wb") as out:
@@ -292,12 +293,14 @@ async def sandbox(
     notifying_registry: bool = False,
     resync_seconds: float = 30.0,
     git_listing: bool = False,
+    git_poll_seconds: float = 60.0,
 ) -> AsyncIterator[Sandbox]:
     """Start everything; stop it and delete the run's broker topology on exit.
 
     The bridge resyncs every ``resync_seconds`` (a test that shows something happens without a
     resync sets it far beyond its own length). ``git_listing``: a new Image's branch is listed
-    from its remote (off by default: the examples' repository exists only in pushed webhooks).
+    from its remote, and remotes are polled every ``git_poll_seconds`` (off by default: the
+    examples' repository exists only in pushed webhooks).
 
     The admin endpoint (health, metrics) listens on ``admin_port`` (0: a free port; None: none);
     ``wiring.admin_url`` says where. ``notifying_registry`` starts a registry of the sandbox's own
@@ -325,6 +328,7 @@ async def sandbox(
                 hooks_port=hooks_port,
                 resync_seconds=resync_seconds,
                 git_listing=git_listing,
+                git_poll_seconds=git_poll_seconds,
             )
         )
         yield box
@@ -343,6 +347,7 @@ async def _sandbox(
     hooks_port: int,
     resync_seconds: float,
     git_listing: bool,
+    git_poll_seconds: float,
 ) -> AsyncIterator[Sandbox]:
     run_id = uuid.uuid4().hex[:8]
     base = broker or broker_settings.BrokerSettings()
@@ -357,6 +362,8 @@ async def _sandbox(
             admin_host="127.0.0.1",
             admin_port=admin_port,
             git_listing=git_listing,
+            git_polling=git_listing,
+            git_poll_seconds=git_poll_seconds,
         )
         kube = kube_settings.KubeSettings(kubeconfig=kubeconfig, in_cluster=False)
         hooks = triggers_settings.TriggersSettings(

@@ -265,6 +265,7 @@ def test_each_service_has_exactly_one_deployment_with_the_planned_replicas() -> 
         "build-runner": 2,
         "image-state": 2,
         "builder": 2,
+        "sources": 1,
     }
 
 

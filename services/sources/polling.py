@@ -1,0 +1,97 @@
+"""Polling, the fallback to git webhooks, as pure decisions: which remotes to list, and which
+Images a listing moves.
+
+Images following a branch or tag are grouped by remote — the repository URL with the service
+account whose ``kpack.io/git`` secrets read it — so a repository is listed once per poll however
+many Images follow it (kpack lists once per SourceResolver). A listing moves an Image when its
+branch or tag now names another commit than the Image's SourceResolver records; the move is a
+``source.changed`` like a webhook's push (no ``before``, no delivery id), so the image-reconciler
+applies it by the same rules: the same commit announced by a webhook and by a poll builds once,
+and a poll never moves a branch back to a commit a push already moved it on from.
+
+An Image annotated ``kiln.dev/git-polling: "false"`` (where webhooks are set up) is not polled.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+
+from contracts import events, images, meta, source_resolvers, sources
+from services.sources import git_refs
+
+POLLING_ANNOTATION = "kiln.dev/git-polling"
+"""``"false"`` on an Image turns polling off for it (its webhooks name every commit)."""
+DEFAULT_SERVICE_ACCOUNT = "default"
+
+
+@dataclasses.dataclass(frozen=True)
+class Remote:
+    """One repository as one service account reads it: listed once per poll."""
+
+    url: str
+    namespace: str
+    service_account: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Follower:
+    """An Image following a branch or tag of a remote, and the commit its resolver records."""
+
+    namespace: str
+    name: str
+    url: str
+    revision: str
+    recorded: str
+
+
+def polled(image: images.Image) -> bool:
+    """Whether ``image`` follows a git branch or tag and has not turned polling off."""
+    git = image.spec.source.git
+    if git is None or not git.url or not git.revision or sources.is_commit(git.revision):
+        return False
+    return image.annotations.get(POLLING_ANNOTATION, "").strip().lower() != "false"
+
+
+def followers(
+    listed: Iterable[images.Image], resolvers: Iterable[source_resolvers.SourceResolver]
+) -> dict[Remote, list[Follower]]:
+    """The Images to poll, grouped by :class:`Remote` (an Image's recorded commit is its
+    SourceResolver's, when that resolver is about the same URL)."""
+    recorded = {(r.namespace, r.name): r.status.source.git for r in resolvers}
+    grouped: dict[Remote, list[Follower]] = {}
+    for image in listed:
+        git = image.spec.source.git
+        if git is None or not polled(image):
+            continue
+        status = recorded.get((image.namespace, meta.child_name(image.name, "-source")))
+        commit = status.revision if status is not None and status.url == git.url else ""
+        account = image.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT
+        remote = Remote(git.url, image.namespace, account)
+        grouped.setdefault(remote, []).append(
+            Follower(image.namespace, image.name, git.url, git.revision, commit)
+        )
+    return grouped
+
+
+def moved(following: Sequence[Follower], listing: Mapping[str, str]) -> list[events.SourceChanged]:
+    """A ``source.changed`` for each follower whose branch or tag the listing puts at another
+    commit than its resolver records."""
+    found: list[events.SourceChanged] = []
+    for follower in following:
+        resolved = git_refs.resolve(listing, follower.revision)
+        if resolved.type not in ("Branch", "Tag") or not sources.is_commit(resolved.revision):
+            continue
+        if resolved.revision == follower.recorded:
+            continue
+        found.append(
+            events.SourceChanged(
+                namespace=follower.namespace,
+                image=follower.name,
+                url=follower.url,
+                revision=resolved.revision,
+            )
+        )
+    return found
