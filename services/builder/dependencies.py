@@ -1,4 +1,4 @@
-"""Which builders an input feeds, and which inputs a registry push may have moved (spec §2.9).
+"""Which builders an input feeds (spec §2.9).
 
 kpack re-reconciles a Builder or ClusterBuilder on any event of what it tracks
 (``pkg/reconciler/builder/builder.go``, ``clusterbuilder/clusterbuilder.go``):
@@ -11,10 +11,8 @@ kpack re-reconciles a Builder or ClusterBuilder on any event of what it tracks
   against the Buildpacks of its own namespace, so Kiln feeds a Buildpack's change to the Builders
   of that namespace only: the others would make the same image again.
 
-A registry notification names a repository; :func:`inputs_naming` finds the stacks, lifecycles,
-stores and buildpacks with an image tag in it (compared fully qualified, as
-:mod:`contracts.references` normalises: ``docker.io/x`` is ``index.docker.io/library/x``). An image
-named by digest cannot move and is left out.
+Which inputs a registry push moved is the triggers service's to decide
+(:func:`services.triggers.matching.input_changed`).
 
 Pure: no I/O.
 """
@@ -23,16 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contracts import builders, buildpacks, references, stacks
+from contracts import builders, buildpacks, stacks
 
-Input = (
-    stacks.ClusterStack
-    | stacks.ClusterLifecycle
-    | buildpacks.ClusterStore
-    | buildpacks.Buildpack
-    | buildpacks.ClusterBuildpack
-)
-"""Anything a builder image is made from."""
 _Builder = builders.Builder
 _Builders = Sequence[builders.Builder]
 
@@ -56,29 +46,3 @@ def _feeds(builder: builders.Builder, *, kind: str, namespace: str, name: str) -
     if kind == buildpacks.BUILDPACK:
         return builder.kind != builders.CLUSTER_BUILDER and builder.namespace == namespace
     return False
-
-
-def inputs_naming(repository_key: str, *, objects: Sequence[Input]) -> list[Input]:
-    """Those of ``objects`` with an image tag in the repository ``repository_key``
-    (``host/path``; a tag or digest on it is ignored), in the order given; none when the key does
-    not parse."""
-    wanted = _repository(repository_key)
-    if wanted is None:
-        return []
-    return [obj for obj in objects if any(_tag_in(image, wanted) for image in obj.images())]
-
-
-def _tag_in(image: str, repository: tuple[str, str]) -> bool:
-    try:
-        parsed = references.parse(image)
-    except references.InvalidReferenceError:
-        return False
-    return not parsed.digest and _repository(image) == repository
-
-
-def _repository(value: str) -> tuple[str, str] | None:
-    try:
-        parsed = references.parse(value)
-    except references.InvalidReferenceError:
-        return None
-    return references.canonical_host(parsed.registry), parsed.repository

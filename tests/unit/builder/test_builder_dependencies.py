@@ -8,7 +8,7 @@ from typing import Any
 import builder_fixtures as fx
 import pytest
 
-from contracts import builders, buildpacks, stacks
+from contracts import builders
 from services.builder import dependencies
 
 DEFAULT = fx.builder(name="default")
@@ -96,68 +96,6 @@ def test_kpacks_case_a_builder_naming_no_buildpack_of_the_kind_is_still_fed() ->
         kind="Buildpack", namespace=fx.NAMESPACE, name="new", builders=[builder]
     )
     assert found == [builder]
-
-
-def stack(name: str, build: str, run: str) -> stacks.ClusterStack:
-    obj = fx.cluster_stack(name)
-    spec = obj.spec.with_(
-        build_image=stacks.StackSpecImage(image=build), run_image=stacks.StackSpecImage(image=run)
-    )
-    return obj.with_(spec=spec)
-
-
-def lifecycle(name: str, image: str) -> stacks.ClusterLifecycle:
-    obj = fx.cluster_lifecycle(name)
-    return obj.with_(spec=obj.spec.with_(image=image))
-
-
-def store(name: str, *images: str) -> buildpacks.ClusterStore:
-    obj = fx.cluster_store(name)
-    return obj.with_(spec=obj.spec.with_(sources=[buildpacks.ImageSource(image=i) for i in images]))
-
-
-def buildpack(name: str, image: str) -> buildpacks.Buildpack:
-    obj = fx.buildpack(name)
-    return obj.with_(spec=obj.spec.with_(image=image))
-
-
-def cluster_buildpack(name: str, image: str) -> buildpacks.ClusterBuildpack:
-    obj = fx.cluster_buildpack(name)
-    return obj.with_(spec=obj.spec.with_(image=image))
-
-
-OBJECTS: list[dependencies.Input] = [
-    stack("base", "registry.io/stacks/build:1", "registry.io/stacks/run:1"),
-    stack("pinned", "registry.io/stacks/build@" + fx.sha("1"), "registry.io/stacks/run@" + fx.sha("2")),
-    lifecycle("default-lifecycle", "buildpacksio/lifecycle"),
-    store("store", "registry.io/buildpacks/java", "Registry.IO/buildpacks/node:2", "not a reference"),
-    buildpack("bp", "docker.io/library/go"),
-    cluster_buildpack("cbp", "localhost:5000/python"),
-]
-
-
-@pytest.mark.parametrize(
-    ("repository", "expected"),
-    [
-        pytest.param(
-            "registry.io/stacks/run", ["base"], id="a run image tag names the stack; a digest does not move"
-        ),
-        pytest.param("registry.io/stacks/build:7", ["base"], id="a tag on the key is ignored"),
-        pytest.param(
-            "index.docker.io/buildpacksio/lifecycle", ["default-lifecycle"], id="Docker Hub fully qualified"
-        ),
-        pytest.param("docker.io/buildpacksio/lifecycle", ["default-lifecycle"], id="a Docker Hub alias"),
-        pytest.param(
-            "registry.io/buildpacks/node", ["store"], id="a store source, the host compared in lower case"
-        ),
-        pytest.param("go", ["bp"], id="an official Docker Hub image by its short name"),
-        pytest.param("localhost:5000/python", ["cbp"], id="a registry with a port"),
-        pytest.param("registry.io/buildpacks", [], id="a parent repository names nothing"),
-        pytest.param("Not A Repository", [], id="a key that does not parse names nothing"),
-    ],
-)
-def test_inputs_naming(repository: str, expected: list[str]) -> None:
-    assert names(dependencies.inputs_naming(repository, objects=OBJECTS)) == expected
 
 
 def test_a_cluster_builder_is_never_fed_by_a_buildpack_even_if_it_carries_a_namespace() -> None:
