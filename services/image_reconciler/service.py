@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from contracts import builds, events, images, meta, source_resolvers, sources
+from contracts import builds, events, images, meta, source_resolvers
 from services import errors, ports
 from services.image_reconciler import reconcile as planning
 from services.image_reconciler import resolvers, statuses
@@ -240,9 +240,7 @@ async def list_git_branch(
     except errors.KilnError as e:
         logger.warning("image %s: %s lists no %s now: %s", image.key, git.url, git.revision, e)
         return None
-    found = git_refs.resolve(listing, git.revision)
-    if found.type not in ("Branch", "Tag") or not sources.is_commit(found.revision):
+    commit = git_refs.resolve(listing, git.revision).followed_commit
+    if commit is None:
         return None
-    return events.SourceChanged(
-        namespace=image.namespace, image=image.name, url=git.url, revision=found.revision
-    )
+    return events.SourceChanged(namespace=image.namespace, image=image.name, url=git.url, revision=commit)

@@ -42,6 +42,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Literal
 
+from contracts import sources
+
 GitSourceKind = Literal["Branch", "Tag", "Commit", "Unknown"]
 """kpack's ``status.source.git.type``."""
 
@@ -74,6 +76,12 @@ class Resolution:
     def polled(self) -> bool:
         """Whether kpack keeps polling this resolution (``ActivePolling``: a branch or a tag)."""
         return self.type in POLLED_KINDS
+
+    @property
+    def followed_commit(self) -> str | None:
+        """The commit a branch or tag is at, which moves the Images following it; None for a
+        pinned commit, an unknown ref, or a listing that named no commit."""
+        return self.revision if self.polled and sources.is_commit(self.revision) else None
 
 
 def short_name(ref: str) -> str:

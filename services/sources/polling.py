@@ -81,17 +81,12 @@ def moved(following: Sequence[Follower], listing: Mapping[str, str]) -> list[eve
     commit than its resolver records."""
     found: list[events.SourceChanged] = []
     for follower in following:
-        resolved = git_refs.resolve(listing, follower.revision)
-        if resolved.type not in ("Branch", "Tag") or not sources.is_commit(resolved.revision):
-            continue
-        if resolved.revision == follower.recorded:
+        commit = git_refs.resolve(listing, follower.revision).followed_commit
+        if commit is None or commit == follower.recorded:
             continue
         found.append(
             events.SourceChanged(
-                namespace=follower.namespace,
-                image=follower.name,
-                url=follower.url,
-                revision=resolved.revision,
+                namespace=follower.namespace, image=follower.name, url=follower.url, revision=commit
             )
         )
     return found
