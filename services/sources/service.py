@@ -46,10 +46,9 @@ class GitPoller:
     per_second: float = 20.0
     random: random.Random = dataclasses.field(default_factory=random.Random)
     polls: int = 0
-    """Polls completed (for the health check and the figures)."""
+    """Polls completed."""
     listings: int = 0
     """``git ls-remote`` calls made."""
-    last_error: str | None = None
 
     async def run(self) -> None:
         """Poll every period until cancelled."""
@@ -57,7 +56,6 @@ class GitPoller:
             try:
                 await self.poll()
             except errors.KilnError as e:
-                self.last_error = str(e)
                 logger.warning("git poll failed; the next one will try again: %s", e)
             await asyncio.sleep(self.period * (1 + self.jitter * self.random.random()))
 
@@ -102,7 +100,3 @@ class GitPoller:
             for change in changes
         )
         return len(changes)
-
-    def health(self) -> str | None:
-        """Never unready: a remote that cannot be listed is the remote's problem, logged."""
-        return None

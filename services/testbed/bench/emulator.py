@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import socket
 import sys
 import time
 import uuid
@@ -20,6 +19,8 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 from kubernetes_asyncio import client as k8s
+
+from services.testbed.registry import registry_process
 
 Request = Callable[[int], Awaitable[object]]
 
@@ -108,16 +109,9 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def measure_in_child(*, requests: int = 2000, concurrency: int = 16) -> list[Figure]:
     """Start ``python -m services.testbed.emulator`` in a child process, measure it, stop it."""
-    port = _free_port()
+    port = registry_process.free_port()
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.testbed.emulator", "--port", str(port), stdout=asyncio.subprocess.PIPE
     )

@@ -98,7 +98,7 @@ async def start_registry(
         raise RegistryStartError(f"{BINARY} is not installed (apt-get install -y docker-registry)")
     owns = workdir is None
     directory = Path(tempfile.mkdtemp(prefix="kiln-registry-")) if workdir is None else workdir
-    host = f"127.0.0.1:{_free_port()}"
+    host = f"127.0.0.1:{free_port()}"
     settings = _config(host=host, directory=directory, notify_url=notify_url, notify_headers=notify_headers)
     if users:
         htpasswd = await asyncio.to_thread(_write_htpasswd, directory, users)
@@ -131,7 +131,8 @@ async def running_registry(**kwargs: Any) -> AsyncIterator[RegistryProcess]:
         await registry.stop()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free right now, for a test-bed server to listen on."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import logging
 import os
-import socket
 import sys
 import tempfile
 import uuid
@@ -309,7 +308,7 @@ async def sandbox(
     async with contextlib.AsyncExitStack() as stack:
         hooks_port = 0
         if notifying_registry:
-            hooks_port = _free_port()
+            hooks_port = registry_process.free_port()
             started = await registry_process.start_registry(
                 notify_url=f"http://127.0.0.1:{hooks_port}/webhooks/registry",
                 notify_headers={"Authorization": [f"Bearer {WEBHOOK_SECRET}"]},
@@ -396,12 +395,6 @@ async def _delete_topology(settings: broker_settings.BrokerSettings) -> None:
         await topology.delete(channel, settings=settings)
     finally:
         await connection.close()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _resource_of(kube: kube_resources.Kube, kind: str) -> kube_resources.Resource[Any]:
