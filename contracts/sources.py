@@ -65,6 +65,9 @@ class ResolvedGit(meta.KubeModel):
     """Resolved commit."""
     sub_path: str | None = None
     """Folder inside the source."""
+    tree: str | None = None
+    """The id of the git tree (or file) at ``subPath`` in ``revision`` (kpack's field): a commit
+    that leaves it unchanged does not move ``revision``."""
     type: str | None = None
     """``Branch``, ``Tag``, ``Commit`` or ``Unknown``."""
     initialize_submodules: bool | None = None

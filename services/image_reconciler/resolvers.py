@@ -46,6 +46,11 @@ class Resolution(BaseModel):
     like a push; None when it was not listed or could not be (kpack's ``Unknown``: the branch
     name stands until a push or a later listing names a commit)."""
 
+    tree: str | None = None
+    """The id of the tree at the source's ``subPath`` in the commit :meth:`applied` names, read by
+    the service when :func:`tree_wanted` asks for it (git's object, no checkout); None when not
+    read or not readable, and then the commit moves the branch as any push does."""
+
     def applied(self) -> events.SourceChanged | None:
         """What moves the branch in this reconcile: the push, else the listing."""
         return self.pushed or self.listed
@@ -115,6 +120,24 @@ def needs_listing(image: image_models.Image, observed: source_resolvers.SourceRe
     return recorded is None or recorded.url != git.url or not sources.is_commit(recorded.revision)
 
 
+def tree_wanted(
+    image: image_models.Image, observed: source_resolvers.SourceResolver | None, resolution: Resolution
+) -> str | None:
+    """The commit whose tree at the Image's ``subPath`` this reconcile should read: the one the push
+    or listing names, when the Image follows a branch or tag and builds one folder of it, and the
+    resolver would move to that commit without already recording its tree. None otherwise (no
+    folder, a pinned commit, a push the resolver ignores as current, redelivered or stale)."""
+    git, applied = image.spec.source.git, resolution.applied()
+    folder = (image.spec.source.sub_path or "").strip("/")
+    if git is None or applied is None or not folder or sources.is_commit(git.revision):
+        return None
+    if applied.url != git.url:
+        return None
+    if observed is not None and resolving.push_verdict(observed, applied) not in ("move", None):
+        return None
+    return applied.revision
+
+
 def plan_source_resolver(
     image: image_models.Image, *, observed: source_resolvers.SourceResolver | None
 ) -> tuple[SourceResolverPlan, source_resolvers.SourceResolver]:
@@ -145,7 +168,9 @@ def resolve_observed(
     """The status the observed resolver gets, the push applied (the early stops write only this)."""
     if resolution is None or observed is None:
         return NO_CHANGE
-    status = resolving.resolved(observed, push=resolution.applied(), now=meta.rfc3339(now))
+    status = resolving.resolved(
+        observed, push=resolution.applied(), now=meta.rfc3339(now), tree=resolution.tree
+    )
     verdict = resolving.push_verdict(observed, resolution.pushed)
     return SourceResolverPlan(
         action="none", status=status if resolving.needs_update(observed, status) else None, push=verdict
@@ -171,7 +196,7 @@ def plan(
         held = seen
     else:
         held = seen.with_(status=observed.status)
-    status = resolving.resolved(seen, push=resolution.listed, now=meta.rfc3339(now))
+    status = resolving.resolved(seen, push=resolution.listed, now=meta.rfc3339(now), tree=resolution.tree)
     written = status if resolving.needs_update(held, status) else None
     decided = kpack.model_copy(update={"status": written, "push": first.push})
     return decided, seen.with_(status=status), not seen.ready()

@@ -1,9 +1,14 @@
 """Source resolution: what a SourceResolver's status says the Image builds from.
 
-kpack polls git to turn a branch into a commit. Kiln is told instead: a git push webhook (the
-triggers service) publishes ``source.changed`` with the new commit, and the reconciler records it
-here. A revision that is already a commit SHA resolves to itself; a branch or tag resolves to its
-name until the first push event names a commit (no polling, no network access from here).
+kpack polls git to turn a branch into a commit. Kiln is told: a git push webhook (the triggers
+service), the poller (the sources service) or the image-reconciler's own listing of a new Image's
+branch is a ``source.changed`` naming the new commit, which is recorded here. A revision that is
+already a commit SHA resolves to itself; a branch or tag resolves to its name until a push or a
+listing names a commit. No network access from here: the service reads what is needed first.
+
+**Monorepos.** For an Image that builds one folder (``subPath``), the service reads the tree id at
+that folder in the pushed commit; a commit whose tree there is the recorded commit's does not move
+the branch (:func:`moved_to`, kpack's ``retainCommitIfTreeUnchanged``), so it builds nothing.
 
 **Late and redelivered pushes.** Webhooks arrive late, out of order, and again (a git host
 retries, a user presses "Redeliver"), so a push is applied only if it is not older than what the
@@ -74,25 +79,37 @@ def push_verdict(
 
 
 def resolved(
-    resolver: source_resolvers.SourceResolver, *, push: events.SourceChanged | None = None, now: str
+    resolver: source_resolvers.SourceResolver,
+    *,
+    push: events.SourceChanged | None = None,
+    now: str,
+    tree: str | None = None,
 ) -> source_resolvers.SourceResolverStatus:
     """The Ready status of ``resolver``; ``push`` moves a branch (as :func:`decide` says), never a
-    pinned commit, and is remembered in ``status.pushes``."""
+    pinned commit, and is remembered in ``status.pushes``.
+
+    ``tree`` is the id of the tree at the source's ``subPath`` in ``push``'s commit, when it was
+    read (a monorepo folder): a move to a commit whose tree there is the recorded commit's keeps
+    the recorded commit (:func:`moved_to`), so nothing rebuilds for a change elsewhere in the
+    repository, while the pushed commit joins ``status.pushes`` and is not looked at again."""
     source = resolver.spec.source
     resolved_source = sources.ResolvedSource()
     history = None
     if source.git is not None:
         commit, history = _recorded(resolver, source.git)
+        kept = _recorded_tree(resolver, commit)
         verdict = push_verdict(resolver, push)
         if push is not None and verdict is not None:
             history = remembered(history or source_resolvers.PushHistory(), recorded=commit, push=push)
-            commit = push.revision if verdict == "move" else commit
+            if verdict == "move":
+                commit, kept = moved_to(commit, kept, pushed=push.revision, pushed_tree=tree)
         resolved_source = sources.ResolvedSource(
             git=sources.ResolvedGit(
                 **_given(
                     url=source.git.url,
                     revision=commit,
                     sub_path=source.sub_path,
+                    tree=kept if source.sub_path else None,
                     type="Commit" if sources.is_commit(commit) else "Branch",
                     initialize_submodules=source.git.initialize_submodules,
                 )
@@ -125,6 +142,31 @@ def resolved(
         source=resolved_source,
     )
     return status.with_(pushes=history) if history is not None else status
+
+
+def moved_to(
+    recorded: str, recorded_tree: str | None, *, pushed: str, pushed_tree: str | None
+) -> tuple[str, str | None]:
+    """The commit (and its tree) a branch at ``recorded`` is at once a push moved it to ``pushed``:
+    ``recorded`` still when both trees are known and the same (kpack's
+    ``retainCommitIfTreeUnchanged``: nothing changed in the folder built), else ``pushed``."""
+    if recorded_tree and pushed_tree == recorded_tree and sources.is_commit(recorded):
+        return recorded, recorded_tree
+    return pushed, pushed_tree
+
+
+def _recorded_tree(resolver: source_resolvers.SourceResolver, commit: str) -> str | None:
+    """The tree the status records for ``commit`` at the spec's ``subPath``; None when it records
+    none, or records it for another commit, URL or folder."""
+    recorded, git = resolver.status.source.git, resolver.spec.source.git
+    if recorded is None or git is None or not recorded.tree:
+        return None
+    same = (recorded.url, recorded.revision, recorded.sub_path or "") == (
+        git.url,
+        commit,
+        resolver.spec.source.sub_path or "",
+    )
+    return recorded.tree if same else None
 
 
 def _given(**fields: Any) -> dict[str, Any]:

@@ -43,6 +43,9 @@ class ImageReconciler:
     list_git: Callable[[images.Image], Awaitable[events.SourceChanged | None]] | None = None
     """Lists the Image's branch or tag from its remote (``git ls-remote``) as the commit it is at,
     or None when it cannot be listed; None: never list (a push names every commit)."""
+    read_tree: Callable[[images.Image, str], Awaitable[str | None]] | None = None
+    """Reads the tree id at the Image's ``subPath`` in a commit of its repository, or None when it
+    cannot be read; None: never read (every commit moves the branch, as without a ``subPath``)."""
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
         data = event.data
@@ -97,6 +100,10 @@ class ImageReconciler:
         listed = None
         if pushed is None and self.list_git is not None and resolvers.needs_listing(image, resolver):
             listed = await self.list_git(image)
+        resolution = planning.Resolution(pushed=pushed, listed=listed)
+        commit = resolvers.tree_wanted(image, resolver, resolution)
+        if commit is not None and self.read_tree is not None:
+            resolution = resolution.model_copy(update={"tree": await self.read_tree(image, commit)})
         ref = image.spec.builder
         builder = await self.cluster.get_builder(ref.kind, ref.namespace or image.namespace, ref.name)
         observed_builds = await self.cluster.list_builds(image.namespace, image=image.name)
@@ -113,7 +120,7 @@ class ImageReconciler:
             pvc=pvc,
             now=now,
             enable_priority_classes=self.enable_priority_classes,
-            resolution=planning.Resolution(pushed=pushed, listed=listed),
+            resolution=resolution,
             pod=pod,
         )
 
@@ -244,3 +251,26 @@ async def list_git_branch(
     if commit is None:
         return None
     return events.SourceChanged(namespace=image.namespace, image=image.name, url=git.url, revision=commit)
+
+
+async def read_git_tree(
+    image: images.Image,
+    commit: str,
+    *,
+    tree_id: Callable[[str, str, str, str, str], Awaitable[str | None]],
+) -> str | None:
+    """The tree id at ``image``'s ``subPath`` in ``commit`` of its repository
+    (``tree_id(url, commit, sub_path, namespace, service_account)``); None when the commit holds
+    nothing there or cannot be read, which is logged: the commit then rebuilds, as any does."""
+    git = image.spec.source.git
+    if git is None:
+        return None
+    account = image.spec.service_account_name or "default"
+    try:
+        found = await tree_id(git.url, commit, image.spec.source.sub_path or "", image.namespace, account)
+    except errors.KilnError as e:
+        logger.warning("image %s: no tree of %s at %s: %s", image.key, commit, image.spec.source.sub_path, e)
+        return None
+    if found is None:
+        logger.info("image %s: %s holds nothing at %s", image.key, commit, image.spec.source.sub_path)
+    return found

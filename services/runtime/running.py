@@ -77,7 +77,10 @@ class RunSettings(BaseSettings):
     registry_max_retry_after: float = Field(default=retrying.DEFAULT_MAX_RETRY_AFTER, ge=0)
     git_listing: bool = True
     """List a new or changed Image's git branch or tag from its remote (``git ls-remote``, with the
-    Image's service account's ``kpack.io/git`` secrets), so its first Build builds a commit."""
+    Image's service account's ``kpack.io/git`` secrets), so its first Build builds a commit; and
+    read the tree at an Image's ``subPath`` in each new commit (a depth-1 blob-less fetch), so a
+    commit that changes nothing in that folder does not rebuild it. False: Kiln reads no git
+    remote in the image-reconciler (webhooks name every commit, and every commit rebuilds)."""
     git_timeout_seconds: float = Field(default=30.0, gt=0)
     """How long one ``git ls-remote`` may take before it counts as unreachable."""
     git_polling: bool = True
@@ -278,6 +281,14 @@ def _handler(
                 if settings.git_listing
                 else None
             ),
+            read_tree=(
+                functools.partial(
+                    reconciler_service.read_git_tree,
+                    tree_id=functools.partial(_tree_id, wiring.cluster, seconds=settings.git_timeout_seconds),
+                )
+                if settings.git_listing
+                else None
+            ),
         ).handle
     if name == "build-runner":
         return build_runner_service.BuildRunner(
@@ -298,6 +309,22 @@ async def _ls_remote(
     """``git ls-remote`` of ``url`` with the git credentials of service account ``namespace/account``."""
     found = await git.account_credentials(cluster, namespace=namespace, service_account=account, url=url)
     return await git.ls_remote(url, credentials=found, timeout_seconds=seconds)
+
+
+async def _tree_id(
+    cluster: kube_cluster.KubeCluster,
+    url: str,
+    commit: str,
+    sub_path: str,
+    namespace: str,
+    account: str,
+    *,
+    seconds: float,
+) -> str | None:
+    """The tree id at ``sub_path`` in ``commit`` of ``url``, read with the git credentials of
+    service account ``namespace/account``."""
+    found = await git.account_credentials(cluster, namespace=namespace, service_account=account, url=url)
+    return await git.tree_id(url, commit, sub_path, credentials=found, timeout_seconds=seconds)
 
 
 def _registry(

@@ -7,7 +7,9 @@ many Images follow it (kpack lists once per SourceResolver). A listing moves an 
 branch or tag now names another commit than the Image's SourceResolver records; the move is a
 ``source.changed`` like a webhook's push (no ``before``, no delivery id), so the image-reconciler
 applies it by the same rules: the same commit announced by a webhook and by a poll builds once,
-and a poll never moves a branch back to a commit a push already moved it on from.
+and a poll never moves a branch back to a commit a push already moved it on from. Such commits
+(the resolver's ``status.pushes``) are not announced at all, nor is a monorepo commit that changed
+nothing in an Image's ``subPath`` once the image-reconciler has looked at it once.
 
 An Image annotated ``kiln.dev/git-polling: "false"`` (where webhooks are set up) is not polled.
 
@@ -45,6 +47,10 @@ class Follower:
     url: str
     revision: str
     recorded: str
+    seen: frozenset[str] = frozenset()
+    """Commits the resolver's push history holds: the branch has been there or moved on from
+    there, or (a monorepo folder) the commit changed nothing in it. A poll never moves the branch
+    to one of them (the image-reconciler's rule for a push without ``before``)."""
 
 
 def polled(image: images.Image) -> bool:
@@ -60,18 +66,21 @@ def followers(
 ) -> dict[Remote, list[Follower]]:
     """The Images to poll, grouped by :class:`Remote` (an Image's recorded commit is its
     SourceResolver's, when that resolver is about the same URL)."""
-    recorded = {(r.namespace, r.name): r.status.source.git for r in resolvers}
+    recorded = {(r.namespace, r.name): r.status for r in resolvers}
     grouped: dict[Remote, list[Follower]] = {}
     for image in listed:
         git = image.spec.source.git
         if git is None or not polled(image):
             continue
         status = recorded.get((image.namespace, meta.child_name(image.name, "-source")))
-        commit = status.revision if status is not None and status.url == git.url else ""
+        commit, seen = "", frozenset[str]()
+        if status is not None and status.source.git is not None and status.source.git.url == git.url:
+            commit = status.source.git.revision
+            seen = frozenset(status.pushes.commits if status.pushes is not None else ())
         account = image.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT
         remote = Remote(git.url, image.namespace, account)
         grouped.setdefault(remote, []).append(
-            Follower(image.namespace, image.name, git.url, git.revision, commit)
+            Follower(image.namespace, image.name, git.url, git.revision, commit, seen)
         )
     return grouped
 
@@ -82,7 +91,7 @@ def moved(following: Sequence[Follower], listing: Mapping[str, str]) -> list[eve
     found: list[events.SourceChanged] = []
     for follower in following:
         commit = git_refs.resolve(listing, follower.revision).followed_commit
-        if commit is None or commit == follower.recorded:
+        if commit is None or commit == follower.recorded or commit in follower.seen:
             continue
         found.append(
             events.SourceChanged(

@@ -60,3 +60,24 @@ def test_a_builder_spec_reads_kpacks_service_account_spellings() -> None:
     assert builders.BuilderSpec(
         service_account_name="new", service_account="legacy"
     ).effective_service_account() == ("new")
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (
+            buildpacks.ClusterStore.model_validate(
+                {"spec": {"sources": [{"image": "r/a"}, {"image": "r/b"}]}}
+            ),
+            ["r/a", "r/b"],
+        ),
+        (buildpacks.Buildpack.model_validate({"spec": {"image": "r/bp"}}), ["r/bp"]),
+        (buildpacks.ClusterBuildpack.model_validate({"spec": {"image": "r/cbp"}}), ["r/cbp"]),
+    ],
+    ids=["a store names each source", "a Buildpack its image", "a ClusterBuildpack its image"],
+)
+def test_each_buildpack_input_names_the_images_it_reads(
+    resource: buildpacks.ClusterStore | buildpacks.Buildpack | buildpacks.ClusterBuildpack,
+    expected: list[str],
+) -> None:
+    assert resource.images() == expected
