@@ -61,6 +61,8 @@ MAX_EVENT_BYTES = 64 * 1024
 """Largest event body accepted: Kiln's events are a few hundred bytes."""
 MAX_DELIVERY_LENGTH = 256
 """Longest delivery id a ``source.changed`` carries (git hosts send a UUID)."""
+MAX_REFERENCE_LENGTH = 1024
+"""Longest image reference an event carries."""
 
 
 class InvalidEventError(ValueError):
@@ -166,7 +168,7 @@ class BuilderInputChanged(Payload):
     """Name of the object."""
     resource_version: str | None = None
     """``metadata.resourceVersion`` seen by the publisher, a hint only."""
-    pushed: str = Field(default="", max_length=1024)
+    pushed: str = Field(default="", max_length=MAX_REFERENCE_LENGTH)
     """``repository@sha256:…`` whose push announced the change (registry notification), or ``""``."""
 
     @pydantic.model_validator(mode="after")
@@ -208,6 +210,18 @@ class SourceChanged(_AboutImage):
     None when the host named none: a new ref, a generic push, an annotated tag."""
     delivery: str = Field(default="", max_length=MAX_DELIVERY_LENGTH)
     """The git host's delivery id, the same when it delivers the push again; ``""`` if it sent none."""
+
+
+class SourceImagePushed(_AboutImage):
+    """The tag an Image's registry source names (``spec.source.registry.image``) was pushed, or a
+    poll found it at another digest: resolve it again."""
+
+    event_type: ClassVar[str] = "kiln.source.image.pushed"
+
+    reference: str = Field(min_length=1, max_length=MAX_REFERENCE_LENGTH)
+    """The source image as the Image spells it (a tag)."""
+    pushed: str = Field(default="", max_length=MAX_REFERENCE_LENGTH)
+    """``host/repository@sha256:…`` the registry or the poll named, for the log; ``""`` if none."""
 
 
 class _AboutBuild(Payload):
@@ -279,6 +293,7 @@ TYPES: Mapping[str, type[Payload]] = {
         BuilderInputChanged,
         BuilderOutdated,
         SourceChanged,
+        SourceImagePushed,
         BuildScheduled,
         BuildFinished,
         BuildCancelRequested,

@@ -57,6 +57,7 @@ SERVICES: tuple[Service, ...] = (
         (
             events.ImageChanged.event_type,
             events.SourceChanged.event_type,
+            events.SourceImagePushed.event_type,
             events.BuilderChanged.event_type,
         ),
     ),

@@ -51,6 +51,11 @@ class Resolution(BaseModel):
     the service when :func:`tree_wanted` asks for it (git's object, no checkout); None when not
     read or not readable, and then the commit moves the branch as any push does."""
 
+    source_image: str | None = None
+    """The registry source's tag pinned to the digest it is at now (``<image>@sha256:…``, read by
+    the service when :func:`needs_source_digest` asks for it); None when not read or not found,
+    and then the resolver keeps what it recorded."""
+
     def applied(self) -> events.SourceChanged | None:
         """What moves the branch in this reconcile: the push, else the listing."""
         return self.pushed or self.listed
@@ -138,6 +143,21 @@ def tree_wanted(
     return applied.revision
 
 
+def needs_source_digest(
+    image: image_models.Image, observed: source_resolvers.SourceResolver | None, *, pushed: bool
+) -> bool:
+    """Whether the Image's registry source tag should be resolved to its digest in this reconcile:
+    it names a tag (not a digest), and the tag was pushed (``pushed``: a registry notification or
+    a poll said so), or the resolver is new, is about another image, or never pinned this one."""
+    registry = image.spec.source.registry
+    if registry is None or not registry.image or not resolving.is_tag(registry.image):
+        return False
+    if pushed or observed is None:
+        return True
+    recorded = observed.status.source.registry
+    return recorded is None or resolving.pinned_tag(recorded.image) != registry.image
+
+
 def plan_source_resolver(
     image: image_models.Image, *, observed: source_resolvers.SourceResolver | None
 ) -> tuple[SourceResolverPlan, source_resolvers.SourceResolver]:
@@ -169,7 +189,11 @@ def resolve_observed(
     if resolution is None or observed is None:
         return NO_CHANGE
     status = resolving.resolved(
-        observed, push=resolution.applied(), now=meta.rfc3339(now), tree=resolution.tree
+        observed,
+        push=resolution.applied(),
+        now=meta.rfc3339(now),
+        tree=resolution.tree,
+        source_image=resolution.source_image,
     )
     verdict = resolving.push_verdict(observed, resolution.pushed)
     return SourceResolverPlan(
@@ -196,7 +220,13 @@ def plan(
         held = seen
     else:
         held = seen.with_(status=observed.status)
-    status = resolving.resolved(seen, push=resolution.listed, now=meta.rfc3339(now), tree=resolution.tree)
+    status = resolving.resolved(
+        seen,
+        push=resolution.listed,
+        now=meta.rfc3339(now),
+        tree=resolution.tree,
+        source_image=resolution.source_image,
+    )
     written = status if resolving.needs_update(held, status) else None
     decided = kpack.model_copy(update={"status": written, "push": first.push})
     return decided, seen.with_(status=status), not seen.ready()

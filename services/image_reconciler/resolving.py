@@ -33,10 +33,11 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from contracts import events, meta, source_resolvers, sources
+from contracts import events, meta, references, source_resolvers, sources
 
 Verdict = Literal["move", "current", "redelivered", "stale"]
 """What a push does to the branch it names (see the module's rules)."""
@@ -84,6 +85,7 @@ def resolved(
     push: events.SourceChanged | None = None,
     now: str,
     tree: str | None = None,
+    source_image: str | None = None,
 ) -> source_resolvers.SourceResolverStatus:
     """The Ready status of ``resolver``; ``push`` moves a branch (as :func:`decide` says), never a
     pinned commit, and is remembered in ``status.pushes``.
@@ -91,7 +93,11 @@ def resolved(
     ``tree`` is the id of the tree at the source's ``subPath`` in ``push``'s commit, when it was
     read (a monorepo folder): a move to a commit whose tree there is the recorded commit's keeps
     the recorded commit (:func:`moved_to`), so nothing rebuilds for a change elsewhere in the
-    repository, while the pushed commit joins ``status.pushes`` and is not looked at again."""
+    repository, while the pushed commit joins ``status.pushes`` and is not looked at again.
+
+    ``source_image`` is the registry source's tag pinned to the digest it is at now, when it was
+    read: it is recorded (:func:`pinned_source`), so a Build pulls exactly that image and a moved
+    tag rebuilds (kpack records the tag alone, and never notices it move)."""
     source = resolver.spec.source
     resolved_source = sources.ResolvedSource()
     history = None
@@ -130,7 +136,11 @@ def resolved(
         resolved_source = sources.ResolvedSource(
             registry=sources.ResolvedRegistry(
                 **_given(
-                    image=source.registry.image,
+                    image=pinned_source(
+                        source.registry.image,
+                        recorded=resolver.status.source.registry,
+                        read=source_image,
+                    ),
                     image_pull_secrets=source.registry.image_pull_secrets,
                     sub_path=source.sub_path,
                 )
@@ -153,6 +163,33 @@ def moved_to(
     if recorded_tree and pushed_tree == recorded_tree and sources.is_commit(recorded):
         return recorded, recorded_tree
     return pushed, pushed_tree
+
+
+def is_tag(image: str) -> bool:
+    """Whether ``image`` is a reference to a tag (one that parses and names no digest)."""
+    try:
+        return not references.parse(image).digest
+    except references.InvalidReferenceError:
+        return False
+
+
+def pinned_tag(image: str) -> str | None:
+    """The tag a ``<tag>@sha256:…`` reference pins (as it is spelt); None for any other string."""
+    tag, at, digest = image.rpartition("@")
+    if not at or not is_tag(tag) or not re.fullmatch(references.DIGEST_PATTERN, digest):
+        return None
+    return tag
+
+
+def pinned_source(image: str, *, recorded: sources.ResolvedRegistry | None, read: str | None) -> str:
+    """The registry source image to record for the spec's ``image``: the tag pinned to the digest
+    just ``read``, else the pinned tag the status records for that same image, else ``image``
+    verbatim (a digest reference, or a tag not resolved yet: kpack's value)."""
+    if read is not None and pinned_tag(read) == image:
+        return read
+    if recorded is not None and pinned_tag(recorded.image) == image:
+        return recorded.image
+    return image
 
 
 def _recorded_tree(resolver: source_resolvers.SourceResolver, commit: str) -> str | None:

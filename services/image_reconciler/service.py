@@ -1,7 +1,7 @@
 """The image-reconciler service: kpack's Image reconcile, one event at a time per image.
 
-Consumes ``image.changed`` and ``source.changed`` (keyed by image, so a shard handles one image
-at a time) and ``builder.changed`` (fanned out to an ``image.changed`` per Image using that
+Consumes ``image.changed``, ``source.changed`` and ``source.image.pushed`` (keyed by image, so a
+shard handles one image at a time) and ``builder.changed`` (fanned out to an ``image.changed`` per Image using that
 builder). Each reconcile reads the Image and what it depends on once — Builder, SourceResolver,
 Builds, cache PVC, and the newest Build's pod when that Build runs — asks the pure
 :func:`services.image_reconciler.reconcile.plan` what to do (the pushed revision included), and
@@ -25,6 +25,8 @@ from contracts import builds, events, images, meta, source_resolvers
 from services import errors, ports
 from services.image_reconciler import reconcile as planning
 from services.image_reconciler import resolvers, statuses
+from services.registry import client as registry_client
+from services.registry import keychains as registry_keychains
 from services.sources import git_refs
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,9 @@ class ImageReconciler:
     read_tree: Callable[[images.Image, str], Awaitable[str | None]] | None = None
     """Reads the tree id at the Image's ``subPath`` in a commit of its repository, or None when it
     cannot be read; None: never read (every commit moves the branch, as without a ``subPath``)."""
+    read_source_digest: Callable[[images.Image], Awaitable[str | None]] | None = None
+    """Resolves the Image's registry source tag to ``<tag>@sha256:…``, or None when there is no
+    such image or Kiln may not read it; None: never (the tag is recorded as given, as kpack does)."""
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
         data = event.data
@@ -53,6 +58,8 @@ class ImageReconciler:
             await self.reconcile(data.namespace, data.name)
         elif isinstance(data, events.SourceChanged):
             await self.reconcile(data.namespace, data.image, pushed=data)
+        elif isinstance(data, events.SourceImagePushed):
+            await self.reconcile(data.namespace, data.image, image_pushed=True)
         elif isinstance(data, events.BuilderChanged):
             await self.fan_out(data, discriminator=event.id)
 
@@ -74,7 +81,12 @@ class ImageReconciler:
         logger.info("builder %s changed: %d image(s) to reconcile", changed.key, len(affected))
 
     async def reconcile(
-        self, namespace: str, name: str, *, pushed: events.SourceChanged | None = None
+        self,
+        namespace: str,
+        name: str,
+        *,
+        pushed: events.SourceChanged | None = None,
+        image_pushed: bool = False,
     ) -> None:
         """Read, plan once, execute: an Image being deleted or with an invalid spec is planned from
         itself alone (its builder reference or name may not even make a valid request)."""
@@ -85,12 +97,17 @@ class ImageReconciler:
         resolver = None
         decided = planning.early_stop(image, now=now)  # an invalid spec may not even be readable
         if decided is None:
-            resolver, decided = await self._plan(image, now=now, pushed=pushed)
+            resolver, decided = await self._plan(image, now=now, pushed=pushed, image_pushed=image_pushed)
         self._log(image, decided, pushed=pushed)
         await self._execute(image, resolver, decided)
 
     async def _plan(
-        self, image: images.Image, *, now: datetime, pushed: events.SourceChanged | None
+        self,
+        image: images.Image,
+        *,
+        now: datetime,
+        pushed: events.SourceChanged | None,
+        image_pushed: bool = False,
     ) -> tuple[source_resolvers.SourceResolver | None, planning.ReconcilePlan]:
         """Read what the reconcile of ``image`` depends on, once, and plan it: the observed resolver
         (the executor writes on it) and the plan."""
@@ -104,6 +121,9 @@ class ImageReconciler:
         commit = resolvers.tree_wanted(image, resolver, resolution)
         if commit is not None and self.read_tree is not None:
             resolution = resolution.model_copy(update={"tree": await self.read_tree(image, commit)})
+        read_digest = self.read_source_digest
+        if read_digest is not None and resolvers.needs_source_digest(image, resolver, pushed=image_pushed):
+            resolution = resolution.model_copy(update={"source_image": await read_digest(image)})
         ref = image.spec.builder
         builder = await self.cluster.get_builder(ref.kind, ref.namespace or image.namespace, ref.name)
         observed_builds = await self.cluster.list_builds(image.namespace, image=image.name)
@@ -274,3 +294,35 @@ async def read_git_tree(
     if found is None:
         logger.info("image %s: %s holds nothing at %s", image.key, commit, image.spec.source.sub_path)
     return found
+
+
+async def read_source_digest(
+    image: images.Image,
+    *,
+    registry: registry_client.RegistryClient,
+    keychains: registry_keychains.Keychains,
+) -> str | None:
+    """``image``'s registry source tag pinned to the digest it is at now (``<tag>@sha256:…``), read
+    with the keychain a build pulls it with: the source's ``imagePullSecrets``, then the Image's
+    service account's secrets. None when the tag does not exist or Kiln may not read it (logged:
+    the tag is recorded as given, and the build reports what it finds). A registry that cannot
+    be reached raises, and the event is retried."""
+    source = image.spec.source.registry
+    if source is None:
+        return None
+    account = registry_keychains.Account(
+        image.namespace,
+        image.spec.service_account_name or registry_keychains.DEFAULT_SERVICE_ACCOUNT,
+        image_pull_secrets=tuple(ref.name for ref in source.image_pull_secrets or [] if ref.name),
+    )
+    try:
+        digest = await keychains.using(
+            account, lambda keychain: registry.find_digest(source.image, keychain=keychain)
+        )
+    except errors.PermanentError as e:
+        logger.warning("image %s: source image %s not resolved: %s", image.key, source.image, e)
+        return None
+    if digest is None:
+        logger.warning("image %s: source image %s does not exist", image.key, source.image)
+        return None
+    return f"{source.image}@{digest}"

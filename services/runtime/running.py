@@ -39,6 +39,7 @@ from services.kube import settings as kube_settings
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
 from services.runtime import admin
+from services.sources import polling
 from services.sources import service as sources_service
 from services.triggers import service as triggers_service
 from services.triggers import settings as triggers_settings
@@ -200,10 +201,11 @@ async def running(
             if name == "sources":
                 if not settings.git_polling:
                     continue
-                poller = sources_service.GitPoller(
+                poller = sources_service.SourcePoller(
                     cluster,
                     publisher,
                     functools.partial(_ls_remote, cluster, seconds=settings.git_timeout_seconds),
+                    find_digest=functools.partial(_tag_digest, wiring.registry, wiring.keychains),
                     clock=clock,
                     period=settings.git_poll_seconds,
                     concurrency=settings.git_poll_concurrency,
@@ -289,6 +291,9 @@ def _handler(
                 if settings.git_listing
                 else None
             ),
+            read_source_digest=functools.partial(
+                reconciler_service.read_source_digest, registry=wiring.registry, keychains=wiring.keychains
+            ),
         ).handle
     if name == "build-runner":
         return build_runner_service.BuildRunner(
@@ -309,6 +314,16 @@ async def _ls_remote(
     """``git ls-remote`` of ``url`` with the git credentials of service account ``namespace/account``."""
     found = await git.account_credentials(cluster, namespace=namespace, service_account=account, url=url)
     return await git.ls_remote(url, credentials=found, timeout_seconds=seconds)
+
+
+async def _tag_digest(
+    registry: registry_client.RegistryClient, keychains: registry_keychains.Keychains, tag: polling.SourceTag
+) -> str | None:
+    """The digest a registry source tag is at, read as its Image's build pulls it."""
+    account = registry_keychains.Account(tag.namespace, tag.service_account, tag.image_pull_secrets)
+    return await keychains.using(
+        account, lambda keychain: registry.find_digest(tag.reference, keychain=keychain)
+    )
 
 
 async def _tree_id(

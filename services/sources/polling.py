@@ -13,6 +13,12 @@ nothing in an Image's ``subPath`` once the image-reconciler has looked at it onc
 
 An Image annotated ``kiln.dev/git-polling: "false"`` (where webhooks are set up) is not polled.
 
+Registry sources the same way: Images whose ``spec.source.registry.image`` is a tag are grouped by
+that tag as one service account (and the source's pull secrets) reads it, each tag is resolved
+once per poll, and an Image whose resolver records another digest (or none) gets
+``source.image.pushed``, as a registry notification gives it. ``kiln.dev/registry-polling:
+"false"`` turns this off for an Image (where the registry notifies Kiln).
+
 Pure: no I/O.
 """
 
@@ -21,11 +27,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
-from contracts import events, images, meta, source_resolvers, sources
+from contracts import events, images, meta, references, source_resolvers, sources
 from services.sources import git_refs
 
 POLLING_ANNOTATION = "kiln.dev/git-polling"
 """``"false"`` on an Image turns polling off for it (its webhooks name every commit)."""
+REGISTRY_POLLING_ANNOTATION = "kiln.dev/registry-polling"
+"""``"false"`` on an Image turns polling of its registry source tag off (the registry notifies)."""
 DEFAULT_SERVICE_ACCOUNT = "default"
 
 
@@ -58,7 +66,7 @@ def polled(image: images.Image) -> bool:
     git = image.spec.source.git
     if git is None or not git.url or not git.revision or sources.is_commit(git.revision):
         return False
-    return image.annotations.get(POLLING_ANNOTATION, "").strip().lower() != "false"
+    return not _switched_off(image, POLLING_ANNOTATION)
 
 
 def followers(
@@ -99,3 +107,78 @@ def moved(following: Sequence[Follower], listing: Mapping[str, str]) -> list[eve
             )
         )
     return found
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceTag:
+    """One registry source tag as one service account reads it: resolved once per poll."""
+
+    reference: str
+    namespace: str
+    service_account: str
+    image_pull_secrets: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class TagFollower:
+    """An Image whose registry source is a tag, and what its resolver records for it."""
+
+    namespace: str
+    name: str
+    reference: str
+    recorded: str
+    """The resolver's ``status.source.registry.image``: ``<tag>@sha256:…`` once resolved."""
+
+
+def _switched_off(image: images.Image, annotation: str) -> bool:
+    return image.annotations.get(annotation, "").strip().lower() == "false"
+
+
+def polled_tag(image: images.Image) -> bool:
+    """Whether ``image``'s registry source is a tag and its polling is not turned off."""
+    registry = image.spec.source.registry
+    if registry is None or not registry.image or _switched_off(image, REGISTRY_POLLING_ANNOTATION):
+        return False
+    try:
+        return not references.parse(registry.image).digest
+    except references.InvalidReferenceError:
+        return False
+
+
+def tag_followers(
+    listed: Iterable[images.Image], resolvers: Iterable[source_resolvers.SourceResolver]
+) -> dict[SourceTag, list[TagFollower]]:
+    """The Images to poll for their registry source, grouped by :class:`SourceTag`."""
+    recorded = {(r.namespace, r.name): r.status.source.registry for r in resolvers}
+    grouped: dict[SourceTag, list[TagFollower]] = {}
+    for image in listed:
+        registry = image.spec.source.registry
+        if registry is None or not polled_tag(image):
+            continue
+        status = recorded.get((image.namespace, meta.child_name(image.name, "-source")))
+        secrets = tuple(ref.name for ref in registry.image_pull_secrets or [] if ref.name)
+        account = image.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT
+        tag = SourceTag(registry.image, image.namespace, account, secrets)
+        grouped.setdefault(tag, []).append(
+            TagFollower(
+                image.namespace, image.name, registry.image, status.image if status is not None else ""
+            )
+        )
+    return grouped
+
+
+def tag_moved(following: Sequence[TagFollower], digest: str | None) -> list[events.SourceImagePushed]:
+    """A ``source.image.pushed`` for each follower whose resolver does not record the tag at
+    ``digest`` (None: the tag is not there, and nothing moves)."""
+    if digest is None:
+        return []
+    return [
+        events.SourceImagePushed(
+            namespace=follower.namespace,
+            image=follower.name,
+            reference=follower.reference,
+            pushed=f"{follower.reference}@{digest}",
+        )
+        for follower in following
+        if follower.recorded != f"{follower.reference}@{digest}"
+    ]

@@ -28,6 +28,10 @@ Buildpack and ClusterBuildpack whose spec names an image by a tag of that reposi
 pushed, or any tag for a push by digest (an index's platform manifests come before the index's
 tag): one ``builder.input.changed`` each, so the builder service resolves it again at once. An
 image named by digest cannot move and is never affected.
+
+And it affects every Image whose registry source (``spec.source.registry.image``) names the tag
+pushed (a push by digest alone moves no tag): one ``source.image.pushed`` each, so the
+image-reconciler resolves the tag to its new digest and rebuilds.
 """
 
 from __future__ import annotations
@@ -202,6 +206,34 @@ def input_changed(
             namespace=obj.namespace,
             name=obj.name,
             resource_version=obj.metadata.resource_version,
+            pushed=f"{first.host}/{first.repository}@{first.digest}",
+        )
+        discriminator = "registry:" + ",".join(sorted({f"{p.id}@{p.digest}" for p in hits}))
+        changed.append(events.new(payload, source=SOURCE, time=time, discriminator=discriminator))
+    return changed
+
+
+def source_image_pushed(
+    listed: Iterable[images.Image],
+    pushes: Sequence[webhooks.ManifestPush],
+    *,
+    time: datetime,
+) -> list[events.Event[events.Payload]]:
+    """One ``source.image.pushed`` per Image (``listed``) whose registry source is a tag ``pushes``
+    moved (a push naming that tag)."""
+    changed: list[events.Event[events.Payload]] = []
+    for image in sorted(listed, key=lambda i: (i.namespace, i.name)):
+        registry = image.spec.source.registry
+        if registry is None or not registry.image:
+            continue
+        hits = [p for p in pushes if p.tag and pushed_tag(registry.image, p)]
+        if not hits:
+            continue
+        first = hits[0]
+        payload = events.SourceImagePushed(
+            namespace=image.namespace,
+            image=image.name,
+            reference=registry.image,
             pushed=f"{first.host}/{first.repository}@{first.digest}",
         )
         discriminator = "registry:" + ",".join(sorted({f"{p.id}@{p.digest}" for p in hits}))

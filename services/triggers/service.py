@@ -164,19 +164,28 @@ class Triggers:
         batch = matching.builder_changed(listed, pushes, time=self.clock())
         inputs = [obj for kind in events.INPUT_KINDS for obj in await self.cluster.list_builder_inputs(kind)]
         resolved = matching.input_changed(inputs, pushes, time=self.clock())
-        await self.publisher.publish_many([*batch, *resolved])
+        sourced = matching.source_image_pushed(await self.cluster.list_images(), pushes, time=self.clock())
+        await self.publisher.publish_many([*batch, *resolved, *sourced])
         affected = [event.subject for event in batch]
         moved = [event.subject for event in resolved]
+        rebuilt = [event.subject for event in sourced]
         pushed = sorted({f"{p.host}/{p.repository}@{p.digest}" for p in pushes})
         logger.info(
-            "registry push of %s: %d builder(s) %s, %d builder input(s) %s",
+            "registry push of %s: %d builder(s) %s, %d builder input(s) %s, %d image source(s) %s",
             pushed,
             len(affected),
             affected,
             len(moved),
             moved,
+            len(rebuilt),
+            rebuilt,
         )
-        answer = {"published": len(batch) + len(resolved), "builders": affected, "builderInputs": moved}
+        answer = {
+            "published": len(batch) + len(resolved) + len(sourced),
+            "builders": affected,
+            "builderInputs": moved,
+            "images": rebuilt,
+        }
         return _json(answer, status=202)
 
 

@@ -278,7 +278,7 @@ async def test_a_registry_push_publishes_builder_changed_for_the_matching_cluste
 
     assert answer == (
         202,
-        {"published": 1, "builders": [f"ClusterBuilder/match-{suffix}"], "builderInputs": []},
+        {"published": 1, "builders": [f"ClusterBuilder/match-{suffix}"], "builderInputs": [], "images": []},
     )
     assert [(event.type, event.data.model_dump(exclude={"resource_version"})) for event in published] == [
         ("kiln.builder.changed", {"kind": "ClusterBuilder", "namespace": "", "name": f"match-{suffix}"})
@@ -327,7 +327,10 @@ async def test_a_registry_push_to_a_stacks_run_image_tag_resolves_that_stack_aga
     answer = await served.post("/webhooks/registry", json.dumps({"events": [push]}).encode(), headers)
     published = await probe.take(1)
 
-    assert answer == (202, {"published": 1, "builders": [], "builderInputs": [f"ClusterStack/base-{suffix}"]})
+    assert answer == (
+        202,
+        {"published": 1, "builders": [], "builderInputs": [f"ClusterStack/base-{suffix}"], "images": []},
+    )
     [moved] = published
     assert (moved.type, moved.data.model_dump(exclude={"resource_version"})) == (
         "kiln.builder.input.changed",

@@ -54,6 +54,9 @@ PAYLOADS: list[events.Payload] = [
     events.BuildScheduled(namespace="ns", build="direct"),
     events.BuildFinished(namespace="ns", build="direct", outcome="Succeeded", pod="direct-build-pod"),
     events.BuildCancelRequested(namespace="ns", image="app", build="app-build-2"),
+    events.SourceImagePushed(
+        namespace="ns", image="app", reference="reg.io/src:v1", pushed="reg.io/src@sha256:" + "a" * 64
+    ),
 ]
 
 
@@ -78,6 +81,7 @@ def test_every_type_has_a_payload_model_named_after_it() -> None:
         "kiln.build.finished",
         "kiln.build.cancel.requested",
         "kiln.cache.digest.updated",
+        "kiln.source.image.pushed",
     }
     assert all(model.event_type == name for name, model in events.TYPES.items())
 
