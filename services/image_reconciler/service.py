@@ -304,9 +304,9 @@ async def read_source_digest(
 ) -> str | None:
     """``image``'s registry source tag pinned to the digest it is at now (``<tag>@sha256:…``), read
     with the keychain a build pulls it with: the source's ``imagePullSecrets``, then the Image's
-    service account's secrets. None when the tag does not exist or Kiln may not read it (logged:
-    the tag is recorded as given, and the build reports what it finds). A registry that cannot
-    be reached raises, and the event is retried."""
+    service account's secrets. None when the tag does not exist, Kiln may not read it, or the
+    registry cannot be reached (logged: the tag is recorded as given, as kpack records it, the
+    build reports what it finds, and the next reconcile resolves it again)."""
     source = image.spec.source.registry
     if source is None:
         return None
@@ -319,7 +319,7 @@ async def read_source_digest(
         digest = await keychains.using(
             account, lambda keychain: registry.find_digest(source.image, keychain=keychain)
         )
-    except errors.PermanentError as e:
+    except errors.KilnError as e:
         logger.warning("image %s: source image %s not resolved: %s", image.key, source.image, e)
         return None
     if digest is None:
