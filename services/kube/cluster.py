@@ -8,6 +8,7 @@ UnparseableError for one that does not fit its model; lists leave such objects o
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 from contracts import builders, builds, images, source_resolvers
@@ -22,121 +23,132 @@ class KubeCluster:
         self.kube = kube
         self.calls = 0
         """Port calls made so far (each one API request, not counting retries)."""
+        self.requests: collections.Counter[tuple[str, str]] = collections.Counter()
+        """The same calls by ``(verb, kind)``: ``("get", "Image")``, ``("update_status", "Build")``…"""
 
-    def _count(self) -> resources.Kube:
+    def _count(self, verb: str, kind: str) -> resources.Kube:
         self.calls += 1
+        self.requests[verb, kind] += 1
         return self.kube
 
     async def get_image(self, namespace: str, name: str) -> images.Image | None:
-        return await self._count().images.find(name, namespace=namespace)
+        return await self._count("get", "Image").images.find(name, namespace=namespace)
 
     async def list_images(self, namespace: str | None = None) -> list[images.Image]:
-        return await self._count().images.list(namespace=namespace)
+        return await self._count("list", "Image").images.list(namespace=namespace)
 
     async def replace_image_status(self, image: images.Image) -> images.Image:
-        return await self._count().images.replace_status(image)
+        return await self._count("update_status", "Image").images.replace_status(image)
 
     async def patch_image_status(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        await self._count().images.patch_status_raw(name, patch, namespace=namespace)
+        await self._count("patch_status", "Image").images.patch_status_raw(name, patch, namespace=namespace)
 
     async def get_builder(self, kind: str, namespace: str, name: str) -> builders.Builder | None:
         if kind not in builders.KINDS:
             return None
-        return await self._count().builder_kind(kind).find(name, namespace=namespace)
+        return await self._count("get", kind).builder_kind(kind).find(name, namespace=namespace)
 
     async def list_builders(self, kind: str, namespace: str | None = None) -> list[builders.Builder]:
         """Builders (in ``namespace``; None: all) or ClusterBuilders; ValueError for another kind."""
-        return await self._count().builder_kind(kind).list(namespace=namespace)
+        return await self._count("list", kind).builder_kind(kind).list(namespace=namespace)
 
     async def replace_builder_status(self, builder: builders.Builder) -> builders.Builder:
-        return await self._count().builder_kind(builder.kind).replace_status(builder)
+        return (
+            await self._count("update_status", builder.kind)
+            .builder_kind(builder.kind)
+            .replace_status(builder)
+        )
 
     async def get_builder_input(self, kind: str, namespace: str, name: str) -> ports.BuilderInput | None:
         """A ClusterStore, ClusterStack, ClusterLifecycle, Buildpack or ClusterBuildpack, or None."""
         found: ports.BuilderInput | None = (
-            await self._count().input_kind(kind).find(name, namespace=namespace)
+            await self._count("get", kind).input_kind(kind).find(name, namespace=namespace)
         )
         return found
 
     async def list_builder_inputs(self, kind: str, namespace: str | None = None) -> list[ports.BuilderInput]:
         """Every object of a builder input kind (Buildpacks: in ``namespace``; None: all)."""
-        listed: list[ports.BuilderInput] = await self._count().input_kind(kind).list(namespace=namespace)
+        kube = self._count("list", kind)
+        listed: list[ports.BuilderInput] = await kube.input_kind(kind).list(namespace=namespace)
         return listed
 
     async def replace_builder_input_status(self, obj: ports.BuilderInput) -> ports.BuilderInput:
-        replaced: ports.BuilderInput = await self._count().input_kind(obj.kind).replace_status(obj)
+        kube = self._count("update_status", obj.kind)
+        replaced: ports.BuilderInput = await kube.input_kind(obj.kind).replace_status(obj)
         return replaced
 
     async def list_source_resolvers(
         self, namespace: str | None = None
     ) -> list[source_resolvers.SourceResolver]:
-        return await self._count().source_resolvers.list(namespace=namespace)
+        return await self._count("list", "SourceResolver").source_resolvers.list(namespace=namespace)
 
     async def get_source_resolver(self, namespace: str, name: str) -> source_resolvers.SourceResolver | None:
-        return await self._count().source_resolvers.find(name, namespace=namespace)
+        return await self._count("get", "SourceResolver").source_resolvers.find(name, namespace=namespace)
 
     async def create_source_resolver(
         self, resolver: source_resolvers.SourceResolver
     ) -> source_resolvers.SourceResolver:
-        return await self._count().source_resolvers.create(resolver)
+        return await self._count("create", "SourceResolver").source_resolvers.create(resolver)
 
     async def replace_source_resolver(
         self, resolver: source_resolvers.SourceResolver
     ) -> source_resolvers.SourceResolver:
-        return await self._count().source_resolvers.replace(resolver)
+        return await self._count("update", "SourceResolver").source_resolvers.replace(resolver)
 
     async def replace_source_resolver_status(
         self, resolver: source_resolvers.SourceResolver
     ) -> source_resolvers.SourceResolver:
-        return await self._count().source_resolvers.replace_status(resolver)
+        return await self._count("update_status", "SourceResolver").source_resolvers.replace_status(resolver)
 
     async def get_build(self, namespace: str, name: str) -> builds.Build | None:
-        return await self._count().builds.find(name, namespace=namespace)
+        return await self._count("get", "Build").builds.find(name, namespace=namespace)
 
     async def list_builds(self, namespace: str, *, image: str) -> list[builds.Build]:
         selector = f"{builds.IMAGE_LABEL}={image}"
-        return await self._count().builds.list(namespace=namespace, label_selector=selector)
+        return await self._count("list", "Build").builds.list(namespace=namespace, label_selector=selector)
 
     async def create_build(self, build: builds.Build) -> builds.Build:
-        return await self._count().builds.create(build)
+        return await self._count("create", "Build").builds.create(build)
 
     async def replace_build_status(self, build: builds.Build) -> builds.Build:
-        return await self._count().builds.replace_status(build)
+        return await self._count("update_status", "Build").builds.replace_status(build)
 
     async def delete_build(self, namespace: str, name: str) -> None:
-        await self._count().builds.delete(name, namespace=namespace, missing_ok=True)
+        await self._count("delete", "Build").builds.delete(name, namespace=namespace, missing_ok=True)
 
     async def get_pvc(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self._count().pvcs.find(name, namespace=namespace)
+        return await self._count("get", "PersistentVolumeClaim").pvcs.find(name, namespace=namespace)
 
     async def create_pvc(self, pvc: dict[str, Any]) -> dict[str, Any]:
-        return await self._count().pvcs.create(pvc)
+        return await self._count("create", "PersistentVolumeClaim").pvcs.create(pvc)
 
     async def replace_pvc(self, pvc: dict[str, Any]) -> dict[str, Any]:
-        return await self._count().pvcs.replace(pvc)
+        return await self._count("update", "PersistentVolumeClaim").pvcs.replace(pvc)
 
     async def delete_pvc(self, namespace: str, name: str, *, uid: str | None) -> None:
-        await self._count().pvcs.delete(name, namespace=namespace, uid=uid, missing_ok=True)
+        kube = self._count("delete", "PersistentVolumeClaim")
+        await kube.pvcs.delete(name, namespace=namespace, uid=uid, missing_ok=True)
 
     async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self._count().pods.find(name, namespace=namespace)
+        return await self._count("get", "Pod").pods.find(name, namespace=namespace)
 
     async def create_pod(self, pod: dict[str, Any]) -> dict[str, Any]:
-        return await self._count().pods.create(pod)
+        return await self._count("create", "Pod").pods.create(pod)
 
     async def delete_pod(self, namespace: str, name: str, *, uid: str | None) -> None:
-        await self._count().pods.delete(name, namespace=namespace, uid=uid, missing_ok=True)
+        await self._count("delete", "Pod").pods.delete(name, namespace=namespace, uid=uid, missing_ok=True)
 
     async def get_service_account(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self._count().service_accounts.find(name, namespace=namespace)
+        return await self._count("get", "ServiceAccount").service_accounts.find(name, namespace=namespace)
 
     async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return await self._count().secrets.find(name, namespace=namespace)
+        return await self._count("get", "Secret").secrets.find(name, namespace=namespace)
 
     async def list_service_accounts(self, namespace: str) -> list[dict[str, Any]]:
-        return await self._count().service_accounts.list(namespace=namespace)
+        return await self._count("list", "ServiceAccount").service_accounts.list(namespace=namespace)
 
     async def get_custom_object(
         self, namespace: str, *, api_version: str, plural: str, name: str
     ) -> dict[str, Any] | None:
-        return await self._count().custom_objects(api_version, plural).find(name, namespace=namespace)
+        kube = self._count("get", plural)
+        return await kube.custom_objects(api_version, plural).find(name, namespace=namespace)

@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
 import prometheus_client
 import prometheus_client.core
@@ -134,8 +134,9 @@ class Metrics:
         """The broker confirmed one publish."""
         self._published.labels(event_type).inc()
 
-    def count_api_requests(self, read: Callable[[], int]) -> None:
-        """Expose ``read()`` as ``kiln_kube_requests_total``, the Kubernetes API calls made so far."""
+    def count_api_requests(self, read: Callable[[], Mapping[tuple[str, str], int]]) -> None:
+        """Expose ``read()`` as ``kiln_kube_requests_total{verb, kind}``, the Kubernetes API calls
+        made so far by verb and kind."""
         self.registry.register(_ApiRequests(read))
 
     def exposition(self) -> bytes:
@@ -144,13 +145,16 @@ class Metrics:
 
 @dataclasses.dataclass(eq=False)
 class _ApiRequests(prometheus_client.registry.Collector):
-    read: Callable[[], int]
+    read: Callable[[], Mapping[tuple[str, str], int]]
 
     def collect(self) -> Iterator[prometheus_client.core.Metric]:
         family = prometheus_client.core.CounterMetricFamily(
-            "kiln_kube_requests", "Kubernetes API requests made by the services (retries not counted)."
+            "kiln_kube_requests",
+            "Kubernetes API requests made by the services (retries not counted), by verb and kind.",
+            labels=["verb", "kind"],
         )
-        family.add_metric([], self.read())
+        for (verb, kind), count in sorted(self.read().items()):
+            family.add_metric([verb, kind], count)
         yield family
 
 

@@ -168,7 +168,7 @@ async def running(
         cluster = kube_cluster.KubeCluster(typed)
         registry, keychains = _registry(settings, own=own_credentials, cluster=cluster)
         stack.push_async_callback(registry.aclose)
-        metrics.count_api_requests(lambda: cluster.calls)
+        metrics.count_api_requests(lambda: cluster.requests)
         wiring = Wiring(
             api=api,
             kube=typed,

@@ -73,7 +73,7 @@ async def test_metrics_count_settled_events_and_published_ones() -> None:
     metrics.settled("image-state", "kiln.build.finished", "ok", 0.02)
     metrics.settled("image-state", "kiln.build.finished", "retry", 0.3)
     metrics.published("kiln.cache.digest.updated")
-    metrics.count_api_requests(lambda: 37)
+    metrics.count_api_requests(lambda: {("get", "Image"): 30, ("create", "Build"): 7})
 
     text = metrics.exposition().decode()
 
@@ -90,7 +90,8 @@ async def test_metrics_count_settled_events_and_published_ones() -> None:
         in text
     )
     assert 'kiln_events_published_total{type="kiln.cache.digest.updated"} 1.0' in text
-    assert "kiln_kube_requests_total 37.0" in text
+    assert 'kiln_kube_requests_total{kind="Image",verb="get"} 30.0' in text
+    assert 'kiln_kube_requests_total{kind="Build",verb="create"} 7.0' in text
 
 
 class Clock:
