@@ -411,11 +411,12 @@ def _describe(error: pydantic.ValidationError) -> str:
 
 def _envelope(event_type: str, model: type[Payload]) -> type[Event[Payload]]:
     """``Event[model]`` whose ``type`` is the literal ``event_type`` (a precise schema per type)."""
+    literal: Any = Literal[event_type]  # a type made at run time, one per event type
     envelope = pydantic.create_model(
         f"{model.__name__}Event",
         __base__=Event[model],  # type: ignore[valid-type]
         __doc__=f"A ``{event_type}`` event: {model.__doc__}",
-        type=(Literal[event_type], Field(description="Event type.")),
+        type=(literal, Field(description="Event type.")),
     )
     return cast(type[Event[Payload]], envelope)
 
@@ -427,8 +428,8 @@ _ENVELOPES: Mapping[str, type[Event[Payload]]] = {
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of every event in the structured form, one branch per type."""
-    union = Annotated[Union[tuple(_ENVELOPES.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
-    schema = pydantic.TypeAdapter(union).json_schema(ref_template="#/$defs/{model}")
+    union: Any = Annotated[Union[tuple(_ENVELOPES.values())], Field(discriminator="type")]  # noqa: UP007
+    schema = pydantic.TypeAdapter[Any](union).json_schema(ref_template="#/$defs/{model}")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
