@@ -124,3 +124,19 @@ class Image(meta.KubeObject):
     def key(self) -> str:
         """``namespace/name``, the ordering key of every event about this image."""
         return f"{self.namespace}/{self.name}"
+
+    def settled(self) -> bool:
+        """Whether the services have seen this Image as it is and have nothing in flight for it:
+        its status observes its generation, and ``Ready`` is decided (True or False, not Unknown,
+        which a running build or a resolver not ready yet leaves)."""
+        ready = self.status.condition("Ready")
+        observed = self.status.observed_generation == self.generation
+        return observed and ready is not None and ready.status in ("True", "False")
+
+    def shows_running(self, build: str) -> bool:
+        """Whether this Image's status still shows ``build`` as its newest build, running
+        (``Ready`` ``BuildRunning``): a finished ``build`` has not been told to it yet."""
+        if not build or self.status.latest_build_ref != build:
+            return False
+        ready = self.status.condition("Ready")
+        return ready is not None and ready.reason == "BuildRunning"

@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import builds, events
+from contracts import builds, events, images
 
 
 class Announcement(BaseModel):
@@ -119,3 +119,15 @@ def resynced(listed: Iterable[builds.Build], *, pods: Set[tuple[str, str]], stam
             continue
         found.append(Announcement(model=model, fields=build_fields(build), discriminator=f"resync:{stamp}"))
     return found
+
+
+def unrecorded(listed: Iterable[builds.Build], known: Iterable[images.Image]) -> set[tuple[str, str]]:
+    """``(namespace, name)`` of the Builds whose finished pod is still news: running ones (their
+    outcome not recorded), and finished ones their Image still shows running (recorded, not told)."""
+    running = {(build.namespace, build.name) for build in listed if build.running()}
+    shown = {
+        (image.namespace, image.status.latest_build_ref or "")
+        for image in known
+        if image.shows_running(image.status.latest_build_ref or "")
+    }
+    return running | shown

@@ -14,9 +14,14 @@ pods; publishes events.
 * A Build created directly and still running, a running Build to cancel, a manual trigger on a
   Build, a build pod deleted while its Build may still run → ``build.scheduled``,
   ``build.cancel.requested``, ``image.changed`` (:mod:`.build_changes`).
-* Every ``resync_seconds`` every Image is announced again, every finished build pod re-reported,
-  and every running Build without a pod or to cancel announced again, so an event lost anywhere is
-  recovered: handlers are idempotent, a repeat costs one reconcile.
+* Every ``resync_seconds`` what the services have not settled is announced again, so an event
+  lost anywhere is recovered (handlers are idempotent, a repeat costs one reconcile): every Image
+  whose status does not observe its generation or whose ``Ready`` is Unknown (a build running), the
+  finished pod of every Build not recorded yet (or recorded but not told to its Image), and every
+  running Build without a pod or to cancel. So a resync of settled Images with long histories
+  costs three list requests and nothing else. Every ``full_resync_every``-th resync announces
+  every Image and re-reports every finished pod, as kpack's periodic resync does, for what no
+  status shows (a lost ``builder.changed``).
 * An Image that does not fit the model (a mistyped field) is announced all the same, from its raw
   metadata, so that the image-reconciler, which owns Image status, tells its owner which field is
   wrong; any other object that does not fit (or whose labels make no valid event) is skipped and
@@ -61,12 +66,16 @@ class Bridge:
         clock: Callable[[], datetime],
         resync_seconds: float = 300.0,
         builder_resync_seconds: float = 36_000.0,
+        full_resync_every: int = 12,
     ) -> None:
         self.kube = kube
         self.publisher = publisher
         self.clock = clock
         self.resync_seconds = resync_seconds
         self.builder_resync_seconds = builder_resync_seconds
+        self.full_resync_every = max(1, full_resync_every)
+        self.resyncs = 0
+        """Resyncs done; every ``full_resync_every``-th is full."""
         self._image_specs: dict[str, tuple[Any, ...]] = {}
         self._input_generations: dict[str, int] = {}
         """The generation last announced of each builder input (key ``Kind/[namespace/]name``)."""
@@ -272,26 +281,38 @@ class Bridge:
         return batch
 
     async def resync(self) -> None:
-        """Announce every Image (those that do not fit the model too), re-report every finished
-        build pod, and announce every running Build without a pod or to cancel."""
+        """Announce what the services have not settled (everything, every ``full_resync_every``-th
+        time): see the module's docstring."""
         stamp = self.clock().isoformat()
+        full = self.resyncs % self.full_resync_every == 0
+        self.resyncs += 1
         listing = await self.kube.images.list_with_version()
-        keys = [(i.namespace, i.name) for i in listing.items] + [
-            (u.namespace, u.name) for u in listing.unparsed
-        ]
+        keys = [(i.namespace, i.name) for i in listing.items if full or not i.settled()]
+        keys += [(u.namespace, u.name) for u in listing.unparsed]
         announced = (self._payload(events.ImageChanged, namespace=ns, name=name) for ns, name in keys)
         batch = [self._event(a, discriminator=f"resync:{stamp}") for a in announced if a is not None]
+        listed = await self.kube.builds.list()
+        unrecorded = build_changes.unrecorded(listed, listing.items)
         pods = await self.kube.pods.list(label_selector=builds.BUILD_LABEL)
+        reported = 0
         for pod in pods:
             finished = self._finished(pod)
-            if finished is not None:
+            if finished is not None and (full or (finished.namespace, finished.build) in unrecorded):
                 discriminator = f"{pod['metadata'].get('uid')}:{finished.outcome}"
                 batch.append(self._event(finished, discriminator=discriminator))
+                reported += 1
         pod_keys = {(p["metadata"].get("namespace", ""), p["metadata"].get("name", "")) for p in pods}
-        listed = await self.kube.builds.list()
         batch += self._announced(build_changes.resynced(listed, pods=pod_keys, stamp=stamp))
         await self.publisher.publish_many(batch)
-        logger.info("resync: %d event(s)", len(batch))
+        logger.info(
+            "%s resync: %d event(s): %d of %d Image(s), %d finished pod(s) of %d build pod(s)",
+            "full" if full else "partial",
+            len(batch),
+            len(keys),
+            len(listing.items) + len(listing.unparsed),
+            reported,
+            len(pods),
+        )
 
     def _finished(self, pod: dict[str, Any]) -> events.BuildFinished | None:
         fields = build_finished(pod)

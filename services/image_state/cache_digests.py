@@ -96,7 +96,4 @@ def recorded_digest(build: builds.Build, updated: events.CacheDigestUpdated) -> 
 def unannounced(build: builds.Build, image: images.Image | None) -> bool:
     """Whether the recorded ``build`` is still to be told to its Image: the Image's status shows it
     as its newest build, still running (``Ready`` ``BuildRunning``)."""
-    if image is None or image.status.latest_build_ref != build.name:
-        return False
-    ready = image.status.condition("Ready")
-    return ready is not None and ready.reason == "BuildRunning"
+    return image is not None and image.shows_running(build.name)

@@ -60,7 +60,12 @@ class RunSettings(BaseSettings):
     )
 
     resync_seconds: float = Field(default=300.0, gt=0)
-    """How often the bridge announces every Image again."""
+    """How often the bridge announces again what the services have not settled (Images whose
+    status does not observe their generation or whose build runs, finished pods not recorded,
+    running Builds without a pod)."""
+    full_resync_every: int = Field(default=12, ge=1)
+    """Every this many resyncs, the bridge announces every Image and re-reports every finished
+    pod (at the default 300 s: hourly), for lost news no status shows."""
     builder_resync_seconds: float = Field(default=36_000.0, gt=0)
     """How often the bridge announces every ClusterStore, ClusterStack, ClusterLifecycle, Buildpack
     and ClusterBuildpack again, so that each is resolved from the registry once more even when no
@@ -188,6 +193,7 @@ async def running(
                     clock=clock,
                     resync_seconds=settings.resync_seconds,
                     builder_resync_seconds=settings.builder_resync_seconds,
+                    full_resync_every=settings.full_resync_every,
                 )
                 task = await stack.enter_async_context(_background(bridge.run(), name=name))
                 health.add(name, functools.partial(_task_health, task), liveness=True)

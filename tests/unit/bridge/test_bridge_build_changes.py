@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from contracts import builds, events
+from contracts import builds, events, images
 from services.bridge import build_changes, service
 
 IMAGE_OWNER = {
@@ -218,3 +218,59 @@ def test_a_terminated_build_pod_is_a_build_finished(
     )
 
     assert (fields["image"] if fields is not None else None) == expected
+
+
+def image(
+    name: str,
+    *,
+    generation: int = 2,
+    observed: int | None = 2,
+    ready: str = "True",
+    reason: str = "",
+    latest: str = "",
+) -> images.Image:
+    status: dict[str, Any] = {
+        "latestBuildRef": latest,
+        "conditions": [{"type": "Ready", "status": ready, "reason": reason}],
+    }
+    if observed is not None:
+        status["observedGeneration"] = observed
+    return images.Image.model_validate(
+        {"metadata": {"name": name, "namespace": "ns", "generation": generation}, "status": status}
+    )
+
+
+@pytest.mark.parametrize(
+    ("found", "expected"),
+    [
+        (image("a"), True),
+        (image("a", ready="False"), True),
+        (image("a", ready="Unknown", reason="BuildRunning"), False),
+        (image("a", observed=1), False),
+        (image("a", observed=None), False),
+        (images.Image.model_validate({"metadata": {"name": "a", "generation": 1}}), False),
+    ],
+    ids=["ready", "failed", "a build running", "an older generation observed", "none observed", "no status"],
+)
+def test_which_images_are_settled(found: images.Image, expected: bool) -> None:
+    assert found.settled() is expected
+
+
+def test_the_finished_pods_still_news_are_those_of_running_builds_and_of_builds_not_told() -> None:
+    running = build(image="app")
+    finished = build(image="app", succeeded="True").model_copy(
+        update={"metadata": build().metadata.with_(name="app-build-2")}
+    )
+    told = build(image="app", succeeded="True").model_copy(
+        update={"metadata": build().metadata.with_(name="app-build-3")}
+    )
+    known = [
+        image("app", ready="Unknown", reason="BuildRunning", latest="app-build-2"),
+        image("other", ready="Unknown", reason="BuildRunning", latest=""),
+        image("third", latest="app-build-3"),
+    ]
+
+    assert build_changes.unrecorded([running, finished, told], known) == {
+        ("ns", "app-build-1"),
+        ("ns", "app-build-2"),
+    }
