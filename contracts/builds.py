@@ -21,6 +21,9 @@ CANCEL_ANNOTATION = "kiln.dev/cancel"
 """Kiln's request to cancel a running Build (kpack has none, kpack#245): the value ``"true"`` cancels
 it; kpack ignores an annotation it does not know, so the YAML stays kpack's."""
 CANCELED_REASON = "BuildCanceled"
+STORM_REASONS = frozenset({"BUILDPACK", "STACK", "LIFECYCLE"})
+"""Build reasons a builder's change causes for every Image built with it (a rebuild storm), as
+opposed to a user's (COMMIT, CONFIG, TRIGGER)."""
 """The ``Succeeded=False`` reason of a canceled Build (Shipwright's ``BuildRunCanceled``, for a Build)."""
 BUILD_LABEL = "kpack.io/build"
 COMPLETION_STEP = "completion"
@@ -288,6 +291,13 @@ class Build(meta.KubeObject):
 
     def reason(self) -> str:
         return self.annotations.get(REASON_ANNOTATION, "")
+
+    def storm(self) -> bool:
+        """Whether the Build is a storm build: every reason it was made for is a builder's change
+        (BUILDPACK, STACK, LIFECYCLE), none a user's (COMMIT, CONFIG, TRIGGER). A Build without
+        reasons (created directly) is a user's."""
+        reasons = {reason.strip() for reason in self.reason().split(",") if reason.strip()}
+        return bool(reasons) and reasons <= STORM_REASONS
 
     def pod_name(self) -> str:
         return meta.child_name(self.name, "-build-pod")

@@ -41,7 +41,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, c
 import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from contracts import json_bounds, meta, references, sources
+from contracts import builds, json_bounds, meta, references, sources
 
 SCHEMA_ID = "https://kiln.dev/schemas/events.json"
 
@@ -252,6 +252,20 @@ class BuildScheduled(_AboutBuild):
     event_type: ClassVar[str] = "kiln.build.scheduled"
 
 
+class StormBuildScheduled(BuildScheduled):
+    """A storm Build may need its pod (:meth:`contracts.builds.Build.storm`: made only for a
+    builder's change): as ``build.scheduled``, on a lane of its own, so that users' builds are
+    admitted ahead of it."""
+
+    event_type: ClassVar[str] = "kiln.build.scheduled.storm"
+
+
+def build_scheduled(build: builds.Build) -> BuildScheduled | StormBuildScheduled:
+    """The scheduling event of ``build``, on the storm lane for a storm build."""
+    model = StormBuildScheduled if build.storm() else BuildScheduled
+    return model(namespace=build.namespace, image=build.image_name(), build=build.name)
+
+
 class BuildFinished(_AboutBuild):
     """The pod of a Build terminated."""
 
@@ -295,6 +309,7 @@ TYPES: Mapping[str, type[Payload]] = {
         SourceChanged,
         SourceImagePushed,
         BuildScheduled,
+        StormBuildScheduled,
         BuildFinished,
         BuildCancelRequested,
         CacheDigestUpdated,

@@ -39,6 +39,11 @@ class ConflictError(TemporaryError):
     """A write lost a race (stale resourceVersion); re-read the object and decide again."""
 
 
+class DeferredError(KilnError):
+    """Not now (a build waiting for a free slot): the event goes to its service's wait queue and
+    comes back after the wait, as often as it takes; never a retry counted, never dead-lettered."""
+
+
 class PermanentError(KilnError):
     """A failure that retrying cannot fix: the message is dead-lettered with this reason."""
 

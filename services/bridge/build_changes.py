@@ -114,7 +114,7 @@ def resynced(listed: Iterable[builds.Build], *, pods: Set[tuple[str, str]], stam
         if build.cancel_requested():
             model: type[events.Payload] = events.BuildCancelRequested
         elif (build.namespace, build.pod_name()) not in pods:
-            model = events.BuildScheduled
+            model = events.StormBuildScheduled if build.storm() else events.BuildScheduled
         else:
             continue
         found.append(Announcement(model=model, fields=build_fields(build), discriminator=f"resync:{stamp}"))

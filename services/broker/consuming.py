@@ -9,6 +9,9 @@ For every delivery:
 * :class:`~services.errors.TemporaryError` → retried in process with ``settings.backoff``, then
   republished to the service's delayed-retry queue with ``x-kiln-attempt`` counting the broker
   retries; after the last of ``settings.retry_delays`` → dead-letter (``retries-exhausted``);
+* :class:`~services.errors.DeferredError` → republished to the service's wait queue, from which
+  the broker delivers it again after the service's ``wait_seconds``, uncounted, as often as it
+  takes (a build waiting for a free slot);
 * :class:`~services.errors.PermanentError` → dead-letter (``permanent``);
 * anything else is a bug → logged and requeued; ``x-delivery-limit`` then dead-letters the
   poison message through the queue's dead-letter exchange (the broker's ``x-death`` says why).
@@ -355,6 +358,8 @@ class Consumer:
         async with self._locks.hold(event.subject):
             try:
                 await self._run_handler(event)
+            except errors.DeferredError as e:
+                return await self._defer(message, reason=e)
             except errors.TemporaryError as e:
                 return await self._retry_later(message, error=e)
             except errors.PermanentError as e:
@@ -371,6 +376,17 @@ class Consumer:
         async for attempt in retrying.retrying(self._settings.backoff):
             with attempt:
                 await self._handler(event)
+
+    async def _defer(self, message: aio_pika.abc.AbstractIncomingMessage, *, reason: Exception) -> str:
+        waiting = self._names.wait_queue(self._service)
+        if waiting is None:  # a handler bug: this service has no wait queue
+            error = errors.PermanentError(f"{self._service.name} cannot defer an event: {reason}")
+            await self._dead_letter(message, reason="permanent", error=error)
+            return "dead-letter"
+        logger.debug("event %s deferred: %s", message.message_id, reason)
+        await self._republish(message, headers=dict(message.headers or {}), exchange="", routing_key=waiting)
+        await message.ack()
+        return "deferred"
 
     async def _retry_later(self, message: aio_pika.abc.AbstractIncomingMessage, *, error: Exception) -> str:
         attempt = _attempt_of(message)

@@ -49,6 +49,18 @@ class Service:
     name: str
     event_types: tuple[str, ...]
     sharded: bool = True
+    wait_seconds: float | None = None
+    """How long an event the handler defers (:class:`~services.errors.DeferredError`) waits in the
+    service's wait queue before it is delivered again; None: the service defers nothing."""
+    single_active: bool = False
+    """One consumer at a time on each queue (the sharded services' shards always are), so that one
+    process decides for all (the build-runners' admission of builds to a limited number of slots)."""
+    runner: str = ""
+    """The ``kiln run`` service that consumes it, when not ``name`` (a lane of another service)."""
+
+    @property
+    def run_by(self) -> str:
+        return self.runner or self.name
 
 
 SERVICES: tuple[Service, ...] = (
@@ -61,7 +73,21 @@ SERVICES: tuple[Service, ...] = (
             events.BuilderChanged.event_type,
         ),
     ),
-    Service("build-runner", (events.BuildScheduled.event_type,), sharded=False),
+    Service(
+        "build-runner",
+        (events.BuildScheduled.event_type,),
+        sharded=False,
+        wait_seconds=1.0,
+        single_active=True,
+    ),
+    Service(
+        "build-runner-storm",
+        (events.StormBuildScheduled.event_type,),
+        sharded=False,
+        wait_seconds=5.0,
+        single_active=True,
+        runner="build-runner",
+    ),
     Service(
         "image-state",
         (
@@ -80,6 +106,14 @@ SERVICES: tuple[Service, ...] = (
     ),
 )
 """The services of ``design.md`` and what each consumes."""
+
+
+def lanes() -> dict[str, tuple[Service, ...]]:
+    """Each ``kiln run`` service and the :data:`SERVICES` it consumes (its lanes)."""
+    found: dict[str, tuple[Service, ...]] = {}
+    for service in SERVICES:
+        found[service.run_by] = (*found.get(service.run_by, ()), service)
+    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +151,10 @@ class Names:
             return (self.inbox(service),)
         return tuple(f"{self.inbox(service)}.{index}" for index in range(self.settings.shards))
 
+    def wait_queue(self, service: Service) -> str | None:
+        """Where the events ``service`` defers wait (:attr:`Service.wait_seconds`), if it defers."""
+        return f"{self.inbox(service)}.wait" if service.wait_seconds is not None else None
+
     def retry_queues(self, service: Service) -> tuple[str, ...]:
         """One delayed-retry queue per step of ``settings.retry_delays``."""
         return tuple(f"{self.inbox(service)}.retry.{step}" for step in range(len(self.settings.retry_delays)))
@@ -124,7 +162,8 @@ class Names:
     def all_queues(self, services: Sequence[Service]) -> tuple[str, ...]:
         names = [self.stream, self.dead_queue]
         for service in services:
-            names += [*self.queues(service), *self.retry_queues(service)]
+            waiting = self.wait_queue(service)
+            names += [*self.queues(service), *self.retry_queues(service), *([waiting] if waiting else [])]
         return tuple(names)
 
     def all_exchanges(self, services: Sequence[Service]) -> tuple[str, ...]:
@@ -190,12 +229,23 @@ async def _declare_service(
         "x-delivery-limit": settings.delivery_limit,
         "x-dead-letter-exchange": names.dead_exchange,
     }
-    if service.sharded:
+    if service.sharded or service.single_active:
         work_arguments["x-single-active-consumer"] = True
     for queue_name in names.queues(service):
         queue = await channel.declare_queue(queue_name, durable=True, arguments=work_arguments)
         # The consistent-hash exchange reads the binding key as the shard's weight.
         await queue.bind(inbox, routing_key="1" if service.sharded else "")
+    waiting = names.wait_queue(service)
+    if waiting is not None and service.wait_seconds is not None:
+        await channel.declare_queue(
+            waiting,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-message-ttl": round(service.wait_seconds * 1000),
+                "x-dead-letter-exchange": names.inbox(service),
+            },
+        )
     for queue_name, delay in zip(names.retry_queues(service), settings.retry_delays, strict=True):
         await channel.declare_queue(
             queue_name,

@@ -233,9 +233,9 @@ class ImageReconciler:
         await self.cluster.replace_source_resolver_status(written.with_(status=planned.status))
 
     async def _announce(self, build: builds.Build) -> None:
-        """``build.scheduled`` for ``build`` (the build-runner ignores a Build whose pod exists)."""
-        image_name = build.labels.get(builds.IMAGE_LABEL, "")
-        scheduled = events.BuildScheduled(namespace=build.namespace, image=image_name, build=build.name)
+        """``build.scheduled`` for ``build``, on the storm lane for a storm build (the build-runner
+        ignores a Build whose pod exists)."""
+        scheduled = events.build_scheduled(build)
         await self.publisher.publish_many(
             [events.new(scheduled, source=SOURCE, time=self.clock(), discriminator=build.name)]
         )

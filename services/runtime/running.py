@@ -45,7 +45,7 @@ from services.triggers import service as triggers_service
 from services.triggers import settings as triggers_settings
 
 logger = logging.getLogger(__name__)
-CONSUMERS = {service.name: service for service in topology.SERVICES}
+CONSUMERS = topology.lanes()
 SERVICE_NAMES = ("bridge", "triggers", "sources", "admission", *CONSUMERS)
 ALL = tuple(name for name in SERVICE_NAMES if name != "admission")
 """What ``all`` starts: every service but the admission webhook, which is only started by its name
@@ -236,16 +236,15 @@ async def running(
                 )
                 continue
             handler = _handler(name, wiring=wiring, settings=settings, clock=clock)
-            consumer = await stack.enter_async_context(
-                consuming.consuming(
-                    connection,
-                    settings=broker,
-                    service=CONSUMERS[name],
-                    handler=handler,
-                    observe=metrics.settled,
+            for lane in CONSUMERS[name]:
+                consumer = await stack.enter_async_context(
+                    consuming.consuming(
+                        connection, settings=broker, service=lane, handler=handler, observe=metrics.settled
+                    )
                 )
-            )
-            health.add(name, consumer.health, liveness=False, fatal_after=broker.unhealthy_after_seconds)
+                health.add(
+                    lane.name, consumer.health, liveness=False, fatal_after=broker.unhealthy_after_seconds
+                )
         if settings.admin_port is not None:
             wiring.admin_url = await stack.enter_async_context(
                 admin.serving(

@@ -11,7 +11,7 @@ from typing import ClassVar
 import pydantic
 import pytest
 
-from contracts import events
+from contracts import builds, events
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 DIGEST = "registry.example/cache@sha256:" + "a" * 64
@@ -54,6 +54,7 @@ PAYLOADS: list[events.Payload] = [
     events.BuildScheduled(namespace="ns", build="direct"),
     events.BuildFinished(namespace="ns", build="direct", outcome="Succeeded", pod="direct-build-pod"),
     events.BuildCancelRequested(namespace="ns", image="app", build="app-build-2"),
+    events.StormBuildScheduled(namespace="ns", image="app", build="app-build-3"),
     events.SourceImagePushed(
         namespace="ns", image="app", reference="reg.io/src:v1", pushed="reg.io/src@sha256:" + "a" * 64
     ),
@@ -82,6 +83,7 @@ def test_every_type_has_a_payload_model_named_after_it() -> None:
         "kiln.build.cancel.requested",
         "kiln.cache.digest.updated",
         "kiln.source.image.pushed",
+        "kiln.build.scheduled.storm",
     }
     assert all(model.event_type == name for name, model in events.TYPES.items())
 
@@ -364,3 +366,41 @@ def test_the_module_s_main_prints_the_committed_schema(capsys: pytest.CaptureFix
     events.main()
 
     assert json.loads(capsys.readouterr().out) == json.loads(SCHEMA_FILE.read_text())
+
+
+@pytest.mark.parametrize(
+    ("reason", "storm"),
+    [
+        ("STACK", True),
+        ("BUILDPACK,LIFECYCLE", True),
+        ("COMMIT,STACK", False),
+        ("CONFIG", False),
+        ("TRIGGER", False),
+        ("", False),
+    ],
+    ids=[
+        "a stack change",
+        "builder changes only",
+        "a commit among them",
+        "config",
+        "a trigger",
+        "no reason (a Build made directly)",
+    ],
+)
+def test_a_storm_build_is_scheduled_on_the_storm_lane(reason: str, storm: bool) -> None:
+    build = builds.Build.model_validate(
+        {
+            "metadata": {
+                "name": "app-build-2",
+                "namespace": "ns",
+                "labels": {builds.IMAGE_LABEL: "app"},
+                "annotations": {builds.REASON_ANNOTATION: reason} if reason else {},
+            }
+        }
+    )
+
+    scheduled = events.build_scheduled(build)
+
+    assert build.storm() is storm
+    assert type(scheduled) is (events.StormBuildScheduled if storm else events.BuildScheduled)
+    assert (scheduled.namespace, scheduled.image, scheduled.build) == ("ns", "app", "app-build-2")
