@@ -16,12 +16,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pydantic
 from kubernetes_asyncio import client
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts import builds
 from services import git, retrying
 from services.admission import service as admission_service
 from services.admission import settings as admission_settings
@@ -29,6 +31,7 @@ from services.bridge import service as bridge_service
 from services.broker import connecting, consuming, publishing, topology
 from services.broker import settings as broker_settings
 from services.build_runner import service as build_runner_service
+from services.build_runner import slots as build_slots
 from services.builder import service as builder_service
 from services.image_reconciler import service as reconciler_service
 from services.image_state import service as image_state_service
@@ -36,6 +39,7 @@ from services.kube import client as kube_client
 from services.kube import cluster as kube_cluster
 from services.kube import resources as kube_resources
 from services.kube import settings as kube_settings
+from services.kube import watching
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
 from services.runtime import admin
@@ -72,6 +76,17 @@ class RunSettings(BaseSettings):
     registry notification said an image moved (kpack's resync period, 10 h, by default)."""
     enable_priority_classes: bool = False
     """Write kpack's build priority classes on Builds."""
+    builds_max_running: int = Field(default=0, ge=0)
+    """Build pods running at once, all builds (0: no limit); a fifth of it is kept for users'
+    builds (COMMIT, CONFIG, TRIGGER) when storm builds (BUILDPACK, STACK, LIFECYCLE) wait."""
+    builds_max_running_per_namespace: int = Field(default=0, ge=0)
+    """Build pods running at once in one namespace (0: no limit)."""
+    storm_builds_max_running: int = Field(default=50, ge=0)
+    """Storm build pods running at once (0: no limit): a builder or stack change under thousands
+    of Images rebuilds them this many at a time, users' builds first."""
+    build_admission_hold_seconds: float = Field(default=10.0, gt=0)
+    """How long a build waiting for a free slot waits in the build-runner before it goes to its
+    lane's wait queue (and comes back)."""
     insecure_registries: tuple[str, ...] = ()
     """Registry hosts reached over plain http (loopback hosts always are)."""
     registry_docker_config: Path | None = None
@@ -235,7 +250,15 @@ async def running(
                     _admission(api, settings=admission, kube=kube, tls=tls)
                 )
                 continue
-            handler = _handler(name, wiring=wiring, settings=settings, clock=clock)
+            slots = None
+            if name == "build-runner":
+                slots = build_runner_service.Slots(_limits(settings))
+                if slots.limits.limited():
+                    watch = await stack.enter_async_context(
+                        _background(_follow_build_pods(wiring.kube, slots), name="build-slots")
+                    )
+                    health.add("build-slots", functools.partial(_task_health, watch), liveness=True)
+            handler = _handler(name, wiring=wiring, settings=settings, clock=clock, slots=slots)
             for lane in CONSUMERS[name]:
                 consumer = await stack.enter_async_context(
                     consuming.consuming(
@@ -274,7 +297,12 @@ def _admission(
 
 
 def _handler(
-    name: str, *, wiring: Wiring, settings: RunSettings, clock: Callable[[], datetime]
+    name: str,
+    *,
+    wiring: Wiring,
+    settings: RunSettings,
+    clock: Callable[[], datetime],
+    slots: build_runner_service.Slots | None = None,
 ) -> consuming.Handler:
     if name == "image-reconciler":
         ls_remote = functools.partial(_ls_remote, wiring.cluster, seconds=settings.git_timeout_seconds)
@@ -302,7 +330,12 @@ def _handler(
         ).handle
     if name == "build-runner":
         return build_runner_service.BuildRunner(
-            wiring.cluster, wiring.publisher, wiring.registry, keychains=wiring.keychains, clock=clock
+            wiring.cluster,
+            wiring.publisher,
+            wiring.registry,
+            keychains=wiring.keychains,
+            clock=clock,
+            slots=slots or build_runner_service.Slots(build_slots.Limits()),
         ).handle
     if name == "builder":
         return builder_service.BuilderService(
@@ -311,6 +344,38 @@ def _handler(
     return image_state_service.ImageState(
         wiring.cluster, wiring.publisher, wiring.registry, keychains=wiring.keychains, clock=clock
     ).handle
+
+
+def _limits(settings: RunSettings) -> build_slots.Limits:
+    return build_slots.Limits(
+        max_running=settings.builds_max_running,
+        max_running_per_namespace=settings.builds_max_running_per_namespace,
+        storm_max_running=settings.storm_builds_max_running,
+        hold_seconds=settings.build_admission_hold_seconds,
+    )
+
+
+class _SlotsWatch(watching.WatchStatus):
+    """The build pods' watch: once it streams, the slots count every running build pod."""
+
+    def __init__(self, slots: build_runner_service.Slots) -> None:
+        super().__init__("build pods")
+        self.slots = slots
+
+    def streaming(self) -> None:
+        super().streaming()
+        self.slots.ready.set()
+
+
+async def _follow_build_pods(kube: kube_resources.Kube, slots: build_runner_service.Slots) -> None:
+    """Feed ``slots`` every change of a build pod, until cancelled."""
+
+    async def observe(event: watching.WatchEvent[dict[str, Any]]) -> None:
+        await slots.observe(event.type, event.object)
+
+    await watching.follow(
+        kube.pods, handle=observe, label_selector=builds.BUILD_LABEL, status=_SlotsWatch(slots)
+    )
 
 
 async def _ls_remote(

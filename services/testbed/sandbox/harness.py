@@ -293,6 +293,7 @@ async def sandbox(
     resync_seconds: float = 30.0,
     git_listing: bool = False,
     git_poll_seconds: float = 60.0,
+    run_settings: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Sandbox]:
     """Start everything; stop it and delete the run's broker topology on exit.
 
@@ -304,7 +305,8 @@ async def sandbox(
     The admin endpoint (health, metrics) listens on ``admin_port`` (0: a free port; None: none);
     ``wiring.admin_url`` says where. ``notifying_registry`` starts a registry of the sandbox's own
     (instead of using ``registry_host``) that sends its push notifications to the triggers
-    service, as a production registry would be set up."""
+    service, as a production registry would be set up. ``run_settings``: more ``kiln run`` settings
+    (:class:`~services.runtime.running.RunSettings` fields, e.g. the build limits)."""
     async with contextlib.AsyncExitStack() as stack:
         hooks_port = 0
         if notifying_registry:
@@ -328,6 +330,7 @@ async def sandbox(
                 resync_seconds=resync_seconds,
                 git_listing=git_listing,
                 git_poll_seconds=git_poll_seconds,
+                overrides=run_settings or {},
             )
         )
         yield box
@@ -347,6 +350,7 @@ async def _sandbox(
     resync_seconds: float,
     git_listing: bool,
     git_poll_seconds: float,
+    overrides: Mapping[str, Any],
 ) -> AsyncIterator[Sandbox]:
     run_id = uuid.uuid4().hex[:8]
     base = broker or broker_settings.BrokerSettings()
@@ -363,6 +367,7 @@ async def _sandbox(
             git_listing=git_listing,
             git_polling=git_listing,
             git_poll_seconds=git_poll_seconds,
+            **overrides,
         )
         kube = kube_settings.KubeSettings(kubeconfig=kubeconfig, in_cluster=False)
         hooks = triggers_settings.TriggersSettings(

@@ -9,27 +9,28 @@ from typing import Any
 import pytest
 
 from services import errors
-from services.build_runner import admission
+from services.build_runner import service as build_runner_service
+from services.build_runner import slots as build_slots
 
-LIMITS = admission.Limits(max_running=10, max_running_per_namespace=4, storm_max_running=6)
+LIMITS = build_slots.Limits(max_running=10, max_running_per_namespace=4, storm_max_running=6)
 
 
 @pytest.mark.parametrize(
     ("limits", "running", "storm", "waiting", "expected"),
     [
-        (admission.Limits(), admission.Running(total=1000, storm=1000, in_namespace=1000), True, 0, True),
-        (LIMITS, admission.Running(total=9, in_namespace=3), False, 0, True),
-        (LIMITS, admission.Running(total=10), False, 0, False),
-        (LIMITS, admission.Running(total=5, in_namespace=4), False, 0, False),
-        (LIMITS, admission.Running(total=5, storm=5, in_namespace=1), True, 0, True),
-        (LIMITS, admission.Running(total=6, storm=6), True, 0, False),
-        (LIMITS, admission.Running(total=1), True, 1, False),
-        (admission.Limits(max_running=10), admission.Running(total=7, storm=7), True, 0, تrue := True)
+        (build_slots.Limits(), build_slots.Running(total=1000, storm=1000, in_namespace=1000), True, 0, True),
+        (LIMITS, build_slots.Running(total=9, in_namespace=3), False, 0, True),
+        (LIMITS, build_slots.Running(total=10), False, 0, False),
+        (LIMITS, build_slots.Running(total=5, in_namespace=4), False, 0, False),
+        (LIMITS, build_slots.Running(total=5, storm=5, in_namespace=1), True, 0, True),
+        (LIMITS, build_slots.Running(total=6, storm=6), True, 0, False),
+        (LIMITS, build_slots.Running(total=1), True, 1, False),
+        (build_slots.Limits(max_running=10), build_slots.Running(total=7, storm=7), True, 0, تrue := True)
         if False
-        else (admission.Limits(max_running=10), admission.Running(total=7, storm=7), True, 0, True),
-        (admission.Limits(max_running=10), admission.Running(total=8, storm=8), True, 0, False),
-        (admission.Limits(max_running=1), admission.Running(total=0), True, 0, True),
-        (admission.Limits(storm_max_running=2), admission.Running(total=50, storm=1), True, 0, True),
+        else (build_slots.Limits(max_running=10), build_slots.Running(total=7, storm=7), True, 0, True),
+        (build_slots.Limits(max_running=10), build_slots.Running(total=8, storm=8), True, 0, False),
+        (build_slots.Limits(max_running=1), build_slots.Running(total=0), True, 0, True),
+        (build_slots.Limits(storm_max_running=2), build_slots.Running(total=50, storm=1), True, 0, True),
     ],
     ids=[
         "no limits admit everything",
@@ -46,9 +47,9 @@ LIMITS = admission.Limits(max_running=10, max_running_per_namespace=4, storm_max
     ],
 )
 def test_which_build_is_admitted(
-    limits: admission.Limits, running: admission.Running, storm: bool, waiting: int, expected: bool
+    limits: build_slots.Limits, running: build_slots.Running, storm: bool, waiting: int, expected: bool
 ) -> None:
-    assert admission.admits(limits, running, storm=storm, users_waiting=waiting) is expected
+    assert build_slots.admits(limits, running, storm=storm, users_waiting=waiting) is expected
 
 
 def pod(
@@ -72,20 +73,20 @@ def pod(
     ids=["running", "pending", "succeeded", "failed", "being deleted"],
 )
 def test_which_pods_hold_a_slot(found: dict[str, Any], expected: bool) -> None:
-    assert admission.pod_running(found) is expected
+    assert build_slots.pod_running(found) is expected
 
 
 async def test_without_limits_every_build_is_admitted_at_once() -> None:
-    slots = admission.Slots(admission.Limits())
+    slots = build_runner_service.Slots(build_slots.Limits())
 
     async with slots.admitted("ns", "a-build-pod", storm=True):
         pass
 
-    assert slots.running("ns") == admission.Running()
+    assert slots.running("ns") == build_slots.Running()
 
 
 async def test_a_freed_slot_goes_to_the_users_build_before_the_storm_build() -> None:
-    slots = admission.Slots(admission.Limits(max_running=2, hold_seconds=5))
+    slots = build_runner_service.Slots(build_slots.Limits(max_running=2, hold_seconds=5))
     slots.ready.set()
     await slots.observe("ADDED", pod("busy-1"))
     await slots.observe("ADDED", pod("busy-2"))
@@ -108,12 +109,12 @@ async def test_a_freed_slot_goes_to_the_users_build_before_the_storm_build() -> 
     await storm
 
     assert order == ["user-pod", "storm-pod"]
-    assert slots.running("ns") == admission.Running(total=2, storm=1, in_namespace=2)
+    assert slots.running("ns") == build_slots.Running(total=2, storm=1, in_namespace=2)
     assert slots.peak == 2
 
 
 async def test_a_build_that_finds_no_slot_within_the_hold_is_deferred() -> None:
-    slots = admission.Slots(admission.Limits(max_running_per_namespace=1, hold_seconds=0.05))
+    slots = build_runner_service.Slots(build_slots.Limits(max_running_per_namespace=1, hold_seconds=0.05))
     slots.ready.set()
     await slots.observe("ADDED", pod("busy", namespace="team"))
 
@@ -125,7 +126,7 @@ async def test_a_build_that_finds_no_slot_within_the_hold_is_deferred() -> None:
 
 
 async def test_nothing_is_admitted_before_the_watch_listed_the_pods() -> None:
-    slots = admission.Slots(admission.Limits(max_running=5, hold_seconds=0.05))
+    slots = build_runner_service.Slots(build_slots.Limits(max_running=5, hold_seconds=0.05))
 
     with pytest.raises(errors.DeferredError):
         async with slots.admitted("ns", "a-build-pod", storm=False):
@@ -133,11 +134,11 @@ async def test_nothing_is_admitted_before_the_watch_listed_the_pods() -> None:
 
 
 async def test_a_pod_that_could_not_be_created_frees_its_slot() -> None:
-    slots = admission.Slots(admission.Limits(max_running=1, hold_seconds=0.05))
+    slots = build_runner_service.Slots(build_slots.Limits(max_running=1, hold_seconds=0.05))
     slots.ready.set()
 
     with pytest.raises(RuntimeError):
         async with slots.admitted("ns", "a-build-pod", storm=True):
             raise RuntimeError("refused")
 
-    assert slots.running("ns") == admission.Running()
+    assert slots.running("ns") == build_slots.Running()
