@@ -13,19 +13,29 @@ secrets no binding may use, and each provisioned service); renders the pod with 
 :func:`services.build_runner.pods.render_pod` and creates it. A Build whose pod cannot be rendered
 (windows builder, unsupported platform API, missing builder image, a forbidden or missing binding)
 fails with the message in its ``Succeeded`` condition, and the Image is told to look again.
+
+Once the pod is created, the Build's status says it runs (:mod:`.started`: ``podName``,
+``observedGeneration``, ``Succeeded`` Unknown), as kpack writes it with the pod; image-state writes
+the outcome when the pod finishes. The write is conditional on the Build as it was read, so it never
+replaces an outcome written meanwhile (the conflict is logged), and a failed write leaves the pod
+to run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Any
 
 from contracts import admission, builder_images, builds, events, meta
 from services import errors, ports
-from services.build_runner import bindings, builder_refs, pods
+from services.build_runner import bindings, builder_refs, pods, started
 from services.build_runner import secrets as build_secrets
+from services.build_runner import slots as build_slots
 from services.registry import client as registry_client
 from services.registry import config as registry_config
 from services.registry import keychains as registry_keychains
@@ -53,6 +63,8 @@ class BuildRunner:
     _: dataclasses.KW_ONLY
     keychains: registry_keychains.Keychains
     clock: Callable[[], datetime]
+    slots: Slots = dataclasses.field(default_factory=lambda: Slots(build_slots.Limits()))
+    """The running-build limits (none by default): a build that finds no free slot is deferred."""
     _configs: dict[str, registry_config.ImageConfig] = dataclasses.field(default_factory=dict, init=False)
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
@@ -87,7 +99,8 @@ class BuildRunner:
             await self._fail(build, message=str(e))
             return
         try:
-            await self.cluster.create_pod(pod)
+            async with self.slots.admitted(namespace, build.pod_name(), storm=build.storm()):
+                await self.cluster.create_pod(pod)
         except errors.AlreadyExistsError:
             logger.info("pod of %s/%s already exists", namespace, name)
             return
@@ -95,6 +108,7 @@ class BuildRunner:
             await self._fail(build, message=str(e))
             return
         logger.info("created pod %s/%s", namespace, pod["metadata"]["name"])
+        await self._mark_running(build, pod_name=pod["metadata"]["name"])
 
     async def binding_lookups(self, build: builds.Build) -> bindings.Lookups:
         """What the Build's bindings need from the cluster; nothing is read for a Build without any."""
@@ -168,6 +182,32 @@ class BuildRunner:
             lifecycle_version=config.lifecycle_version or None,
         )
 
+    async def _mark_running(self, build: builds.Build, *, pod_name: str) -> None:
+        """``podName`` and ``Succeeded=Unknown`` on the Build whose pod was just created (kpack
+        writes them with the pod), unless its status says so already. The write is conditional on
+        the Build as it was read: a conflict means someone wrote it meanwhile (image-state's
+        outcome, a cancellation), which is left as it is. A failed write never undoes the pod: the
+        Build runs, and image-state writes its status when the pod finishes."""
+        status = started.running_status(build, pod_name=pod_name, now=self.clock())
+        if status is None:
+            return
+        try:
+            await self.cluster.replace_build_status(build.with_(status=status))
+        except errors.ConflictError:
+            logger.info(
+                "build %s/%s changed since it was read; its running status is not written",
+                build.namespace,
+                build.name,
+            )
+        except errors.KilnError as e:
+            logger.warning(
+                "build %s/%s runs in pod %s, but its running status was not written: %s",
+                build.namespace,
+                build.name,
+                pod_name,
+                e,
+            )
+
     async def _fail(self, build: builds.Build, *, message: str, reason: str = "PodGenerationFailed") -> None:
         """``Succeeded=False`` with ``reason`` and ``message``, then let the Image reconcile see it."""
         now = meta.rfc3339(self.clock())
@@ -187,3 +227,88 @@ class BuildRunner:
             await self.publisher.publish_many(
                 [events.new(changed, source=SOURCE, time=self.clock(), discriminator=f"failed:{build.name}")]
             )
+
+
+class Slots:
+    """The running build pods, as a watch of them shows them, and admission to them.
+
+    ``observe`` takes every watch event of the build pods; ``admitted`` holds a slot while the
+    caller creates the pod; ``ready`` says whether the watch has listed them yet."""
+
+    def __init__(self, limits: build_slots.Limits) -> None:
+        self.limits = limits
+        self._running: dict[str, tuple[str, bool]] = {}
+        """``namespace/name`` of each running build pod → (namespace, whether a storm build's)."""
+        self._changed = asyncio.Condition()
+        self._users_waiting = 0
+        self.ready = asyncio.Event()
+        self.peak = 0
+        """The most build pods counted running at once."""
+
+    def running(self, namespace: str) -> build_slots.Running:
+        values = self._running.values()
+        return build_slots.Running(
+            total=len(self._running),
+            storm=sum(1 for _, storm in values if storm),
+            in_namespace=sum(1 for ns, _ in values if ns == namespace),
+        )
+
+    async def observe(self, kind: str, pod: dict[str, Any]) -> None:
+        """A watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a build pod. Whether it is a
+        storm build's is known for the pods this process admitted; others count as users' (after
+        a restart the storm cap may let a few more storm builds in; the other limits hold)."""
+        md = pod.get("metadata") or {}
+        key = f"{md.get('namespace', '')}/{md.get('name', '')}"
+        async with self._changed:
+            if kind != "DELETED" and build_slots.pod_running(pod):
+                known = self._running.get(key)
+                self._running[key] = (md.get("namespace", ""), known[1] if known else False)
+            else:
+                self._running.pop(key, None)
+            self.peak = max(self.peak, len(self._running))
+            self._changed.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def admitted(self, namespace: str, name: str, *, storm: bool) -> AsyncIterator[None]:
+        """Hold a slot for the pod ``namespace/name`` while the body creates it; raise
+        :class:`~services.errors.DeferredError` if none frees within ``hold_seconds``. Without
+        limits, admit at once."""
+        if not self.limits.limited():
+            yield
+            return
+        key = f"{namespace}/{name}"
+        async with self._changed:
+            if not storm:
+                self._users_waiting += 1
+            try:
+                admitted = await self._wait(namespace, storm=storm)
+            finally:
+                if not storm:
+                    self._users_waiting -= 1
+            if not admitted:
+                raise errors.DeferredError(
+                    f"no free build slot for {key} within {self.limits.hold_seconds:.0f} s"
+                )
+            self._running[key] = (namespace, storm)  # counted before the watch shows it
+            self.peak = max(self.peak, len(self._running))
+            try:
+                yield
+            except BaseException:
+                self._running.pop(key, None)
+                self._changed.notify_all()
+                raise
+
+    async def _wait(self, namespace: str, *, storm: bool) -> bool:
+        """Wait (holding the condition's lock between checks) until a slot fits; False past the hold."""
+
+        def fits() -> bool:
+            waiting = self._users_waiting if storm else 0
+            return self.ready.is_set() and build_slots.admits(
+                self.limits, self.running(namespace), storm=storm, users_waiting=waiting
+            )
+
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.limits.hold_seconds):
+                await self._changed.wait_for(fits)
+                return True
+        return False
