@@ -4,6 +4,14 @@
         kube = resources.Kube(api, settings=settings)
 
 The ``ApiClient`` owns an aiohttp session: close it (``connected`` does, or ``await api.close()``).
+
+That session does not trust the environment per request: ``kubernetes-asyncio`` opens it with
+aiohttp's ``trust_env=True``, which looks the proxy variables and ``~/.netrc`` up again on an
+executor thread for every request (a third of a busy service's CPU went to those threads). The
+proxy is chosen once instead, when the client is built: the kubeconfig's ``proxy-url`` when it has
+one, else ``HTTPS_PROXY`` / ``HTTP_PROXY`` for the server's scheme unless ``NO_PROXY`` exempts
+the server (:func:`environment_proxy`, the rule aiohttp applied per request). ``~/.netrc`` is
+not read: the kubeconfig or the service account carries the API server's credentials.
 """
 
 from __future__ import annotations
@@ -12,8 +20,10 @@ import contextlib
 import logging
 import os
 import pathlib
-from collections.abc import AsyncIterator
+import urllib.parse
+from collections.abc import AsyncIterator, Mapping
 
+import aiohttp
 from kubernetes_asyncio import client, config
 
 from services.kube import settings as kube_settings
@@ -22,6 +32,9 @@ logger = logging.getLogger(__name__)
 _SERVICE_HOST_ENV = "KUBERNETES_SERVICE_HOST"
 _SERVICE_ACCOUNT_NAMESPACE = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 DEFAULT_NAMESPACE = "default"
+_READ_BUFFER_BYTES = 2**21
+"""aiohttp's read buffer for API answers: a watch event carries a whole object, up to etcd's 1.5 MiB
+request limit (the size ``kubernetes-asyncio`` gives its own session)."""
 
 
 def in_cluster(settings: kube_settings.KubeSettings) -> bool:
@@ -65,9 +78,59 @@ def default_namespace(settings: kube_settings.KubeSettings) -> str:
     return str(namespace) if namespace else DEFAULT_NAMESPACE
 
 
+def environment_proxy(server: str, environment: Mapping[str, str]) -> str | None:
+    """The proxy the environment names for the API server at URL ``server``, or None.
+
+    ``<scheme>_proxy`` for the server's scheme (lower case wins over upper case), unless
+    ``no_proxy`` exempts the server: ``*``, or an entry that is its host or a domain of it
+    (``example.com`` and ``.example.com`` both cover ``api.example.com``), with or without its
+    port."""
+    named = sorted(environment.items(), key=lambda item: item[0].islower())  # lower case last: it wins
+    variables = {name.lower(): value for name, value in named if value}
+    url = urllib.parse.urlsplit(server)
+    proxy = variables.get(f"{url.scheme}_proxy")
+    if not proxy or not url.hostname:
+        return None
+    exempt = [entry.strip() for entry in variables.get("no_proxy", "").split(",") if entry.strip()]
+    return None if any(_exempts(entry, url) for entry in exempt) else proxy
+
+
+def _exempts(entry: str, url: urllib.parse.SplitResult) -> bool:
+    if entry == "*":
+        return True
+    host, _, port = entry.lstrip(".").lower().partition(":")
+    default_port = {"https": 443, "http": 80}.get(url.scheme)
+    if port and port != str(url.port or default_port):
+        return False
+    server = (url.hostname or "").lower()
+    return server == host or server.endswith(f".{host}")
+
+
+def _without_per_request_lookups(api: client.ApiClient, *, proxy: str | None) -> None:
+    """Swap the session ``kubernetes-asyncio`` opened with ``trust_env=True`` for one that keeps its
+    connection pool but trusts nothing per request, and send through ``proxy`` when the
+    configuration names none (see the module docstring)."""
+    rest = api.rest_client
+    trusting: aiohttp.ClientSession = rest.pool_manager
+    connector = trusting.connector
+    trusting.detach()
+    rest.pool_manager = aiohttp.ClientSession(
+        connector=connector, trust_env=False, read_bufsize=_READ_BUFFER_BYTES
+    )
+    if not rest.proxy and proxy:
+        rest.proxy = proxy
+
+
 async def api_client(settings: kube_settings.KubeSettings) -> client.ApiClient:
     """A new ``ApiClient``; the caller closes it (``await api.close()``)."""
-    return client.ApiClient(await configuration(settings))
+    configured = await configuration(settings)
+    api = client.ApiClient(configured)
+    proxy = None if configured.proxy else environment_proxy(configured.host or "", os.environ)
+    _without_per_request_lookups(api, proxy=proxy)
+    chosen = urllib.parse.urlsplit(configured.proxy or proxy or "")
+    if chosen.hostname:
+        logger.info("Kubernetes: through the proxy %s:%s", chosen.hostname, chosen.port or "")
+    return api
 
 
 @contextlib.asynccontextmanager
