@@ -28,9 +28,13 @@ Admission only when `Emulator.call_admission` points the emulator at Kiln's webh
 auth, server-side apply field ownership, dry run, list pagination (``limit`` is ignored, which the
 API allows), pod scheduling or kubelet behaviour (see the simulated kubelet), OpenAPI documents.
 
+Built to keep up with Kiln at 10,000 Images: a list with a label selector reads what it returns
+(`indexes`), and a write is encoded once for its answer and every watch it reaches (`encoding`).
+
 Modules: `emulating` (the `Emulator` class), `server`/`streaming`/`admin` (HTTP), `admitting`,
-`store`, `watching`, `validating`, `patching`, `selectors`, `statuses`, `faults`, `resources`,
-`routing`, `discovery`, `tables`, `answers`, `bench`. Run one with ``python -m services.testbed.emulator``.
+`store`, `indexes`, `watching`, `encoding`, `validating`, `patching`, `selectors`, `statuses`,
+`faults`, `resources`, `routing`, `discovery`, `tables`, `answers`, `bench`. Run one with
+``python -m services.testbed.emulator``.
 """
 
 from __future__ import annotations

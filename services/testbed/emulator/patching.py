@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import jsonpatch
 import yaml
+
+from services.testbed.emulator import encoding
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
@@ -32,7 +33,7 @@ class PatchError(ValueError):
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386 JSON merge patch; returns a new value and never mutates its inputs."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return _copy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -42,6 +43,17 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of a patch value: through JSON (several times faster than ``copy.deepcopy``),
+    unless it holds what JSON cannot (a YAML timestamp in an apply patch)."""
+    if not isinstance(value, list | dict):
+        return value
+    try:
+        return encoding.copy_of(value)
+    except TypeError:
+        return copy.deepcopy(value)
+
+
 def _is_named_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, dict) and "name" in item for item in value)
 
@@ -49,7 +61,7 @@ def _is_named_list(value: Any) -> bool:
 def strategic_merge_patch(target: Any, patch: Any) -> Any:
     """A merge patch that merges named lists item by item and ignores ``$`` directives."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return _copy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if key.startswith("$"):
@@ -80,7 +92,7 @@ def _merge_named(current: list[dict[str, Any]], patch: list[dict[str, Any]]) -> 
 def decode(content_type: str, body: bytes) -> Any:
     """Parse a PATCH body of ``content_type`` (a YAML superset parser serves JSON too)."""
     try:
-        return yaml.safe_load(body) if content_type == APPLY else json.loads(body)
+        return yaml.safe_load(body) if content_type == APPLY else encoding.loads(body)
     except (ValueError, yaml.YAMLError) as e:
         raise PatchError(f"the patch body is not valid: {e}") from e
 

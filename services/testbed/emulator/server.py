@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,7 @@ from services.testbed.emulator import (
     admitting,
     answers,
     discovery,
+    encoding,
     faults,
     patching,
     routing,
@@ -42,15 +42,28 @@ class Context:
     """Responses by status code, verb and resource."""
     admission: admitting.Webhook | None = None
     """The admission webhook kpack Image and Build writes go through, when one is set."""
+    encodings: encoding.Encodings = dataclasses.field(default_factory=encoding.Encodings)
+    """The JSON of the objects served last, shared by an answer and the watch events of a write."""
 
 
 CONTEXT = web.AppKey("context", Context)
 
 
 def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=json.dumps(body).encode(), status=status, headers=headers, content_type="application/json"
-    )
+    return _json_response(encoding.dumps(body), status=status, headers=headers)
+
+
+def _json_response(data: bytes, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=data, status=status, headers=headers, content_type="application/json")
+
+
+def _respond_object(
+    ctx: Context, target: routing.Target, obj: dict[str, Any], status: int = 200
+) -> web.Response:
+    """One stored object as read through ``target`` (its ``apiVersion``), encoded once for the
+    answer and the watch events of the same write."""
+    version = target.resource.api_version(target.version)
+    return _json_response(ctx.encodings.object(obj, version), status=status)
 
 
 def error_response(error: statuses.ApiError, headers: dict[str, str] | None = None) -> web.Response:
@@ -90,7 +103,9 @@ async def _answer(
         if fault is not None:
             return await _inject(request, fault)
         if verb == "watch":
-            return await streaming.watch(request, ctx.store, parsed, bookmark_interval=ctx.bookmark_interval)
+            return await streaming.watch(
+                request, ctx.store, parsed, bookmark_interval=ctx.bookmark_interval, encodings=ctx.encodings
+            )
         handler = _HANDLERS.get(verb)
         if handler is None:
             raise statuses.ApiError(
@@ -140,7 +155,7 @@ async def _body(request: web.Request) -> Any:
     if not raw:
         return {}
     try:
-        return json.loads(raw)
+        return encoding.loads(raw)
     except ValueError as e:
         raise statuses.bad_request(f"the request body is not JSON: {e}") from e
 
@@ -153,17 +168,17 @@ def _namespace_of(target: routing.Target) -> str:
 
 async def _get(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
     assert target.name is not None
-    obj = _versioned(target, ctx.store.get(target.resource, _namespace_of(target), target.name))
+    stored = ctx.store.get(target.resource, _namespace_of(target), target.name)
     if tables.TABLE_ACCEPT in request.headers.get("Accept", ""):
-        version = obj["metadata"]["resourceVersion"]
+        obj, version = _versioned(target, stored), stored["metadata"]["resourceVersion"]
         return respond(tables.table(target.resource, [obj], resource_version=version, now=ctx.clock()))
-    return respond(obj)
+    return _respond_object(ctx, target, stored)
 
 
 async def _list(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
-    predicate = _selector(request)
+    labels, fields = _selectors(request)
     items = [
-        _versioned(target, obj) for obj in ctx.store.select(target.resource, target.namespace, predicate)
+        _versioned(target, obj) for obj in ctx.store.select(target.resource, target.namespace, labels, fields)
     ]
     version = str(ctx.store.resource_version)
     if tables.TABLE_ACCEPT in request.headers.get("Accept", ""):
@@ -175,10 +190,10 @@ async def _list(request: web.Request, ctx: Context, target: routing.Target) -> w
     )
 
 
-def _selector(request: web.Request) -> selectors.Predicate:
+def _selectors(request: web.Request) -> tuple[selectors.LabelSelector, selectors.Predicate | None]:
+    fields = request.query.get("fieldSelector")
     labels = selectors.label_selector(request.query.get("labelSelector"))
-    fields = selectors.field_selector(request.query.get("fieldSelector"))
-    return lambda obj: labels(obj) and fields(obj)
+    return labels, selectors.field_selector(fields) if fields else None
 
 
 async def _create(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
@@ -188,7 +203,7 @@ async def _create(request: web.Request, ctx: Context, target: routing.Target) ->
         )
     body = await _admitted(ctx, target, await _body(request))
     created = ctx.store.create(target.resource, _namespace_of(target), body)
-    return respond(_versioned(target, created), status=201)
+    return _respond_object(ctx, target, created, status=201)
 
 
 async def _admitted(ctx: Context, target: routing.Target, body: Any, *, current: Any = None) -> Any:
@@ -210,7 +225,7 @@ async def _update(request: web.Request, ctx: Context, target: routing.Target) ->
     current = ctx.store.find(target.resource, _namespace_of(target), target.name)
     body = await _admitted(ctx, target, body, current=current)
     updated = ctx.store.update(target.resource, _namespace_of(target), target.name, body, status=status)
-    return respond(_versioned(target, updated))
+    return _respond_object(ctx, target, updated)
 
 
 async def _patch(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
@@ -227,13 +242,13 @@ async def _patch(request: web.Request, ctx: Context, target: routing.Target) -> 
     current = ctx.store.find(target.resource, namespace, target.name)
     if current is None and content_type == patching.APPLY:
         created = ctx.store.create(target.resource, namespace, await _admitted(ctx, target, patch))
-        return respond(_versioned(target, created), status=201)
+        return _respond_object(ctx, target, created, status=201)
     if current is None:
         raise statuses.not_found(target.resource, target.name)
     patched = await _admitted(ctx, target, patching.apply(content_type, current, patch), current=current)
     status = target.subresource == "status"
     updated = ctx.store.update(target.resource, namespace, target.name, patched, status=status)
-    return respond(_versioned(target, updated))
+    return _respond_object(ctx, target, updated)
 
 
 async def _delete_options(request: web.Request) -> dict[str, Any]:
@@ -257,12 +272,12 @@ async def _delete(request: web.Request, ctx: Context, target: routing.Target) ->
         resource_version=preconditions.get("resourceVersion"),
         propagation=options.get("propagationPolicy"),
     )
-    return respond(_versioned(target, deleted))
+    return _respond_object(ctx, target, deleted)
 
 
 async def _delete_collection(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
     options = await _delete_options(request)
-    doomed = ctx.store.select(target.resource, target.namespace, _selector(request))
+    doomed = ctx.store.select(target.resource, target.namespace, *_selectors(request))
     for obj in doomed:
         meta = obj["metadata"]
         if ctx.store.find(target.resource, meta.get("namespace", ""), meta["name"]) is not None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import json
 import logging
 import random
 import uuid
@@ -27,7 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from contracts import meta
-from services.testbed.emulator import resources, selectors, statuses, validating, watching
+from services.testbed.emulator import encoding, indexes, resources, selectors, statuses, validating, watching
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +51,7 @@ def _timestamp(moment: datetime.datetime) -> str:
 
 
 def copy_of(obj: Obj) -> Obj:
-    copied: Obj = json.loads(json.dumps(obj))
-    return copied
+    return encoding.copy_of(obj)
 
 
 def _spec_of(obj: Obj) -> Obj:
@@ -79,7 +77,7 @@ class Store:
         self._rng = rng or random.Random()
         self._counter = itertools.count(1)
         self.resource_version = 0
-        self._objects: dict[str, dict[tuple[str, str], Obj]] = {r.key: {} for r in resources.RESOURCES}
+        self._objects: dict[str, indexes.Shelf] = {r.key: indexes.Shelf() for r in resources.RESOURCES}
         self._dependents: dict[str, set[Key]] = {}
         for name in ("default", "kube-system", "kube-public"):
             self.create(resources.by_name("namespaces"), "", {"metadata": {"name": name}})
@@ -87,27 +85,26 @@ class Store:
     # reads
 
     def get(self, resource: resources.ResourceType, namespace: str, name: str) -> Obj:
-        obj = self._objects[resource.key].get((namespace, name))
+        obj = self._objects[resource.key].get(namespace, name)
         if obj is None:
             raise statuses.not_found(resource, name)
         return obj
 
     def find(self, resource: resources.ResourceType, namespace: str, name: str) -> Obj | None:
-        return self._objects[resource.key].get((namespace, name))
+        return self._objects[resource.key].get(namespace, name)
 
     def select(
         self,
         resource: resources.ResourceType,
         namespace: str | None,
-        predicate: selectors.Predicate = lambda obj: True,
+        labels: selectors.LabelSelector | None = None,
+        fields: selectors.Predicate | None = None,
     ) -> list[Obj]:
-        """Objects of ``resource`` in ``namespace`` (all namespaces for None) matching ``predicate``."""
-        objects = self._objects[resource.key]
-        found = [
-            obj
-            for (ns, _), obj in objects.items()
-            if (namespace is None or ns == namespace) and predicate(obj)
-        ]
+        """Objects of ``resource`` in ``namespace`` (all namespaces for None) matching the label and
+        field selectors, by namespace and name; the label index picks the candidates."""
+        labels = labels or selectors.LabelSelector()
+        candidates = self._objects[resource.key].candidates(namespace, labels)
+        found = [obj for obj in candidates if labels(obj) and (fields is None or fields(obj))]
         found.sort(key=lambda obj: (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
         return found
 
@@ -127,9 +124,9 @@ class Store:
 
     def _save(self, resource: resources.ResourceType, obj: Obj, old: Obj | None) -> None:
         meta = obj["metadata"]
-        key = (meta.get("namespace", ""), meta["name"])
-        self._objects[resource.key][key] = obj
-        self._index_owners((resource.key, *key), old, obj)
+        namespace, name = meta.get("namespace", ""), meta["name"]
+        self._objects[resource.key].put(namespace, name, obj)
+        self._index_owners((resource.key, namespace, name), old, obj)
 
     def _index_owners(self, key: Key, old: Obj | None, new: Obj | None) -> None:
         for obj, add in ((old, False), (new, True)):
@@ -261,7 +258,7 @@ class Store:
     def _remove(self, resource: resources.ResourceType, current: Obj) -> Obj:
         meta = current["metadata"]
         namespace = meta.get("namespace", "")
-        del self._objects[resource.key][(namespace, meta["name"])]
+        self._objects[resource.key].remove(namespace, meta["name"])
         self._index_owners((resource.key, namespace, meta["name"]), current, None)
         gone = {**current, "metadata": {**meta, "resourceVersion": self._next_version()}}
         self._record("DELETED", resource, gone)
@@ -281,10 +278,9 @@ class Store:
 
     def _keys_in_namespace(self, namespace: str) -> list[Key]:
         return [
-            (resource_key, ns, name)
+            (resource_key, namespace, name)
             for resource_key, objects in self._objects.items()
-            for ns, name in list(objects)
-            if ns == namespace
+            for name in objects.names_in(namespace)
         ]
 
     def _orphan(self, owner_uid: str) -> None:
@@ -307,5 +303,5 @@ class Store:
 
     def all_keys(self) -> Iterator[Key]:
         for resource_key, objects in self._objects.items():
-            for namespace, name in objects:
+            for namespace, name in objects.names():
                 yield resource_key, namespace, name

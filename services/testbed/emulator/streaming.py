@@ -9,14 +9,13 @@ every ``bookmark_interval`` seconds.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
 
 from aiohttp import web
 
-from services.testbed.emulator import routing, selectors, statuses, store, watching
+from services.testbed.emulator import encoding, routing, selectors, statuses, store, watching
 
 logger = logging.getLogger(__name__)
 _LIVENESS_SECONDS = 1.0
@@ -24,9 +23,10 @@ _LIVENESS_SECONDS = 1.0
 
 
 def _line(kind: str, obj: dict[str, Any], api_version: str | None = None) -> bytes:
+    """A line for an object that is not stored (a bookmark, an error)."""
     if api_version is not None:
         obj = {**obj, "apiVersion": api_version}
-    return json.dumps({"type": kind, "object": obj}).encode() + b"\n"
+    return encoding.dumps({"type": kind, "object": obj}) + b"\n"
 
 
 def _since(request: web.Request) -> int | None:
@@ -45,14 +45,19 @@ def _subscribe(request: web.Request, objects: store.Store, target: routing.Targe
     watcher = watching.Watcher(target.resource.key, target.namespace, lambda obj: labels(obj) and fields(obj))
     since = _since(request)
     if since is None:
-        for obj in objects.select(target.resource, target.namespace, watcher.predicate):
+        for obj in objects.select(target.resource, target.namespace, labels, fields):
             watcher.queue.put_nowait(("ADDED", obj))
     objects.events.subscribe(watcher, since=since)
     return watcher
 
 
 async def watch(
-    request: web.Request, objects: store.Store, target: routing.Target, *, bookmark_interval: float
+    request: web.Request,
+    objects: store.Store,
+    target: routing.Target,
+    *,
+    bookmark_interval: float,
+    encodings: encoding.Encodings,
 ) -> web.StreamResponse:
     """Serve one watch until its timeout, the client leaving, or the emulator stopping."""
     timeout = float(request.query.get("timeoutSeconds", 0)) or None
@@ -74,6 +79,7 @@ async def watch(
             response,
             watcher,
             objects,
+            encodings,
             api_version=target.resource.api_version(target.version),
             seconds=timeout,
             bookmark=bookmark_interval if bookmarks else None,
@@ -90,6 +96,7 @@ async def _pump(
     response: web.StreamResponse,
     watcher: watching.Watcher,
     objects: store.Store,
+    encodings: encoding.Encodings,
     *,
     api_version: str,
     seconds: float | None,
@@ -115,11 +122,11 @@ async def _pump(
             continue
         if event is None:
             return
-        chunk = [_line(*event, api_version)]
+        chunk = [encodings.event(*event, api_version)]
         while not watcher.queue.empty():
             more = watcher.queue.get_nowait()
             if more is None:
                 await response.write(b"".join(chunk))
                 return
-            chunk.append(_line(*more, api_version))
+            chunk.append(encodings.event(*more, api_version))
         await response.write(b"".join(chunk))
