@@ -7,7 +7,8 @@ Each kind is a :class:`Resource` attribute — ``kube.images``, ``kube.builds``,
 and ``kube.pods``, ``kube.pvcs``, ``kube.service_accounts`` (core v1, plain dicts) — with the same
 verbs (``kube.custom_objects(api_version, plural)`` gives any other custom resource, as dicts):
 
-* ``get`` (NotFoundError) / ``find`` (None), ``list`` by label selector, ``watch``;
+* ``get`` (NotFoundError) / ``find`` (None), ``list`` by label (and field) selector, ``watch``
+  (``with_fields`` narrows a watch by a field selector, as a kubelet watches its node's pods);
 * ``create`` (AlreadyExistsError on 409) and ``create_or_get`` (409 → the existing object);
 * ``replace`` / ``replace_status``: conditional on ``metadata.resourceVersion`` (stale →
   ConflictError); ``patch`` / ``patch_status``: JSON merge patches with their content type;
@@ -76,17 +77,24 @@ class Resource(Generic[T]):
         except errors.NotFoundError:
             return None
 
-    async def list(self, *, namespace: str | None = None, label_selector: str = "") -> list[T]:
-        """Objects in ``namespace`` (None: all namespaces) matching ``label_selector``; those that do
-        not fit their model are left out (and reported once)."""
-        return (await self.list_with_version(namespace=namespace, label_selector=label_selector)).items
+    async def list(
+        self, *, namespace: str | None = None, label_selector: str = "", field_selector: str = ""
+    ) -> list[T]:
+        """Objects in ``namespace`` (None: all namespaces) matching ``label_selector`` (and
+        ``field_selector``); those that do not fit their model are left out (and reported once)."""
+        listed = await self.list_with_version(
+            namespace=namespace, label_selector=label_selector, field_selector=field_selector
+        )
+        return listed.items
 
     async def list_with_version(
-        self, *, namespace: str | None = None, label_selector: str = ""
+        self, *, namespace: str | None = None, label_selector: str = "", field_selector: str = ""
     ) -> watching.Listing[T]:
         """The list and its ``resourceVersion``, the point a watch starts from; the objects that do
         not fit their model apart, in ``unparsed``."""
-        listed = await self.list_raw(namespace=namespace, label_selector=label_selector)
+        listed = await self.list_raw(
+            namespace=namespace, label_selector=label_selector, field_selector=field_selector
+        )
         version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
         items: list[T] = []
         unparsed: list[parsing.Unparsed] = []
@@ -110,6 +118,12 @@ class Resource(Generic[T]):
         return watching.watch(
             self, namespace=namespace, label_selector=label_selector, on_unparsed=on_unparsed
         )
+
+    def with_fields(self, field_selector: str) -> FieldSelected[T]:
+        """This kind seen through ``field_selector`` (``status.phase=Pending``), for
+        :func:`services.kube.watching.watch` and ``follow``: an object that stops matching is
+        announced ``DELETED``, one that starts matching ``ADDED``, as the API server does."""
+        return FieldSelected(self, field_selector)
 
     # writing
 
@@ -193,23 +207,26 @@ class Resource(Generic[T]):
         except pydantic.ValidationError as e:
             return parsing.Unparsed(kind=self.kind, raw=raw, problems=parsing.problems(e, raw))
 
-    async def list_raw(self, *, namespace: str | None, label_selector: str) -> dict[str, Any]:
+    async def list_raw(
+        self, *, namespace: str | None, label_selector: str, field_selector: str = ""
+    ) -> dict[str, Any]:
         """The list answer as the server sent it (``items``, ``metadata.resourceVersion``)."""
-        return await self._call(lambda o: self.endpoint.list(namespace, label_selector=label_selector, **o))
+        selectors = _selectors(label_selector, field_selector)
+        return await self._call(lambda o: self.endpoint.list(namespace, **selectors, **o))
 
     def request_options(self, *, read_timeout: float | None = None) -> dict[str, Any]:
         timeout = (self.settings.connect_timeout, read_timeout or self.settings.request_timeout)
         return {"_preload_content": False, "_request_timeout": timeout}
 
     async def open_watch(
-        self, *, namespace: str | None, label_selector: str, resource_version: str
+        self, *, namespace: str | None, label_selector: str, resource_version: str, field_selector: str = ""
     ) -> aiohttp.ClientResponse:
         """One watch request from ``resource_version``; the caller reads and releases the stream."""
         seconds = self.settings.watch_timeout_seconds
         options = self.request_options(read_timeout=seconds + self.settings.request_timeout)
         return await self.endpoint.list(
             namespace,
-            label_selector=label_selector,
+            **_selectors(label_selector, field_selector),
             watch=True,
             resource_version=resource_version,
             allow_watch_bookmarks=True,
@@ -237,6 +254,44 @@ class Resource(Generic[T]):
                 f"{self.kind} {metadata.get('name')}: a conditional write needs a resourceVersion"
             )
         return _namespace_of(body), metadata["name"], body
+
+
+class FieldSelected(Generic[T]):
+    """A :class:`Resource` whose lists and watches carry a field selector (what
+    :func:`services.kube.watching.watch` needs of a kind, :class:`~services.kube.watching.Watchable`)."""
+
+    def __init__(self, resource: Resource[T], field_selector: str) -> None:
+        self.resource = resource
+        self.field_selector = field_selector
+        self.kind = resource.kind
+        self.settings = resource.settings
+        self.skips = resource.skips
+
+    async def list_raw(self, *, namespace: str | None, label_selector: str) -> dict[str, Any]:
+        return await self.resource.list_raw(
+            namespace=namespace, label_selector=label_selector, field_selector=self.field_selector
+        )
+
+    async def open_watch(
+        self, *, namespace: str | None, label_selector: str, resource_version: str
+    ) -> aiohttp.ClientResponse:
+        return await self.resource.open_watch(
+            namespace=namespace,
+            label_selector=label_selector,
+            resource_version=resource_version,
+            field_selector=self.field_selector,
+        )
+
+    def typed(self, raw: dict[str, Any]) -> T | parsing.Unparsed:
+        return self.resource.typed(raw)
+
+
+def _selectors(label_selector: str, field_selector: str) -> dict[str, str]:
+    """The selector arguments of a list or watch request (an empty field selector is left out)."""
+    selectors = {"label_selector": label_selector}
+    if field_selector:
+        selectors["field_selector"] = field_selector
+    return selectors
 
 
 def _namespace_of(body: dict[str, Any]) -> str:
