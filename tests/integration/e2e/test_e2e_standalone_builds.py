@@ -9,6 +9,7 @@ the real ``kubectl`` with the kubeconfig the sandbox prints.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,49 @@ async def test_a_build_applied_with_kubectl_alone_runs_to_completion_with_its_st
     await kubectl(run, "delete", "build", "hand-made", "-n", run.namespace, cache=tmp_path / "cache")
 
     await run.sb.wait_for(lambda: pod(run, "hand-made") is None, what="the deleted Build's pod to go")
+
+
+async def test_a_build_applied_with_kubectl_shows_it_runs_in_its_pod_from_the_pods_creation(
+    run: Run, tmp_path: Path
+) -> None:  # item 41
+    cache = tmp_path / "cache"
+    run.sb.kubelet.config = dataclasses.replace(run.sb.kubelet.config, step_seconds=1.0)
+    await apply(run, build_manifest(run, "watched"), tmp_path)
+
+    def shown_running() -> bool:
+        return any(b.name == "watched" and b.status.pod_name for b in run.builds())
+
+    await run.sb.wait_for(shown_running, what="the Build to show its pod")
+    record = run.sb.kubelet.record(run.namespace, "watched-build-pod")
+    assert record is not None
+    assert not record.done, "the pod still runs"
+    running = build(run, "watched")
+    condition = running.status.condition("Succeeded")
+    assert condition is not None
+    assert (condition.status, condition.reason, condition.message) == ("Unknown", None, None)
+    assert condition.last_transition_time
+    assert running.status.observed_generation == running.generation
+    shown = await kubectl(
+        run,
+        "get",
+        "build",
+        "watched",
+        "-n",
+        run.namespace,
+        "-o",
+        "jsonpath={.status.podName} {.status.conditions[?(@.type=='Succeeded')].status}",
+        cache=cache,
+    )
+    assert shown == "watched-build-pod Unknown"
+
+    run.sb.kubelet.config = dataclasses.replace(run.sb.kubelet.config, step_seconds=0.05)
+    [finished] = await run.wait_finished(1, what="the watched Build to finish")
+
+    done = finished.status.condition("Succeeded")
+    assert done is not None
+    assert (done.status, done.reason) == ("True", "Completed")
+    assert finished.status.pod_name == "watched-build-pod"
+    assert finished.status.steps_completed == STEPS
 
 
 async def test_a_running_builds_deleted_pod_is_made_again_and_a_finished_builds_is_not(

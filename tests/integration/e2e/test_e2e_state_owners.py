@@ -236,7 +236,8 @@ def _ready(sb: harness.Sandbox, namespace: str, name: str) -> tuple[str, str] | 
 
 
 async def _first_pod_finished(sb: harness.Sandbox, namespace: str, name: str) -> build_models.Build:
-    """Apply the registry-cache Image ``namespace/name``; its first Build once that build's pod finished."""
+    """Apply the registry-cache Image ``namespace/name``; its first Build once that build's pod
+    finished, as image-state would read it then (with the running status the build-runner wrote)."""
     await sb.apply(
         examples.image("registry-cache", name=name, namespace=namespace, registry=REGISTRY, builder="default")
     )
@@ -247,7 +248,8 @@ async def _first_pod_finished(sb: harness.Sandbox, namespace: str, name: str) ->
         seconds=WAIT_SECONDS,
         what="build 1's pod to finish",
     )
-    return build
+    [finished] = sb.builds(namespace)
+    return finished
 
 
 async def test_a_cancellation_is_image_states_to_write_and_the_build_runner_never_writes_it(
