@@ -23,6 +23,8 @@ from services.triggers import settings as triggers_settings
 REPO = pathlib.Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
 KUBERNETES_VERSION = "1.30"
+COMPOSE_IMAGE = "kiln-compose/python-git:3.11-slim"
+"""The image compose.yaml builds from deploy/compose/Dockerfile and runs Kiln in."""
 SERVICES = set(running.SERVICE_NAMES)
 ADMIN = admin.application(admin.Health(), admin.Metrics())
 """The admin endpoint the probes reach (port 8081, ``KILN_ADMIN_PORT``)."""
@@ -436,15 +438,29 @@ def test_compose_runs_each_service_and_the_sandbox_against_the_broker_and_regist
     services = _compose()["services"]
     commands = {name: service.get("command") for name, service in services.items()}
 
-    for name in running.ALL:  # not the admission webhook: compose runs no API server to call it
+    for name in (*running.ALL, "install", "sandbox"):  # not the admission webhook: no API server calls it
+        assert services[name]["image"] == COMPOSE_IMAGE
+        assert services[name]["build"] == {"context": "deploy/compose"}
+        assert services[name]["pull_policy"] == "build"
+    for name in running.ALL:
         assert commands[name] == ["kiln", "run", name]
-        assert services[name]["image"] == "python:3.11-slim"
     assert commands["sandbox"] == ["kiln", "sandbox", "--example", "registry-cache"]
     assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
     assert services["registry"]["image"] == "registry:2"
     assert "5000:5000" in services["registry"]["ports"]
     assert "pip install" in " ".join(commands["install"])
     assert "-e ." in " ".join(commands["install"])
+
+
+def test_the_compose_image_is_python_with_the_git_client_the_sources_and_image_reconciler_run() -> None:
+    dockerfile = (DEPLOY / "compose" / "Dockerfile").read_text()
+    instructions = [line for line in dockerfile.splitlines() if line and not line.startswith("#")]
+
+    assert instructions[0] == "FROM python:3.11-slim"
+    installed = " ".join(instructions[1:])
+    assert installed.startswith("RUN apt-get update")
+    assert re.search(r"apt-get install --yes --no-install-recommends [^&]*\bgit\b", installed)
+    assert "openssh-client" in installed
 
 
 def test_compose_enables_the_consistent_hash_plugin() -> None:
