@@ -5,8 +5,9 @@ the build-runner makes pods, image-state writes Build status, and the bridge tel
 Build to look at:
 
 * A running Build that no Image made (no controller owner of kind Image: a Build created
-  directly, kpack's ``docs/build.md``) → ``build.scheduled``: the build-runner gives it its pod if it
-  has none. A Build an Image made is announced by the image-reconciler, which made it (and again by
+  directly, kpack's ``docs/build.md``) and whose status names no pod yet → ``build.scheduled``: the
+  build-runner gives it its pod if it has none (a pod deleted later is announced by its deletion
+  and by the resync). A Build an Image made is announced by the image-reconciler, which made it (and again by
   its reconcile while it runs without a pod), so the bridge stays quiet about it.
 * A running Build carrying ``kiln.dev/cancel: "true"`` → ``build.cancel.requested`` (image-state
   ends it ``BuildCanceled`` and deletes its pod), never ``build.scheduled``.
@@ -69,7 +70,7 @@ def seen(build: builds.Build, *, announced_trigger: str | None) -> list[Announce
                 model=events.BuildCancelRequested, fields=build_fields(build), discriminator=f"cancel:{uid}"
             )
         )
-    elif build.may_run() and not build.made_by_image():
+    elif build.may_run() and not build.made_by_image() and not build.status.pod_name:
         version = build.metadata.resource_version or ""
         found.append(
             Announcement(

@@ -84,6 +84,7 @@ APP = {"namespace": "ns", "name": "app"}
             [(CHANGED, APP, "trigger:build-uid:")],
         ),
         (build(succeeded="True", annotations=TRIGGER), []),
+        (build().model_copy(update={"status": builds.BuildStatus(pod_name="app-build-1-build-pod")}), []),
     ],
     ids=[
         "a running build created directly is scheduled, keyed by itself",
@@ -101,6 +102,7 @@ APP = {"namespace": "ns", "name": "app"}
         "a trigger on an image's running build announces the image all the same",
         "a trigger with an empty value still counts",
         "a trigger on a build of no image is inert",
+        "a running build whose status names its pod has it already",
     ],
 )
 def test_what_a_build_seen_by_the_watch_announces(
