@@ -41,6 +41,16 @@ class PvcPlan(BaseModel):
 NO_CHANGE = PvcPlan(action="none")
 
 
+def needs_lookup(image: images.Image) -> bool:
+    """Whether this reconcile must read the cache PVC: a volume cache is requested, or the status
+    names a PVC (one to delete now the cache is gone), or the status does not observe the spec
+    yet (a new or changed Image: a PVC of its name, whoever made it, is deleted as kpack does).
+    A settled Image without a volume cache has no PVC to look at: kpack reads it from its
+    informer's cache for nothing, Kiln saves the request."""
+    observed = image.status.observed_generation == image.generation
+    return image.spec.volume_cache_requested() or bool(image.status.build_cache_name) or not observed
+
+
 def cache_name(image: images.Image) -> str:
     return meta.child_name(image.name, "-cache")
 

@@ -23,8 +23,8 @@ from datetime import datetime
 
 from contracts import builds, events, images, meta, source_resolvers
 from services import errors, ports
+from services.image_reconciler import cache_volumes, resolvers, statuses
 from services.image_reconciler import reconcile as planning
-from services.image_reconciler import resolvers, statuses
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
 from services.sources import git_refs
@@ -127,7 +127,9 @@ class ImageReconciler:
         ref = image.spec.builder
         builder = await self.cluster.get_builder(ref.kind, ref.namespace or image.namespace, ref.name)
         observed_builds = await self.cluster.list_builds(image.namespace, image=image.name)
-        pvc = await self.cluster.get_pvc(image.namespace, meta.child_name(image.name, "-cache"))
+        pvc = None
+        if cache_volumes.needs_lookup(image):
+            pvc = await self.cluster.get_pvc(image.namespace, cache_volumes.cache_name(image))
         newest = planning.newest_build(observed_builds, image_name=image.name)
         pod = None
         if newest is not None and newest.running():
