@@ -108,6 +108,9 @@ class ImageChanged(Payload):
     """``metadata.generation`` seen by the publisher, a hint only (the reconcile reads the Image)."""
     resource_version: str | None = None
     """``metadata.resourceVersion`` seen by the publisher, a hint only."""
+    builder_version: str | None = None
+    """The ``resourceVersion`` of the Image's builder that a builder change's fan-out saw: the
+    reconcile decides with that builder or a newer one, never with one read before."""
 
     @property
     def key(self) -> str:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from contracts import builds, events, images, meta, source_resolvers
+from contracts import builders, builds, events, images, meta, source_resolvers
 from services import errors, ports
-from services.image_reconciler import cache_volumes, resolvers, statuses
+from services.image_reconciler import builder_reads, cache_volumes, resolvers, statuses
 from services.image_reconciler import reconcile as planning
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
@@ -31,6 +32,8 @@ from services.sources import git_refs
 
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/image-reconciler"
+BUILDERS_REMEMBERED = 10_000
+"""At most this many builders are kept between reconciles (then they are read again)."""
 
 
 @dataclasses.dataclass
@@ -48,6 +51,13 @@ class ImageReconciler:
     read_tree: Callable[[images.Image, str], Awaitable[str | None]] | None = None
     """Reads the tree id at the Image's ``subPath`` in a commit of its repository, or None when it
     cannot be read; None: never read (every commit moves the branch, as without a ``subPath``)."""
+    builder_ttl_seconds: float = 30.0
+    """How long a builder read may decide later reconciles (:mod:`.builder_reads`); 0: never."""
+    monotonic: Callable[[], float] = time.monotonic
+    _builders: dict[tuple[str, str, str], tuple[builders.Builder, float]] = dataclasses.field(
+        default_factory=dict, init=False
+    )
+    """The builders read: (kind, namespace, name) → (builder, when)."""
     read_source_digest: Callable[[images.Image], Awaitable[str | None]] | None = None
     """Resolves the Image's registry source tag to ``<tag>@sha256:…``, or None when there is no
     such image or Kiln may not read it; None: never (the tag is recorded as given, as kpack does)."""
@@ -55,7 +65,7 @@ class ImageReconciler:
     async def handle(self, event: events.Event[events.Payload]) -> None:
         data = event.data
         if isinstance(data, events.ImageChanged):
-            await self.reconcile(data.namespace, data.name)
+            await self.reconcile(data.namespace, data.name, builder_version=data.builder_version)
         elif isinstance(data, events.SourceChanged):
             await self.reconcile(data.namespace, data.image, pushed=data)
         elif isinstance(data, events.SourceImagePushed):
@@ -71,7 +81,9 @@ class ImageReconciler:
         now = self.clock()
         await self.publisher.publish_many(
             events.new(
-                events.ImageChanged(namespace=image.namespace, name=image.name),
+                events.ImageChanged(
+                    namespace=image.namespace, name=image.name, builder_version=changed.resource_version
+                ),
                 source=SOURCE,
                 time=now,
                 discriminator=f"builder:{discriminator}",
@@ -87,6 +99,7 @@ class ImageReconciler:
         *,
         pushed: events.SourceChanged | None = None,
         image_pushed: bool = False,
+        builder_version: str | None = None,
     ) -> None:
         """Read, plan once, execute: an Image being deleted or with an invalid spec is planned from
         itself alone (its builder reference or name may not even make a valid request)."""
@@ -97,7 +110,9 @@ class ImageReconciler:
         resolver = None
         decided = planning.early_stop(image, now=now)  # an invalid spec may not even be readable
         if decided is None:
-            resolver, decided = await self._plan(image, now=now, pushed=pushed, image_pushed=image_pushed)
+            resolver, decided = await self._plan(
+                image, now=now, pushed=pushed, image_pushed=image_pushed, builder_version=builder_version
+            )
         self._log(image, decided, pushed=pushed)
         await self._execute(image, resolver, decided)
 
@@ -108,6 +123,7 @@ class ImageReconciler:
         now: datetime,
         pushed: events.SourceChanged | None,
         image_pushed: bool = False,
+        builder_version: str | None = None,
     ) -> tuple[source_resolvers.SourceResolver | None, planning.ReconcilePlan]:
         """Read what the reconcile of ``image`` depends on, once, and plan it: the observed resolver
         (the executor writes on it) and the plan."""
@@ -124,13 +140,12 @@ class ImageReconciler:
         read_digest = self.read_source_digest
         if read_digest is not None and resolvers.needs_source_digest(image, resolver, pushed=image_pushed):
             resolution = resolution.model_copy(update={"source_image": await read_digest(image)})
-        ref = image.spec.builder
-        builder = await self.cluster.get_builder(ref.kind, ref.namespace or image.namespace, ref.name)
         observed_builds = await self.cluster.list_builds(image.namespace, image=image.name)
+        newest = planning.newest_build(observed_builds, image_name=image.name)
+        builder = await self._builder(image, newest=newest, wanted_version=builder_version)
         pvc = None
         if cache_volumes.needs_lookup(image):
             pvc = await self.cluster.get_pvc(image.namespace, cache_volumes.cache_name(image))
-        newest = planning.newest_build(observed_builds, image_name=image.name)
         pod = None
         if newest is not None and newest.running():
             pod = await self.cluster.get_pod(image.namespace, newest.pod_name())
@@ -145,6 +160,36 @@ class ImageReconciler:
             resolution=resolution,
             pod=pod,
         )
+
+    async def _builder(
+        self, image: images.Image, *, newest: builds.Build | None, wanted_version: str | None
+    ) -> builders.Builder | None:
+        """The Image's builder: the one read before when :func:`.builder_reads.reusable` says it
+        may decide, else read now (and kept)."""
+        ref = image.spec.builder
+        key = (
+            ref.kind,
+            ref.namespace or image.namespace if ref.kind != builders.CLUSTER_BUILDER else "",
+            ref.name,
+        )
+        cached, read_at = self._builders.get(key, (None, 0.0))
+        age = self.monotonic() - read_at
+        if builder_reads.reusable(
+            cached,
+            age_seconds=age,
+            ttl_seconds=self.builder_ttl_seconds,
+            wanted_version=wanted_version,
+            newest=newest,
+        ):
+            return cached
+        builder = await self.cluster.get_builder(ref.kind, ref.namespace or image.namespace, ref.name)
+        if builder is None:
+            self._builders.pop(key, None)
+        else:
+            if len(self._builders) >= BUILDERS_REMEMBERED:
+                self._builders.clear()
+            self._builders[key] = (builder, self.monotonic())
+        return builder
 
     async def _read(self, namespace: str, name: str) -> images.Image | None:
         """The Image; None when there is none, or when it does not fit the model (a mistyped field),
