@@ -40,7 +40,10 @@ async def test_health_readiness_and_metrics_answer_for_every_service(run: Run) -
             await asyncio.sleep(0.05)
         live, ready, metrics = [await http.get(path) for path in ("/healthz", "/readyz", "/metrics")]
 
-    assert (live.status_code, live.json()) == (200, {"status": "ok", "checks": {"bridge": "ok"}})
+    assert (live.status_code, live.json()) == (
+        200,
+        {"status": "ok", "checks": {"bridge": "ok", "build-slots": "ok"}},
+    )
     assert (ready.status_code, ready.json()) == (
         200,
         {
@@ -51,6 +54,8 @@ async def test_health_readiness_and_metrics_answer_for_every_service(run: Run) -
                 "broker": "ok",
                 "image-reconciler": "ok",
                 "build-runner": "ok",
+                "build-runner-storm": "ok",
+                "build-slots": "ok",
                 "image-state": "ok",
                 "builder": "ok",
             },
