@@ -131,6 +131,7 @@ class Kubelet:
         self.records: dict[str, PodRecord] = {}
         """Every pod driven, by ``namespace/name``."""
         self._serial = itertools.count(1)
+        self._builder_configs = pushing.BuilderConfigs()
         self._changed = asyncio.Condition()
         self._watcher: asyncio.Task[None] | None = None
         self._runs: set[asyncio.Task[None]] = set()
@@ -278,7 +279,9 @@ class Kubelet:
             exit_code, message = failure.exit_code, failure.termination_message()
         else:
             try:
-                message = await pushing.completion_message(self.registry, run.pod)
+                message = await pushing.completion_message(
+                    self.registry, run.pod, configs=self._builder_configs
+                )
             except errors.KilnError as e:
                 exit_code, message = 1, f"completion failed: {e}"
         record.termination_message = message if exit_code == 0 else ""

@@ -4,7 +4,10 @@
 build's name, pod uid and a serial) to the build's first tag and, when ``CACHE_TAG`` is set, a
 cache image to that tag, with contents new for every build so each build yields a new digest.
 ``completion_message`` stands in for kpack's completion container: it resolves what was pushed
-and encodes base64(gzip(JSON)) with :func:`contracts.completion.encode_completion_message`.
+and encodes base64(gzip(JSON)) with :func:`contracts.completion.encode_completion_message`. The
+builder image's config it reports from is read once per builder digest (`BuilderConfigs`): every
+build pod of one builder reads the same, and at hundreds of pods at once those reads were a good
+part of the registry requests a build makes.
 """
 
 from __future__ import annotations
@@ -70,8 +73,31 @@ async def push_images(
     return Pushed(tags[0], image_digest, cache_tag, cache_digest)
 
 
-async def completion_message(registry: registry_client.RegistryClient, pod: dict[str, Any]) -> str:
-    """The completion container's termination message for a pod whose image step succeeded."""
+class BuilderConfigs:
+    """Builder image configs read so far, by digest reference (what a digest names never changes;
+    a builder named by tag is read every time); at most ``size``, the oldest forgotten first."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._known: dict[str, registry_config.ImageConfig] = {}
+
+    async def read(self, registry: registry_client.RegistryClient, image: str) -> registry_config.ImageConfig:
+        found = self._known.get(image)
+        if found is not None:
+            return found
+        config = await registry.fetch_config(image)
+        if "@sha256:" in image:
+            if len(self._known) >= self._size:
+                del self._known[next(iter(self._known))]
+            self._known[image] = config
+        return config
+
+
+async def completion_message(
+    registry: registry_client.RegistryClient, pod: dict[str, Any], *, configs: BuilderConfigs | None = None
+) -> str:
+    """The completion container's termination message for a pod whose image step succeeded
+    (``configs``: the builder configs read before, shared between pods)."""
     tags = build_pods.tags(pod)
     if not tags:
         raise errors.InvalidError("the build pod has no tag")
@@ -83,7 +109,7 @@ async def completion_message(registry: registry_client.RegistryClient, pod: dict
             latest_cache = await registry.digest_ref(cache_tag)
         except errors.KilnError as e:
             logger.warning("cache tag %s could not be resolved: %s", cache_tag, e)
-    builder = await _builder_config(registry, pod)
+    builder = await _builder_config(registry, pod, configs=configs or BuilderConfigs())
     metadata = completion.CompletionMetadata(
         buildpack_metadata=[
             builds.BuildpackInfo(id=bp.id, version=bp.version, homepage=bp.homepage or None)
@@ -112,12 +138,12 @@ async def _builder_of(registry: registry_client.RegistryClient, pod: dict[str, A
 
 
 async def _builder_config(
-    registry: registry_client.RegistryClient, pod: dict[str, Any]
+    registry: registry_client.RegistryClient, pod: dict[str, Any], *, configs: BuilderConfigs
 ) -> registry_config.ImageConfig:
     """The builder image's config (stack, buildpacks, lifecycle); empty if it cannot be read."""
     image = await _builder_of(registry, pod)
     try:
-        return await registry.fetch_config(image)
+        return await configs.read(registry, image)
     except errors.KilnError as e:
         logger.warning("builder image %s unreadable (%s): no stack or buildpacks reported", image, e)
         return registry_config.ImageConfig()
