@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import signal
 import sys
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -20,9 +20,8 @@ from services.broker import settings as broker_settings
 from services.cli import common
 from services.kube import settings as kube_settings
 from services.runtime import running
-from services.testbed.bench import broker as broker_bench
-from services.testbed.bench import builds as sandbox_bench
-from services.testbed.bench import emulator as emulator_bench
+from services.testbed.bench import figures as bench_figures
+from services.testbed.bench import measuring as bench_measuring
 from services.testbed.registry import registry_process
 from services.testbed.sandbox import examples, harness, reporting
 
@@ -193,40 +192,45 @@ def replay(
 
 
 def bench(
-    messages: Annotated[int, typer.Option(help="messages per broker measurement")] = 5000,
-    requests: Annotated[int, typer.Option(help="requests per emulator measurement")] = 2000,
-    images: Annotated[int, typer.Option(help="Images rebuilt for the requests-per-build measurement")] = 10,
-    registry: Annotated[str, typer.Option(help="registry host for the build measurement")] = "127.0.0.1:5000",
+    quick: Annotated[
+        bool,
+        typer.Option(
+            help="a reduced run in under two minutes on two idle cores: the 10,000-Image figures "
+            "measured at 400 Images (named by images_large, under the same keys), 50 Images per "
+            "push in the one vs two reconciler runs, 30 latency pushes, 1,000 round-trip messages"
+        ),
+    ] = False,
+    output: Annotated[Literal["table", "json"], typer.Option("--output", "-o")] = "table",
+    images_large: Annotated[
+        int | None,
+        typer.Option(help="Images in the cluster for the large figures (default 10,000; 400 quick)"),
+    ] = None,
+    registry: Annotated[str, typer.Option(help="registry host; one is started if none answers there")] = (
+        "127.0.0.1:5000"
+    ),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Measure: API requests per build and memory, our publisher vs raw aio-pika in the same run,
-    and the Kubernetes emulator's requests/s."""
+    """Measure Kiln end to end in one run: the raw broker round trip, git pushes → build pods
+    through the real services (each in a `kiln run` process of its own), broker deliveries and
+    Kubernetes API requests per trigger and per build by service, latency at a fixed load with one
+    and two image-reconciler processes, and the cost per trigger, memory and resync time at
+    10,000 Images. Progress goes to stderr; stdout gets the table or one JSON object."""
+    _logging(verbose)
+    logging.getLogger(bench_measuring.__name__).setLevel(logging.INFO)
+    plan = bench_measuring.QUICK if quick else bench_measuring.FULL
+    if images_large is not None:
+        plan = dataclasses.replace(plan, images_large=images_large)
 
-    async def main() -> tuple[sandbox_bench.BuildFigures, broker_bench.Figures, list[emulator_bench.Figure]]:
-        builds = await sandbox_bench.measure(images=images, registry_host=registry)
-        prefix = f"kiln-bench-{Path.cwd().name}"
-        settings = broker_settings.BrokerSettings(prefix=prefix)
-        figures = await broker_bench.run(settings, count=messages, awaited_count=min(messages, 1000))
-        return builds, figures, await emulator_bench.measure_in_child(requests=requests)
+    async def main() -> bench_figures.Figures:
+        async with contextlib.AsyncExitStack() as stack:
+            host = await _registry(registry, stack)
+            return await bench_measuring.run(plan, registry_host=host)
 
-    _logging(False)
-    build_figures, broker_figures, emulator_figures = asyncio.run(main())
-    typer.echo(
-        f"builds ({build_figures.images} Images rebuilt by one git push, all services in this process)"
-    )
-    typer.echo(f"  Kubernetes API requests per build     {build_figures.requests_per_build:>9.1f}")
-    typer.echo(f"  build.scheduled events per build      {build_figures.scheduled_per_build:>9.2f}")
-    typer.echo(f"  peak RSS of the process               {build_figures.peak_rss_mib:>9.0f} MiB")
-    raw = broker_figures.raw_pipelined_msg_s
-    typer.echo(
-        f"broker (persistent ~300-byte events, quorum queues, publisher confirms; "
-        f"pipelined: median of {broker_figures.rounds} alternating rounds)"
-    )
-    typer.echo(f"  raw aio-pika, awaiting each confirm   {broker_figures.raw_awaited_msg_s:>9,.0f} msg/s")
-    typer.echo(f"  raw aio-pika, pipelined confirms      {raw:>9,.0f} msg/s")
-    typer.echo(
-        f"  kiln publisher (pipelined, confirmed)  {broker_figures.publisher_msg_s:>9,.0f} msg/s"
-        f"  ({broker_figures.publisher_msg_s / raw:.2f}x raw pipelined)"
-    )
-    typer.echo(f"  consume + ack, prefetch               {broker_figures.consume_msg_s:>9,.0f} msg/s")
-    typer.echo("kubernetes emulator (child process)")
-    typer.echo("  " + emulator_bench.render(emulator_figures).replace("\n", "\n  "))
+    try:
+        figures = asyncio.run(main())
+    except TimeoutError as e:
+        common.fail(f"bench: {e}")
+    if output == "json":
+        typer.echo(figures.model_dump_json())
+    else:
+        typer.echo(bench_figures.render(figures))
