@@ -196,14 +196,14 @@ def bench(
         bool,
         typer.Option(
             help="a reduced run in under two minutes on two idle cores: the 10,000-Image figures "
-            "measured at 400 Images (named by images_large, under the same keys), 50 Images per "
-            "push in the one vs two reconciler runs, 30 latency pushes, 1,000 round-trip messages"
+            "measured at 280 Images (named by images_large, under the same keys), 20 Images per "
+            "push in the one vs two reconciler runs, 8 latency pushes, 1,000 round-trip messages"
         ),
     ] = False,
     output: Annotated[Literal["table", "json"], typer.Option("--output", "-o")] = "table",
     images_large: Annotated[
         int | None,
-        typer.Option(help="Images in the cluster for the large figures (default 10,000; 400 quick)"),
+        typer.Option(help="Images in the cluster for the large figures (default 10,000; 280 quick)"),
     ] = None,
     registry: Annotated[str, typer.Option(help="registry host; one is started if none answers there")] = (
         "127.0.0.1:5000"
@@ -216,7 +216,7 @@ def bench(
     and two image-reconciler processes, and the cost per trigger, memory and resync time at
     10,000 Images. Progress goes to stderr; stdout gets the table or one JSON object."""
     _logging(verbose)
-    logging.getLogger(bench_measuring.__name__).setLevel(logging.INFO)
+    logging.getLogger(bench_measuring.__package__).setLevel(logging.INFO)  # progress, on stderr
     plan = bench_measuring.QUICK if quick else bench_measuring.FULL
     if images_large is not None:
         plan = dataclasses.replace(plan, images_large=images_large)

@@ -2,7 +2,7 @@
 
 :class:`Figures` is the JSON object of ``kiln bench --output json``; each field's docstring says
 what was measured and how, and :data:`GOALS` the goal of issue 12 where it sets one. ``--quick``
-measures the "10,000 Images" figures at ``images_large`` Images (400) under the same keys.
+measures the "10,000 Images" figures at ``images_large`` Images (280) under the same keys.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Figures(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     quick: bool
-    """Whether this was ``--quick``: ``images_large`` 400 instead of 10,000, fewer Images per
+    """Whether this was ``--quick``: ``images_large`` 280 instead of 10,000, fewer Images per
     push in the one vs two reconciler runs, fewer latency pushes, a shorter round trip."""
     raw_roundtrip_per_s: float
     """Raw aio-pika, no Kiln code: consume from a quorum queue (prefetch 64) → publish the message
@@ -53,6 +53,11 @@ class Figures(BaseModel):
     ratio: float
     """``e2e_triggers_per_s * hops / raw_roundtrip_per_s``: the share of one hop's physical limit
     the services reach."""
+    deliveries_per_build: float
+    """Broker deliveries settled per build over a whole build (the window of
+    ``k8s_reads_per_build``): the trigger's, and those of its pod's progress and its recording."""
+    deliveries_per_build_by_service: Breakdown
+    """Those deliveries per build by process (service) and event type."""
     k8s_reads_per_build: float
     """Kubernetes API reads (get, list) per build by Kiln's services for a whole build: one push
     rebuilding the ``images_small`` Images, from the push until every build ran (simulated
@@ -70,10 +75,11 @@ class Figures(BaseModel):
     """Images one push triggers in each of the one vs two reconciler runs."""
     e2e_triggers_per_s_1_reconciler: float
     """As ``e2e_triggers_per_s``, a push to ``pair_images`` Images among ``images_medium``, one
-    image-reconciler process."""
+    image-reconciler process, after a warm-up push to others (20; 5 with ``--quick``)."""
     e2e_triggers_per_s_2_reconcilers: float
-    """The same load on another set of as many Images, two image-reconciler processes sharing the
-    shards."""
+    """The same on other Images, measured first, with two image-reconciler processes sharing the
+    shards (the second started while the Images were built; the warm-up push once both had
+    balanced the shards)."""
     reconciler_deliveries_2_reconcilers: list[float]
     """Deliveries each of the two image-reconciler processes handled in that window."""
     latency_pushes: int
@@ -91,7 +97,7 @@ class Figures(BaseModel):
     """99th percentile of the same."""
     images_large: int
     """Images in the cluster for the "10,000" figures, each built once: 10,000 in the full run,
-    400 with ``--quick`` (the keys keep the issue's names)."""
+    280 with ``--quick`` (the keys keep the issue's names)."""
     e2e_triggers_per_s_large: float
     """As ``e2e_triggers_per_s`` (a push triggering ``images_small`` Images, one reconciler
     process), with ``images_large`` Images in the cluster."""
@@ -140,8 +146,8 @@ def render(figures: Figures) -> str:
         shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
         rows.append(f"{key:<38} {shown:>14}  {GOALS.get(key, '')}")
     lines = [f"{'figure':<38} {'value':>14}  goal", *rows]
-    for key in ("k8s_requests_by_service", "hops_by_service"):
-        lines += ["", f"{key} (per {'build' if key.startswith('k8s') else 'trigger'})"]
+    for key in ("k8s_requests_by_service", "deliveries_per_build_by_service", "hops_by_service"):
+        lines += ["", f"{key} (per {'trigger' if key.startswith('hops') else 'build'})"]
         for process, found in getattr(figures, key).items():
             for what, count in sorted(found.items(), key=lambda item: -item[1]):
                 lines.append(f"  {process:<22} {what:<36} {count:>8.2f}")

@@ -18,6 +18,7 @@ import dataclasses
 import inspect
 import itertools
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -35,6 +36,8 @@ from services.triggers import webhooks
 REPOSITORIES = "https://github.com/kiln-bench"
 STALL_SECONDS = 60.0
 """A wait fails once nothing it waits for moved for this long."""
+PROGRESS_SECONDS = 30.0
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,9 +116,11 @@ class FinishedPods:
 async def until(
     count: Callable[[], int | Awaitable[int]], wanted: int, *, what: str, poll: float = 0.25
 ) -> None:
-    """Until ``count()`` reaches ``wanted``; TimeoutError once it stopped moving for STALL_SECONDS."""
+    """Until ``count()`` reaches ``wanted``; TimeoutError once it stopped moving for STALL_SECONDS.
+    A long wait logs how far it got every PROGRESS_SECONDS."""
     loop = asyncio.get_running_loop()
     last, moved = await _value(count()), loop.time()
+    told = moved
     while last < wanted:
         await asyncio.sleep(poll)
         now = await _value(count())
@@ -123,6 +128,9 @@ async def until(
             last, moved = now, loop.time()
         elif loop.time() - moved > STALL_SECONDS:
             raise TimeoutError(f"stalled at {last} for {STALL_SECONDS:.0f} s waiting for {what}")
+        if loop.time() - told > PROGRESS_SECONDS:
+            logger.info("bench: %d of %d: %s", last, wanted, what)
+            told = loop.time()
 
 
 async def _value(found: int | Awaitable[int]) -> int:

@@ -25,25 +25,33 @@ BODY = b'{"specversion":"1.0","type":"image.changed","data":{"namespace":"bench"
 
 
 async def measure(
-    settings: broker_settings.BrokerSettings, *, count: int = 2000, prefetch: int = 64, rounds: int = 3
+    settings: broker_settings.BrokerSettings,
+    *,
+    count: int = 2000,
+    prefetch: int = 64,
+    rounds: int = 3,
+    prefix: str = "kiln-bench-roundtrip",
 ) -> float:
-    """Median deliveries per second of ``rounds`` rounds of ``count`` consume → publish → ack."""
+    """Median deliveries per second of ``rounds`` rounds of ``count`` consume → publish → ack, on
+    queues named ``<prefix>-<random>.a`` and ``.b``."""
     connection = await aio_pika.connect(
         settings.url.get_secret_value(), client_properties={"connection_name": "kiln-bench/roundtrip"}
     )
     try:
         return statistics.median(
-            [await _round(connection, count=count, prefetch=prefetch) for _ in range(rounds)]
+            [await _round(connection, count=count, prefetch=prefetch, prefix=prefix) for _ in range(rounds)]
         )
     finally:
         await connection.close()
 
 
-async def _round(connection: aio_pika.abc.AbstractConnection, *, count: int, prefetch: int) -> float:
+async def _round(
+    connection: aio_pika.abc.AbstractConnection, *, count: int, prefetch: int, prefix: str
+) -> float:
     consuming = await connection.channel(publisher_confirms=False)
     publishing = await connection.channel(publisher_confirms=True)
     await consuming.set_qos(prefetch_count=prefetch)
-    name = f"kiln-bench-roundtrip-{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     source = await publishing.declare_queue(f"{name}.a", durable=True, arguments={"x-queue-type": "quorum"})
     target = await publishing.declare_queue(f"{name}.b", durable=True, arguments={"x-queue-type": "quorum"})
     try:

@@ -33,12 +33,15 @@ IN_PROCESS = "triggers"
 BENCH_PROCESS = "bench process"
 """The CPU of the bench process: the emulator, the simulated kubelet, the triggers service and the
 bench's own watch and metric reads."""
-STEP_SECONDS = 0.01
+STEP_SECONDS = 0.002
 """Each simulated build step while builds are meant to finish."""
 HELD_SECONDS = 86_400.0
 """Each step while pods are held: a pod created then stays at its first step for the whole run,
 as real builds take minutes, so a measured window holds the trigger → pod path alone."""
 QUIET_SECONDS = 1.0
+"""The services are quiet when no delivery settled for this long."""
+QUIET_HELD_SECONDS = 0.5
+"""The same once every pod a push makes was seen, pods held: only acknowledgements are left."""
 RESYNC_SECONDS = "86400"
 
 

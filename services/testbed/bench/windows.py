@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from services.testbed.bench import fleet, processes
 from services.testbed.bench import system as bench_system
 
 FINISHED_PHASES = ("Succeeded", "Failed")
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +60,13 @@ async def triggered(system: bench_system.System, images: fleet.ImageSet) -> Wind
         started = time.monotonic()
         await system.pusher.push(images.urls[0])
         seen = await clock.wait(images, started)
-        await system.settle()
-        return await _window(system, len(images), max(seen) - started, before=before, cpu=cpu)
+        await system.settle(quiet=bench_system.QUIET_HELD_SECONDS)
+        window = await _window(system, len(images), max(seen) - started, before=before, cpu=cpu)
+    used = ", ".join(f"{name} {ms:.1f}" for name, ms in window.cpu_ms_per_trigger().items())
+    logger.info(
+        "bench: %d triggers → pods in %.2f s; CPU ms per trigger: %s", len(images), window.seconds, used
+    )
+    return window
 
 
 async def rebuilt(system: bench_system.System, images: fleet.ImageSet) -> Window:
@@ -86,7 +93,7 @@ async def latencies(system: bench_system.System, images: fleet.ImageSet, *, rate
         started = time.monotonic()
         await asyncio.gather(*(push(index) for index in range(len(images))))
         await clock.wait(images, started)
-        await system.settle()
+        await system.settle(quiet=bench_system.QUIET_HELD_SECONDS)
     seen = [clock.first_after(name, since) for name, since in zip(images.names, sent, strict=True)]
     return [pod - since for pod, since in zip(seen, sent, strict=True) if pod is not None]
 

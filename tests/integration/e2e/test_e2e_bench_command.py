@@ -52,10 +52,12 @@ async def test_the_quick_bench_prints_one_json_object_of_measured_figures() -> N
         assert type(figures[key]) in (int, float), f"{key}: {figures[key]!r}"
         assert figures[key] > 0, key
     assert figures["quick"] is True
-    assert figures["images_large"] == 400
+    assert figures["images_large"] == 280
     # a push reaches its pods through at least the reconciler and the build-runner
     assert figures["hops"] >= 2
     assert {"image-reconciler", "build-runner"} <= set(figures["hops_by_service"])
+    # a whole build takes more deliveries than the trigger's path to its pod
+    assert figures["deliveries_per_build"] > figures["hops"]
     # requests are attributed to the process (service) that made them
     assert {"image-reconciler", "build-runner", "image-state"} <= set(figures["k8s_requests_by_service"])
     assert figures["k8s_requests_by_service"]["build-runner"]["create Pod"] == 1.0

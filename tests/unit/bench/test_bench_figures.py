@@ -44,6 +44,7 @@ def sample() -> figures.Figures:
             "images_large": 1000,
             "latency_pushes": 50,
             "hops_by_service": {"build-runner": {"kiln.build.scheduled": 1.0}},
+            "deliveries_per_build_by_service": {"image-state": {"kiln.build.finished": 1.0}},
             "k8s_requests_by_service": {"image-reconciler": {"get Image": 2.0}},
             "cpu_ms_per_trigger_by_process": {"bench process": 20.0, "build-runner": 7.5},
             "reconciler_deliveries_2_reconcilers": [60.0, 40.0],
