@@ -19,6 +19,7 @@ from services.testbed.emulator import (
     faults,
     patching,
     routing,
+    schemas,
     selectors,
     statuses,
     store,
@@ -26,6 +27,7 @@ from services.testbed.emulator import (
     tables,
     validating,
 )
+from services.testbed.emulator import openapi as openapi_documents
 
 logger = logging.getLogger(__name__)
 
@@ -201,9 +203,21 @@ async def _create(request: web.Request, ctx: Context, target: routing.Target) ->
         raise statuses.ApiError(
             405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
         )
-    body = await _admitted(ctx, target, await _body(request))
+    body = _decoded(request, target, await _body(request))
+    body = await _admitted(ctx, target, body)
     created = ctx.store.create(target.resource, _namespace_of(target), body)
     return _respond_object(ctx, target, created, status=201)
+
+
+def _decoded(request: web.Request, target: routing.Target, body: Any, *, applying: bool = False) -> Any:
+    """``body``, refused naming its unknown fields when the request asks ``fieldValidation=Strict``
+    (as kubectl apply does) and its kind's schema (`schemas`) neither declares nor preserves them."""
+    if request.query.get("fieldValidation") == "Strict" and isinstance(body, dict):
+        namespace = target.namespace or ""
+        schemas.refuse_unknown_fields(
+            target.resource, target.version, body, namespace=namespace, applying=applying
+        )
+    return body
 
 
 async def _admitted(ctx: Context, target: routing.Target, body: Any, *, current: Any = None) -> Any:
@@ -221,7 +235,7 @@ async def _admitted(ctx: Context, target: routing.Target, body: Any, *, current:
 async def _update(request: web.Request, ctx: Context, target: routing.Target) -> web.Response:
     assert target.name is not None
     status = target.subresource == "status"
-    body = await _body(request)
+    body = _decoded(request, target, await _body(request))
     current = ctx.store.find(target.resource, _namespace_of(target), target.name)
     body = await _admitted(ctx, target, body, current=current)
     updated = ctx.store.update(target.resource, _namespace_of(target), target.name, body, status=status)
@@ -238,6 +252,8 @@ async def _patch(request: web.Request, ctx: Context, target: routing.Target) -> 
         )
         raise statuses.ApiError(415, "UnsupportedMediaType", message)
     patch = patching.decode(content_type, await request.read())
+    if content_type == patching.APPLY:
+        patch = _decoded(request, target, patch, applying=True)
     namespace = _namespace_of(target)
     current = ctx.store.find(target.resource, namespace, target.name)
     if current is None and content_type == patching.APPLY:
@@ -245,7 +261,10 @@ async def _patch(request: web.Request, ctx: Context, target: routing.Target) -> 
         return _respond_object(ctx, target, created, status=201)
     if current is None:
         raise statuses.not_found(target.resource, target.name)
-    patched = await _admitted(ctx, target, patching.apply(content_type, current, patch), current=current)
+    merged = patching.apply(content_type, current, patch)
+    if content_type != patching.APPLY:
+        merged = _decoded(request, target, merged)
+    patched = await _admitted(ctx, target, merged, current=current)
     status = target.subresource == "status"
     updated = ctx.store.update(target.resource, namespace, target.name, patched, status=status)
     return _respond_object(ctx, target, updated)
@@ -306,4 +325,11 @@ async def version(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return error_response(_not_served())
+    """``/openapi/v2``, ``/openapi/v3`` and its group versions' documents (`openapi`)."""
+    found = None
+    if request.method in ("GET", "HEAD"):
+        accept = request.headers.get("Accept", "")
+        found = openapi_documents.answer(request.path, query_hash=request.query.get("hash"), accept=accept)
+    if found is None:
+        return error_response(_not_served())
+    return web.Response(body=found.body, status=found.status, headers=found.headers)
