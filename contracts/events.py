@@ -107,10 +107,16 @@ class ImageChanged(Payload):
     generation: int | None = Field(default=None, ge=0)
     """``metadata.generation`` seen by the publisher, a hint only (the reconcile reads the Image)."""
     resource_version: str | None = None
-    """``metadata.resourceVersion`` seen by the publisher, a hint only."""
+    """``metadata.resourceVersion`` seen by the publisher: the reconcile decides with that Image
+    or a newer one."""
     builder_version: str | None = None
     """The ``resourceVersion`` of the Image's builder that a builder change's fan-out saw: the
     reconcile decides with that builder or a newer one, never with one read before."""
+    build: Name | None = None
+    """The Build whose recorded outcome this tells (image-state), with ``build_version``."""
+    build_version: str | None = None
+    """The ``resourceVersion`` of ``build`` as its outcome was written: the reconcile decides with
+    that Build or a newer one, never from a cache that has not seen it yet."""
 
     @property
     def key(self) -> str:
@@ -254,6 +260,10 @@ class BuildScheduled(_AboutBuild):
 
     event_type: ClassVar[str] = "kiln.build.scheduled"
 
+    resource_version: str | None = None
+    """The Build's ``resourceVersion`` as its publisher saw it (the image-reconciler: as created):
+    the build-runner decides with that Build or a newer one."""
+
 
 class StormBuildScheduled(BuildScheduled):
     """A storm Build may need its pod (:meth:`contracts.builds.Build.storm`: made only for a
@@ -266,7 +276,12 @@ class StormBuildScheduled(BuildScheduled):
 def build_scheduled(build: builds.Build) -> BuildScheduled | StormBuildScheduled:
     """The scheduling event of ``build``, on the storm lane for a storm build."""
     model = StormBuildScheduled if build.storm() else BuildScheduled
-    return model(namespace=build.namespace, image=build.image_name(), build=build.name)
+    return model(
+        namespace=build.namespace,
+        image=build.image_name(),
+        build=build.name,
+        resource_version=build.resource_version,
+    )
 
 
 class BuildFinished(_AboutBuild):
@@ -278,6 +293,11 @@ class BuildFinished(_AboutBuild):
     """How the build pod ended."""
     pod: Name
     """Name of the build pod."""
+    pod_status: dict[str, Any] | None = None
+    """The finished pod's ``status`` as the kubelet wrote it, kept to what the Build's outcome
+    is made of (``phase``, ``reason``, ``message``, each container's ``name`` and ``state``): a
+    terminated pod never changes, so image-state records the outcome without reading the pod.
+    None (an older publisher): image-state reads the pod."""
 
 
 class BuildCancelRequested(_AboutBuild):

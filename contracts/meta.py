@@ -200,6 +200,10 @@ class KubeObject(KubeModel):
     def generation(self) -> int:
         return self.metadata.generation or 0
 
+    @property
+    def resource_version(self) -> str | None:
+        return self.metadata.resource_version
+
     def controller_reference(self, *, kind: str = "") -> OwnerReference:
         """An owner reference that makes this object the controller of another (kmeta's
         ``NewControllerRef``), naming it as Kiln serves it (``kpack.io/v1alpha2``); ``kind`` is for

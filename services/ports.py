@@ -33,6 +33,11 @@ class Publisher(Protocol):
 class Cluster(Protocol):
     """The Kubernetes objects Kiln reads and writes."""
 
+    async def catch_up(self, kind: str, namespace: str, name: str, version: str, *, image: str = "") -> None:
+        """Until reads show that object (a ``Build`` of ``image``) at ``version`` or newer: an
+        event's consistency token. Reads straight from the API server always do."""
+        ...
+
     async def get_image(self, namespace: str, name: str) -> images.Image | None: ...
 
     async def list_images(self, namespace: str | None = None) -> list[images.Image]: ...

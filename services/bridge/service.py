@@ -365,7 +365,18 @@ def build_finished(pod: dict[str, Any]) -> dict[str, Any] | None:
         "build": build,
         "outcome": phase,
         "pod": md.get("name"),
+        "pod_status": finished_status(pod.get("status") or {}),
     }
+
+
+def finished_status(status: dict[str, Any]) -> dict[str, Any]:
+    """What of a terminated pod's ``status`` makes its Build's outcome (see ``BuildFinished``)."""
+    kept: dict[str, Any] = {k: status[k] for k in ("phase", "reason", "message") if status.get(k)}
+    for field in ("initContainerStatuses", "containerStatuses"):
+        containers = status.get(field)
+        if containers:
+            kept[field] = [{"name": c.get("name", ""), "state": c.get("state") or {}} for c in containers]
+    return kept
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,7 @@ from services.registry import keychains as registry_keychains
 logger = logging.getLogger(__name__)
 SOURCE = "/kiln/build-runner"
 DEFAULT_SERVICE_ACCOUNT = registry_keychains.DEFAULT_SERVICE_ACCOUNT
+ACCOUNTS_REMEMBERED = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,18 +67,33 @@ class BuildRunner:
     clock: Callable[[], datetime]
     slots: Slots = dataclasses.field(default_factory=lambda: Slots(build_slots.Limits()))
     """The running-build limits (none by default): a build that finds no free slot is deferred."""
+    account_ttl_seconds: float = 30.0
+    """How long a service account's secrets are reused for the pods of its Builds (as the registry
+    keychains reuse them) before they are read again; 0: read for every pod."""
+    monotonic: Callable[[], float] = time.monotonic
     _configs: dict[str, registry_config.ImageConfig] = dataclasses.field(default_factory=dict, init=False)
+    _accounts: dict[tuple[str, str], tuple[ServiceAccountSecrets, float]] = dataclasses.field(
+        default_factory=dict, init=False
+    )
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
-        if isinstance(event.data, events.BuildScheduled):
-            await self.run(event.data.namespace, event.data.build)
+        data = event.data
+        if isinstance(data, events.BuildScheduled):
+            if data.resource_version:
+                await self.cluster.catch_up(
+                    "Build", data.namespace, data.build, data.resource_version, image=data.image
+                )
+            await self.run(data.namespace, data.build)
 
     async def run(self, namespace: str, name: str) -> None:
         build = await self.cluster.get_build(namespace, name)
         if build is None or not build.may_run():
             return
-        if await self.cluster.get_pod(namespace, build.pod_name()) is not None:
-            return
+        if (
+            started.pod_recorded(build)
+            and await self.cluster.get_pod(namespace, build.pod_name()) is not None
+        ):
+            return  # a pod was made for it; one that never was is refused on create (already exists)
         invalid = admission.validate_build(build)
         if invalid is not None:
             # A Build the image-reconciler made is valid by construction; one created directly has
@@ -103,6 +120,7 @@ class BuildRunner:
                 await self.cluster.create_pod(pod)
         except errors.AlreadyExistsError:
             logger.info("pod of %s/%s already exists", namespace, name)
+            await self._mark_running(build, pod_name=build.pod_name())
             return
         except errors.InvalidError as e:
             await self._fail(build, message=str(e))
@@ -134,6 +152,17 @@ class BuildRunner:
         warning: the API server's service-account admission then refuses the pod, and the Build
         fails with its message."""
         name = build.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT
+        key = (build.namespace, name)
+        kept, read_at = self._accounts.get(key, (None, 0.0))
+        if kept is not None and self.monotonic() - read_at < self.account_ttl_seconds:
+            return kept
+        found = await self._read_service_account(build, name)
+        if len(self._accounts) >= ACCOUNTS_REMEMBERED:
+            self._accounts.clear()
+        self._accounts[key] = (found, self.monotonic())
+        return found
+
+    async def _read_service_account(self, build: builds.Build, name: str) -> ServiceAccountSecrets:
         account, secrets = await registry_keychains.account_secrets(self.cluster, build.namespace, name)
         if account is None:
             # Every namespace of a real cluster has "default"; only an emulated one may lack it.

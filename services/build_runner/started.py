@@ -39,3 +39,10 @@ def running_status(build: builds.Build, *, pod_name: str, now: datetime) -> buil
         pod_name=pod_name,
         conditions=[meta.stamped(unknown, previous=previous, now=now)],
     )
+
+
+def pod_recorded(build: builds.Build) -> bool:
+    """Whether ``build``'s status names a pod made for it: only then may one exist already, short
+    of a build-runner stopped between creating the pod and writing this status (its pod is then
+    refused on create as already there)."""
+    return bool(build.status.pod_name)

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 from contracts import builders, builds, events, images, meta, source_resolvers
 from services import errors, ports
@@ -31,6 +32,7 @@ from services.registry import keychains as registry_keychains
 from services.sources import git_refs
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 SOURCE = "/kiln/image-reconciler"
 BUILDERS_REMEMBERED = 10_000
 """At most this many builders are kept between reconciles (then they are read again)."""
@@ -65,6 +67,7 @@ class ImageReconciler:
     async def handle(self, event: events.Event[events.Payload]) -> None:
         data = event.data
         if isinstance(data, events.ImageChanged):
+            await self._catch_up(data)
             await self.reconcile(data.namespace, data.name, builder_version=data.builder_version)
         elif isinstance(data, events.SourceChanged):
             await self.reconcile(data.namespace, data.image, pushed=data)
@@ -72,6 +75,15 @@ class ImageReconciler:
             await self.reconcile(data.namespace, data.image, image_pushed=True)
         elif isinstance(data, events.BuilderChanged):
             await self.fan_out(data, discriminator=event.id)
+
+    async def _catch_up(self, changed: events.ImageChanged) -> None:
+        """Reads show the Image and the recorded Build at the versions the event names, or newer."""
+        if changed.resource_version:
+            await self.cluster.catch_up("Image", changed.namespace, changed.name, changed.resource_version)
+        if changed.build and changed.build_version:
+            await self.cluster.catch_up(
+                "Build", changed.namespace, changed.build, changed.build_version, image=changed.name
+            )
 
     async def fan_out(self, changed: events.BuilderChanged, *, discriminator: str) -> None:
         """An ``image.changed`` for every Image built with the changed builder."""
@@ -230,8 +242,8 @@ class ImageReconciler:
         await self._apply_pvc(decided)
         await self._apply_resolver(resolver, decided.source_resolver)
         if decided.build is not None:
-            await _create_or_keep(self.cluster.create_build(decided.build))
-            await self._announce(decided.build)
+            created = await _create_or_keep(self.cluster.create_build(decided.build))
+            await self._announce(created or decided.build)
             logger.info(
                 "scheduled %s/%s (%s)", decided.build.namespace, decided.build.name, decided.build.reason()
             )
@@ -288,12 +300,14 @@ class ImageReconciler:
         )
 
 
-async def _create_or_keep(creating: object) -> None:
-    """Create; an object of that name already there is what a replayed event expects."""
+async def _create_or_keep(creating: Awaitable[T]) -> T | None:
+    """Create: the object created, or None when one of that name is already there (what a
+    replayed event expects)."""
     try:
-        await creating  # type: ignore[misc]
+        return await creating
     except errors.AlreadyExistsError as e:
         logger.info("already exists: %s", e)
+        return None
 
 
 async def list_git_branch(

@@ -54,11 +54,11 @@ def cache_lookup(build: builds.Build, status: builds.BuildStatus) -> CacheLookup
 
 
 def recorded_events(
-    build: builds.Build, status: builds.BuildStatus, *, now: datetime
+    build: builds.Build, status: builds.BuildStatus, *, now: datetime, version: str | None = None
 ) -> list[events.Event[events.Payload]]:
-    """What to publish once ``status`` is recorded on ``build``: ``cache.digest.updated`` for a
-    numbered build that succeeded with a registry cache, else ``image.changed``; nothing for a
-    Build of no Image."""
+    """What to publish once ``status`` is recorded on ``build`` (its ``resourceVersion`` now
+    ``version``): ``cache.digest.updated`` for a numbered build that succeeded with a registry
+    cache, else ``image.changed``; nothing for a Build of no Image."""
     image = build.labels.get(builds.IMAGE_LABEL, "")
     if not image:
         return []
@@ -73,12 +73,15 @@ def recorded_events(
             latest_cache_image=status.latest_cache_image or "",
         )
         return [events.new(updated, source=SOURCE, time=now, discriminator=build.name)]
-    return [image_changed(build.namespace, image=image, build=build.name, now=now)]
+    return [image_changed(build.namespace, image=image, build=build.name, now=now, version=version)]
 
 
-def image_changed(namespace: str, *, image: str, build: str, now: datetime) -> events.Event[events.Payload]:
-    """``image.changed`` for the Image of ``build``, whose outcome is recorded."""
-    changed = events.ImageChanged(namespace=namespace, name=image)
+def image_changed(
+    namespace: str, *, image: str, build: str, now: datetime, version: str | None = None
+) -> events.Event[events.Payload]:
+    """``image.changed`` for the Image of ``build``, whose outcome is recorded (the Build at
+    ``version``: the reconcile decides with it, or a newer one)."""
+    changed = events.ImageChanged(namespace=namespace, name=image, build=build, build_version=version)
     return events.new(changed, source=SOURCE, time=now, discriminator=f"finished:{build}")
 
 

@@ -70,7 +70,9 @@ class ImageState:
         if not build.running():
             await self._announce_again(build)
             return
-        pod = await self.cluster.get_pod(finished.namespace, finished.pod)
+        pod: dict[str, Any] | None = {"metadata": {"name": finished.pod}, "status": finished.pod_status}
+        if finished.pod_status is None:
+            pod = await self.cluster.get_pod(finished.namespace, finished.pod)
         if pod is None:
             return
         await self._record(build, pod)
@@ -81,14 +83,16 @@ class ImageState:
         lookup = cache_digests.cache_lookup(build, status)
         if lookup is not None:
             status = status.with_(latest_cache_image=await self.cache_image(build, lookup))
-        await self.cluster.replace_build_status(build.with_(status=status))
+        written = await self.cluster.replace_build_status(build.with_(status=status))
         logger.info(
             "build %s/%s: %s",
             build.namespace,
             build.name,
             "succeeded" if status.is_true("Succeeded") else "not succeeded",
         )
-        await self.publisher.publish_many(cache_digests.recorded_events(build, status, now=self.clock()))
+        await self.publisher.publish_many(
+            cache_digests.recorded_events(build, status, now=self.clock(), version=written.resource_version)
+        )
 
     async def cancel_build(self, requested: events.BuildCancelRequested) -> None:
         """End a running Build whose cancellation was asked for, and delete its pod."""
@@ -101,14 +105,16 @@ class ImageState:
             logger.info("build %s/%s: its pod finished before the cancellation", build.namespace, build.name)
             await self._record(build, pod)
             return
+        version = None
         if plan.status is not None:
-            await self.cluster.replace_build_status(build.with_(status=plan.status))
+            written = await self.cluster.replace_build_status(build.with_(status=plan.status))
+            version = written.resource_version
             logger.info("build %s/%s: canceled", build.namespace, build.name)
         if plan.delete_pod and pod is not None:
             await self.cluster.delete_pod(build.namespace, build.pod_name(), uid=pod["metadata"].get("uid"))
         if plan.action == "cancel" and plan.status is not None:
             await self.publisher.publish_many(
-                cache_digests.recorded_events(build, plan.status, now=self.clock())
+                cache_digests.recorded_events(build, plan.status, now=self.clock(), version=version)
             )
         elif plan.action == "clean up":
             await self._announce_again(build)
@@ -128,7 +134,9 @@ class ImageState:
                 "build %s/%s was recorded but not announced: announcing it", build.namespace, build.name
             )
             await self.publisher.publish_many(
-                cache_digests.recorded_events(build, build.status, now=self.clock())
+                cache_digests.recorded_events(
+                    build, build.status, now=self.clock(), version=build.resource_version
+                )
             )
 
     async def cache_image(self, build: builds.Build, lookup: cache_digests.CacheLookup) -> str:
@@ -156,8 +164,9 @@ class ImageState:
         if build is None:
             return
         status = cache_digests.recorded_digest(build, updated)
+        version = build.resource_version
         if status is not None:
-            await self.cluster.replace_build_status(build.with_(status=status))
+            version = (await self.cluster.replace_build_status(build.with_(status=status))).resource_version
             logger.info(
                 "build %s/%s: cache image %s recorded",
                 build.namespace,
@@ -165,6 +174,6 @@ class ImageState:
                 updated.latest_cache_image,
             )
         changed = cache_digests.image_changed(
-            updated.namespace, image=updated.image, build=updated.build, now=self.clock()
+            updated.namespace, image=updated.image, build=updated.build, now=self.clock(), version=version
         )
         await self.publisher.publish_many([changed])

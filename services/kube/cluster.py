@@ -31,6 +31,9 @@ class KubeCluster:
         self.requests[verb, kind] += 1
         return self.kube
 
+    async def catch_up(self, kind: str, namespace: str, name: str, version: str, *, image: str = "") -> None:
+        """Nothing to wait for: every read asks the API server."""
+
     async def get_image(self, namespace: str, name: str) -> images.Image | None:
         return await self._count("get", "Image").images.find(name, namespace=namespace)
 

@@ -200,6 +200,10 @@ class Resource(Generic[T]):
             raise errors.UnparseableError(found.describe(), raw=raw, problems=found.message)
         return found
 
+    def dump(self, obj: T) -> dict[str, Any]:
+        """``obj`` as the API server takes and gives it (what :meth:`parse` reads back)."""
+        return self._dump(obj)
+
     def typed(self, raw: dict[str, Any]) -> T | parsing.Unparsed:
         """``raw`` validated into this kind's type, or what is wrong with it."""
         try:

@@ -82,6 +82,8 @@ class Watchable(Protocol[T_co]):
 
 OnUnparsed = Callable[[WatchEvent[parsing.Unparsed]], Awaitable[None] | None]
 """Called with each change of an object that does not fit its model; may be sync or async."""
+OnListed = Callable[[list[dict[str, Any]], str], None]
+"""Called with every list answer's raw items and ``resourceVersion``, before the events it yields."""
 
 
 class _Gone(Exception):
@@ -113,11 +115,24 @@ async def watch(
     label_selector: str = "",
     on_unparsed: OnUnparsed | None = None,
     status: WatchStatus | None = None,
+    on_listed: OnListed | None = None,
+    slim: bool = False,
 ) -> AsyncGenerator[WatchEvent[T], None]:
     """Every change of ``resource``'s objects in ``namespace`` (None: all) matching the selector;
-    those of objects that do not fit their model go to ``on_unparsed`` instead."""
+    those of objects that do not fit their model go to ``on_unparsed`` instead.
+
+    ``on_listed`` sees every list answer whole (a cache replaces its contents with it). ``slim``
+    keeps only each object's metadata between events, for a caller that holds the objects itself:
+    an object deleted while the watch was gone then comes as ``DELETED`` with its metadata alone."""
     where = f"the watch of {resource.kind} in {namespace or 'all namespaces'}"
-    changes = _changes(resource, namespace=namespace, label_selector=label_selector, status=status)
+    changes = _changes(
+        resource,
+        namespace=namespace,
+        label_selector=label_selector,
+        status=status,
+        on_listed=on_listed,
+        keep=_metadata_only if slim else None,
+    )
     async with contextlib.aclosing(changes):
         async for kind, found in changes:
             if not isinstance(found, parsing.Unparsed):
@@ -135,9 +150,16 @@ async def watch(
 
 
 async def _changes(
-    resource: Watchable[T], *, namespace: str | None, label_selector: str, status: WatchStatus | None
+    resource: Watchable[T],
+    *,
+    namespace: str | None,
+    label_selector: str,
+    status: WatchStatus | None,
+    on_listed: OnListed | None = None,
+    keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> AsyncGenerator[tuple[str, T | parsing.Unparsed], None]:
-    """The list+watch loop: (type, typed object or what is wrong with it) for every change."""
+    """The list+watch loop: (type, typed object or what is wrong with it) for every change;
+    ``known`` holds what ``keep`` keeps of each object (all of it by default)."""
     known: dict[str, dict[str, Any]] = {}
     version = ""
     where = f"{resource.kind} in {namespace or 'all namespaces'}"
@@ -145,7 +167,9 @@ async def _changes(
         if not version:
             listed = await resource.list_raw(namespace=namespace, label_selector=label_selector)
             version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
-            for kind, raw in _relisted(known, listed.get("items") or []):
+            if on_listed is not None:
+                on_listed(listed.get("items") or [], version)
+            for kind, raw in _relisted(known, listed.get("items") or [], keep=keep):
                 yield kind, resource.typed(raw)
         try:
             response = await _open(resource, namespace=namespace, selector=label_selector, version=version)
@@ -162,7 +186,7 @@ async def _changes(
             async for chunk in response.content.iter_any():
                 lines, buffer = _split(buffer + chunk)
                 for event in lines:
-                    kind, raw, version = _step(event, known, version=version)
+                    kind, raw, version = _step(event, known, version=version, keep=keep)
                     if kind in (ADDED, MODIFIED, DELETED):
                         yield kind, resource.typed(raw)
         except _Gone:
@@ -210,7 +234,13 @@ def _split(buffer: bytes) -> tuple[list[dict[str, Any]], bytes]:
     return [json.loads(line) for line in complete if line.strip()], rest_
 
 
-def _step(event: dict[str, Any], known: dict[str, dict[str, Any]], *, version: str) -> tuple[str, Any, str]:
+def _step(
+    event: dict[str, Any],
+    known: dict[str, dict[str, Any]],
+    *,
+    version: str,
+    keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> tuple[str, Any, str]:
     """Apply one watch event to ``known``; returns (type, raw object, new resumption version)."""
     kind: str = event.get("type", "")
     raw: dict[str, Any] = event.get("object") or {}
@@ -222,13 +252,18 @@ def _step(event: dict[str, Any], known: dict[str, dict[str, Any]], *, version: s
         raise translating.translate(error) from error
     version = str((raw.get("metadata") or {}).get("resourceVersion") or version)
     if kind in (ADDED, MODIFIED):
-        known[_key(raw)] = raw
+        known[_key(raw)] = raw if keep is None else keep(raw)
     elif kind == DELETED:
         known.pop(_key(raw), None)
     return kind, raw, version
 
 
-def _relisted(known: dict[str, dict[str, Any]], items: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+def _relisted(
+    known: dict[str, dict[str, Any]],
+    items: list[dict[str, Any]],
+    *,
+    keep: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> list[tuple[str, Any]]:
     """Events that take ``known`` to ``items`` (a fresh list), updating ``known`` in place."""
     fresh = {_key(raw): raw for raw in items}
     changes: list[tuple[str, Any]] = []
@@ -243,8 +278,16 @@ def _relisted(known: dict[str, dict[str, Any]], items: list[dict[str, Any]]) -> 
             changes.append((ADDED, raw))
         elif _meta(seen, "resourceVersion") != _meta(raw, "resourceVersion"):
             changes.append((MODIFIED, raw))
-        known[key] = raw
+        known[key] = raw if keep is None else keep(raw)
     return changes
+
+
+def _metadata_only(raw: dict[str, Any]) -> dict[str, Any]:
+    metadata = raw.get("metadata") or {}
+    return {"metadata": {k: metadata[k] for k in _KEPT if k in metadata}}
+
+
+_KEPT = ("name", "namespace", "uid", "resourceVersion", "labels")
 
 
 def _meta(raw: dict[str, Any], field: str) -> str:
@@ -264,11 +307,14 @@ async def follow(
     label_selector: str = "",
     restart_delay: float = 1.0,
     status: WatchStatus | None = None,
+    on_listed: OnListed | None = None,
+    slim: bool = False,
 ) -> None:
     """Hand every event of :func:`watch` to ``handle`` (and those of objects that do not fit their
     model to ``on_unparsed``), watching again whenever the watch gives up.
 
-    Runs until cancelled; ``handle`` may be sync or async. ``status`` says whether it is streaming.
+    Runs until cancelled; ``handle`` may be sync or async. ``status`` says whether it is streaming;
+    ``on_listed`` and ``slim`` are :func:`watch`'s.
     """
     where = f"{resource.kind} in {namespace or 'all namespaces'}"
     while True:
@@ -280,6 +326,8 @@ async def follow(
                     label_selector=label_selector,
                     on_unparsed=on_unparsed,
                     status=status,
+                    on_listed=on_listed,
+                    slim=slim,
                 )
             ) as events:
                 async for event in events:

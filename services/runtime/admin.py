@@ -139,6 +139,13 @@ class Metrics:
         made so far by verb and kind."""
         self.registry.register(_ApiRequests(read))
 
+    def count_cache(
+        self, objects: Callable[[], Mapping[str, int]], size: Callable[[], int], served: Callable[[], int]
+    ) -> None:
+        """Expose the watch caches: ``kiln_cache_objects{kind}``, ``kiln_cache_bytes`` (the JSON
+        they hold) and ``kiln_cache_reads_total`` (reads answered without an API request)."""
+        self.registry.register(_Caches(objects, size, served))
+
     def exposition(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)
 
@@ -156,6 +163,29 @@ class _ApiRequests(prometheus_client.registry.Collector):
         for (verb, kind), count in sorted(self.read().items()):
             family.add_metric([verb, kind], count)
         yield family
+
+
+@dataclasses.dataclass(eq=False)
+class _Caches(prometheus_client.registry.Collector):
+    objects: Callable[[], Mapping[str, int]]
+    size: Callable[[], int]
+    served: Callable[[], int]
+
+    def collect(self) -> Iterator[prometheus_client.core.Metric]:
+        held = prometheus_client.core.GaugeMetricFamily(
+            "kiln_cache_objects", "Objects held by the watch caches, by kind.", labels=["kind"]
+        )
+        for kind, count in sorted(self.objects().items()):
+            held.add_metric([kind], count)
+        yield held
+        yield prometheus_client.core.GaugeMetricFamily(
+            "kiln_cache_bytes", "Bytes of JSON held by the watch caches.", value=self.size()
+        )
+        yield prometheus_client.core.CounterMetricFamily(
+            "kiln_cache_reads",
+            "Reads answered by the watch caches, without an API request.",
+            value=self.served(),
+        )
 
 
 def application(health: Health, metrics: Metrics) -> web.Application:

@@ -35,11 +35,11 @@ from services.build_runner import slots as build_slots
 from services.builder import service as builder_service
 from services.image_reconciler import service as reconciler_service
 from services.image_state import service as image_state_service
+from services.kube import caching, watching
 from services.kube import client as kube_client
 from services.kube import cluster as kube_cluster
 from services.kube import resources as kube_resources
 from services.kube import settings as kube_settings
-from services.kube import watching
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
 from services.runtime import admin
@@ -96,6 +96,7 @@ class RunSettings(BaseSettings):
     registry_keychain_seconds: float = Field(default=30.0, gt=0)
     """How long a service account's registry credentials are reused before its secrets are read again."""
     registry_max_retry_after: float = Field(default=retrying.DEFAULT_MAX_RETRY_AFTER, ge=0)
+    """The longest a registry's ``Retry-After`` may make one retry wait, in seconds."""
     git_listing: bool = True
     """List a new or changed Image's git branch or tag from its remote (``git ls-remote``, with the
     Image's service account's ``kpack.io/git`` secrets), so its first Build builds a commit; and
@@ -112,7 +113,12 @@ class RunSettings(BaseSettings):
     """At most this many ``git ls-remote`` started per second, however many remotes there are."""
     git_poll_concurrency: int = Field(default=8, ge=1)
     """At most this many ``git ls-remote`` at a time."""
-    """The longest a registry's ``Retry-After`` may make one retry wait, in seconds."""
+    watch_caches: bool = True
+    """Serve the services' reads of Images, SourceResolvers and Builds from list+watch caches in
+    their process (``services.kube.caching``); False: read each from the API server."""
+    cache_wait_seconds: float = Field(default=2.0, ge=0)
+    """How long a reconcile waits for the caches to show the version its event names before it
+    reads the API server instead."""
     watch_unhealthy_after_seconds: float = Field(default=60.0, gt=0)
     """How long one of the bridge's watches may stay down (refused, unreachable) before ``/healthz``
     fails (``/readyz`` fails at once), so that a bridge that cannot watch is restarted."""
@@ -186,6 +192,17 @@ async def running(
         stack.push_async_callback(api.close)
         typed = kube_resources.Kube(api, settings=kube)
         cluster = kube_cluster.KubeCluster(typed)
+        cached = caching.kinds_read(chosen)
+        if settings.watch_caches and cached:
+            caches = await stack.enter_async_context(caching.caching(typed, cached))
+            cluster = caching.CachedCluster(typed, caches, wait_seconds=settings.cache_wait_seconds)
+            health.add(
+                "watch-caches",
+                caches.health,
+                liveness=False,
+                fatal_after=settings.watch_unhealthy_after_seconds,
+            )
+            metrics.count_cache(caches.objects, caches.memory_bytes, lambda: cluster.served)
         registry, keychains = _registry(settings, own=own_credentials, cluster=cluster)
         stack.push_async_callback(registry.aclose)
         metrics.count_api_requests(lambda: cluster.requests)
@@ -336,6 +353,7 @@ def _handler(
             keychains=wiring.keychains,
             clock=clock,
             slots=slots or build_runner_service.Slots(build_slots.Limits()),
+            account_ttl_seconds=settings.registry_keychain_seconds,
         ).handle
     if name == "builder":
         return builder_service.BuilderService(
