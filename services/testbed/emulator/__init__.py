@@ -15,8 +15,11 @@ the real ``kubernetes-asyncio`` client and plain ``kubectl``:
 * fault injection (errors, 429, hangs) from Python or ``/_emulator/faults``; a count of its
   answers by status code, verb and resource (`Emulator.answers`, ``/_emulator/answers``), so a
   test can tell how many writes were refused with 409;
-* legacy discovery and ``meta.k8s.io`` Tables, so ``kubectl get`` and
-  ``kubectl apply --validate=false`` work against a kubeconfig from `Emulator.write_kubeconfig`.
+* legacy discovery, ``meta.k8s.io`` Tables and the OpenAPI v2 and v3 documents (`openapi`,
+  `operations`, `schemas`: the kpack kinds' from ``contracts.crds``, the core kinds' from the
+  official definitions), with ``fieldValidation=Strict``, so ``kubectl get``, ``kubectl apply``
+  (validation on, or ``--server-side``) and ``kubectl explain`` work against a kubeconfig from
+  `Emulator.write_kubeconfig`.
 
 kpack objects written over HTTP are checked against the CRD schemas Kiln deploys
 (``contracts.crds``: types and enums, with validation ratcheting on updates); objects seeded with
@@ -26,14 +29,15 @@ Admission only when `Emulator.call_admission` points the emulator at Kiln's webh
 (`kiln run admission`): kpack Image and Build writes then go through its ``/mutate`` and
 ``/validate`` (`admitting`). Not emulated: other admission and defaulting, other schemas, RBAC and
 auth, server-side apply field ownership, dry run, list pagination (``limit`` is ignored, which the
-API allows), pod scheduling or kubelet behaviour (see the simulated kubelet), OpenAPI documents.
+API allows), pod scheduling or kubelet behaviour (see the simulated kubelet), protobuf encoding.
 
 Built to keep up with Kiln at 10,000 Images: a list with a label selector reads what it returns
 (`indexes`), and a write is encoded once for its answer and every watch it reaches (`encoding`).
 
 Modules: `emulating` (the `Emulator` class), `server`/`streaming`/`admin` (HTTP), `admitting`,
 `store`, `indexes`, `watching`, `encoding`, `validating`, `patching`, `selectors`, `statuses`,
-`faults`, `resources`, `routing`, `discovery`, `tables`, `answers`, `bench`. Run one with
+`faults`, `resources`, `routing`, `discovery`, `tables`, `openapi`, `operations`, `schemas`,
+`answers`, `bench`. Run one with
 ``python -m services.testbed.emulator``.
 """
 

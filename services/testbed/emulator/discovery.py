@@ -1,7 +1,7 @@
 """Legacy discovery documents (``/version``, ``/api``, ``/apis``…) — enough for plain kubectl.
 
 kubectl first asks for aggregated discovery; answering the legacy format is allowed and it falls
-back. OpenAPI documents are not served (404): use ``kubectl apply --validate=false``.
+back. The OpenAPI documents kubectl reads for ``apply`` and ``explain`` are `openapi`'s.
 """
 
 from __future__ import annotations
