@@ -241,7 +241,7 @@ class Consumer:
         channel = await connecting.open_channel(self._connection, on_close=self._keeper.wake)
         subscription.channel = channel
         async with asyncio.timeout(connecting.RPC_SECONDS):
-            await channel.set_qos(prefetch_count=self._settings.prefetch)
+            await channel.set_qos(prefetch_count=self._service.prefetch or self._settings.prefetch)
             # Not declared through this channel (the topology declared it): nothing but this
             # consumer restores the subscription.
             queue = await channel.get_queue(subscription.queue, ensure=False)

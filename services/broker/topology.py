@@ -57,6 +57,9 @@ class Service:
     process decides for all (the build-runners' admission of builds to a limited number of slots)."""
     runner: str = ""
     """The ``kiln run`` service that consumes it, when not ``name`` (a lane of another service)."""
+    prefetch: int | None = None
+    """Deliveries in flight per queue (shard), when not the broker settings' ``prefetch``: a
+    storm lane takes a few at a time, so the service's CPU goes to its users' lane first."""
 
     @property
     def run_by(self) -> str:
@@ -72,6 +75,12 @@ SERVICES: tuple[Service, ...] = (
             events.SourceImagePushed.event_type,
             events.BuilderChanged.event_type,
         ),
+    ),
+    Service(
+        "image-reconciler-storm",
+        (events.StormImageChanged.event_type,),
+        runner="image-reconciler",
+        prefetch=2,
     ),
     Service(
         "build-runner",

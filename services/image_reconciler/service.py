@@ -1,9 +1,11 @@
 """The image-reconciler service: kpack's Image reconcile, one event at a time per image.
 
 Consumes ``image.changed``, ``source.changed`` and ``source.image.pushed`` (keyed by image, so a
-shard handles one image at a time) and ``builder.changed`` (fanned out to an ``image.changed`` per Image using that
-builder). Each reconcile reads the Image and what it depends on once — Builder, SourceResolver,
-Builds, cache PVC, and the newest Build's pod when that Build runs — asks the pure
+shard handles one image at a time) and ``builder.changed`` (fanned out to an
+``image.changed.storm`` per Image using that builder, consumed on the service's storm lane, a few at
+a time). Each reconcile reads the Image and what it depends on once — Builder, SourceResolver,
+Builds, cache PVC, and the newest Build's pod when that Build runs; the first three from the
+process's watch caches, at the versions its event names (``services.kube.caching``) — asks the pure
 :func:`services.image_reconciler.reconcile.plan` what to do (the pushed revision included), and
 performs each action with one API call; a Build created publishes ``build.scheduled``. One plan
 per event: the plan resolves the SourceResolver itself (:mod:`.resolvers`), so a new Image gets its
@@ -86,14 +88,15 @@ class ImageReconciler:
             )
 
     async def fan_out(self, changed: events.BuilderChanged, *, discriminator: str) -> None:
-        """An ``image.changed`` for every Image built with the changed builder."""
+        """An ``image.changed.storm`` for every Image built with the changed builder (its own lane:
+        users' pushes are not queued behind them)."""
         affected = planning.images_using(
             await self.cluster.list_images(changed.namespace or None), builder=changed
         )
         now = self.clock()
         await self.publisher.publish_many(
             events.new(
-                events.ImageChanged(
+                events.StormImageChanged(
                     namespace=image.namespace, name=image.name, builder_version=changed.resource_version
                 ),
                 source=SOURCE,

@@ -55,6 +55,16 @@ PAYLOADS: list[events.Payload] = [
     events.BuildFinished(namespace="ns", build="direct", outcome="Succeeded", pod="direct-build-pod"),
     events.BuildCancelRequested(namespace="ns", image="app", build="app-build-2"),
     events.StormBuildScheduled(namespace="ns", image="app", build="app-build-3"),
+    events.StormImageChanged(namespace="ns", name="app", builder_version="42"),
+    events.ImageChanged(namespace="ns", name="app", build="app-build-3", build_version="17"),
+    events.BuildFinished(
+        namespace="ns",
+        image="app",
+        build="app-build-3",
+        outcome="Failed",
+        pod="app-build-3-build-pod",
+        pod_status={"phase": "Failed", "initContainerStatuses": [{"name": "prepare", "state": {}}]},
+    ),
     events.SourceImagePushed(
         namespace="ns", image="app", reference="reg.io/src:v1", pushed="reg.io/src@sha256:" + "a" * 64
     ),
@@ -74,6 +84,7 @@ def test_an_event_survives_body_and_attributes(payload: events.Payload) -> None:
 def test_every_type_has_a_payload_model_named_after_it() -> None:
     assert set(events.TYPES) == {
         "kiln.image.changed",
+        "kiln.image.changed.storm",
         "kiln.builder.changed",
         "kiln.builder.input.changed",
         "kiln.builder.outdated",
