@@ -1,21 +1,19 @@
-"""The commands that run things: run, sandbox, replay, bench."""
+"""The commands that run things: run, sandbox, bench (``kiln replay`` is with the event log's, in
+``event_commands``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import signal
 import sys
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import httpx
 import typer
 
-from services.broker import connecting
-from services.broker import replay as broker_replay
 from services.broker import settings as broker_settings
 from services.cli import common
 from services.kube import settings as kube_settings
@@ -31,7 +29,6 @@ logger = logging.getLogger(__name__)
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("sandbox")(sandbox)
-    app.command("replay")(replay)
     app.command("bench")(bench)
 
 
@@ -170,25 +167,6 @@ async def _registry(host: str, stack: contextlib.AsyncExitStack) -> str:
         stack.push_async_callback(started.stop)
         typer.echo(f"no registry at {host}: started one at {started.host}", err=True)
         return started.host
-
-
-def replay(
-    offset: Annotated[str, typer.Option(help="first, next, or a stream offset number")] = "first",
-    limit: Annotated[int | None, typer.Option(help="at most this many events")] = None,
-) -> None:
-    """Print the event log (the broker's event stream) as JSON lines, from --offset."""
-
-    async def main() -> list[Any]:
-        settings = broker_settings.BrokerSettings()
-        connection = await connecting.connect(settings, service="replay")
-        try:
-            where: Any = int(offset) if offset.isdigit() else offset
-            return await broker_replay.replay(connection, settings=settings, offset=where, limit=limit)
-        finally:
-            await connection.close()
-
-    for event in asyncio.run(main()):
-        print(json.dumps({**event.attributes(), "data": event.data.model_dump(mode="json")}))
 
 
 def bench(
