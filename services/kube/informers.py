@@ -29,6 +29,7 @@ import collections
 import contextlib
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Literal
 
@@ -83,9 +84,18 @@ class Lookup:
 class Store:
     """One kind's objects, newest version of each, with an optional index by one label."""
 
-    def __init__(self, kind: str, *, index_label: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        index_label: str | None = None,
+        covers: Callable[[dict[str, Any]], bool] = lambda _raw: True,
+    ) -> None:
         self.kind = kind
         self.index_label = index_label
+        self.covers = covers
+        """Whether an object is one the watch shows (its label selector): only those are kept,
+        since the watch would never bring the changes of another."""
         self.synced = False
         """Whether a list answer was taken: from then on, a missing object is absent."""
         self._entries: dict[Key, Entry] = {}
@@ -131,6 +141,8 @@ class Store:
     def offer(self, raw: dict[str, Any]) -> None:
         """What the service read or wrote: kept unless the store holds a newer version; a read
         answer ends the object's staleness."""
+        if not self.covers(raw):
+            return
         key = key_of(raw)
         self._put(raw)
         self._stale.discard(key)
@@ -269,7 +281,7 @@ class Informer:
     ) -> None:
         self.resource = resource
         self.label_selector = label_selector
-        self.store = Store(resource.kind, index_label=index_label)
+        self.store = Store(resource.kind, index_label=index_label, covers=_selected_by(label_selector))
         self.store.changed = self._notify
         self.status = watching.WatchStatus(f"the {resource.kind} cache")
         self._moved = asyncio.Event()
@@ -311,6 +323,20 @@ class Informer:
     def _notify(self) -> None:
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()
+
+
+def _selected_by(label_selector: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether an object matches ``label_selector``: empty, or labels that must exist (``a,b``),
+    the selectors these caches watch with."""
+    required = [part.strip() for part in label_selector.split(",") if part.strip()]
+    if not all(re.fullmatch(r"[A-Za-z0-9./_-]+", part) for part in required):
+        raise ValueError(f"a watch cache takes label-exists selectors only, not {label_selector!r}")
+
+    def covers(raw: dict[str, Any]) -> bool:
+        labels = (raw.get("metadata") or {}).get("labels") or {}
+        return all(label in labels for label in required)
+
+    return covers
 
 
 class _Raw:

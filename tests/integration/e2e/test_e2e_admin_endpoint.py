@@ -52,7 +52,9 @@ async def test_health_readiness_and_metrics_answer_for_every_service(run: Run) -
                 "bridge": "ok",
                 "bridge-watches": "ok",
                 "broker": "ok",
+                "watch-caches": "ok",
                 "image-reconciler": "ok",
+                "image-reconciler-storm": "ok",
                 "build-runner": "ok",
                 "build-runner-storm": "ok",
                 "build-slots": "ok",
@@ -83,6 +85,15 @@ async def test_health_readiness_and_metrics_answer_for_every_service(run: Run) -
     }
     assert sum(requests.values()) > 10
     assert requests[(("kind", "Build"), ("verb", "create"))] >= 1
+    # the reconciler read its Image, resolver and Builds from the watch caches
+    assert found[("kiln_cache_reads_total", ())] >= 3
+    assert {dict(labels)["kind"] for (n, labels) in found if n == "kiln_cache_objects"} == {
+        "Image",
+        "SourceResolver",
+        "Build",
+    }
+    assert found[("kiln_cache_objects", (("kind", "Image"),))] >= 1
+    assert found[("kiln_cache_bytes", ())] > 0
     count = found[
         ("kiln_event_handle_seconds_count", (("service", "image-state"), ("type", "kiln.build.finished")))
     ]

@@ -188,3 +188,19 @@ async def test_the_caches_serve_again_after_the_api_server_dropped_the_watch(
 
     assert await cached.get_source_resolver(namespace, "after") is not None
     assert reads(cached) == 0
+
+
+async def test_a_build_of_no_image_is_never_served_from_the_cache(
+    kube: resources.Kube, cached: caching.CachedCluster, namespace: str
+) -> None:
+    written = await cached.create_build(kube_support.build("lone", namespace))
+    other = cluster.KubeCluster(kube)
+    annotated = written.model_copy(
+        update={"metadata": written.metadata.model_copy(update={"annotations": {"kiln.dev/cancel": "true"}})}
+    )
+    await other.kube.builds.replace(annotated)  # a user's change: the Build watch does not show it
+
+    found = await cached.get_build(namespace, "lone")
+
+    assert found is not None
+    assert found.annotations == {"kiln.dev/cancel": "true"}

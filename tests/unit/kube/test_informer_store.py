@@ -141,3 +141,18 @@ def test_versions_that_are_not_numbers_let_the_last_one_win() -> None:
 
     assert held(store, "a") == obj("a", "xyz", spec=2)
     assert store.reached("ns", "a", 99)
+
+
+def test_an_object_the_watch_does_not_select_is_not_kept() -> None:
+    store = informers.Store(
+        "Build",
+        index_label=builds.IMAGE_LABEL,
+        covers=lambda raw: builds.IMAGE_LABEL in (raw["metadata"].get("labels") or {}),
+    )
+    store.listed([], "1")
+
+    store.offer(obj("standalone", 5))
+    store.offer(obj("app-build-1", 6, image="app"))
+
+    assert store.lookup("ns", "standalone").state == informers.ABSENT
+    assert store.lookup("ns", "app-build-1").state == informers.FRESH
