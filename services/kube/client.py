@@ -12,11 +12,17 @@ proxy is chosen once instead, when the client is built: the kubeconfig's ``proxy
 one, else ``HTTPS_PROXY`` / ``HTTP_PROXY`` for the server's scheme unless ``NO_PROXY`` exempts
 the server (:func:`environment_proxy`, the rule aiohttp applied per request). ``~/.netrc`` is
 not read: the kubeconfig or the service account carries the API server's credentials.
+
+Every request says which Kiln services sent it, in its ``User-Agent`` (:func:`user_agent`:
+``kiln/0.1.0 (image-reconciler)``), as Kubernetes' own components do: audit logs, API priority
+and fairness rules and the RBAC test (one service per process, each with its own role) can tell
+the services apart.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import logging
 import os
 import pathlib
@@ -35,6 +41,17 @@ DEFAULT_NAMESPACE = "default"
 _READ_BUFFER_BYTES = 2**21
 """aiohttp's read buffer for API answers: a watch event carries a whole object, up to etcd's 1.5 MiB
 request limit (the size ``kubernetes-asyncio`` gives its own session)."""
+_PRODUCT = "kiln"
+
+
+def user_agent(agent: str = "") -> str:
+    """The ``User-Agent`` of Kiln's requests: ``kiln/<version>``, then the services (or command)
+    that send them in parentheses when named (``kiln/0.1.0 (bridge+triggers)``)."""
+    try:
+        version = importlib.metadata.version(_PRODUCT)
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"{_PRODUCT}/{version} ({agent})" if agent else f"{_PRODUCT}/{version}"
 
 
 def in_cluster(settings: kube_settings.KubeSettings) -> bool:
@@ -121,10 +138,12 @@ def _without_per_request_lookups(api: client.ApiClient, *, proxy: str | None) ->
         rest.proxy = proxy
 
 
-async def api_client(settings: kube_settings.KubeSettings) -> client.ApiClient:
-    """A new ``ApiClient``; the caller closes it (``await api.close()``)."""
+async def api_client(settings: kube_settings.KubeSettings, *, agent: str = "") -> client.ApiClient:
+    """A new ``ApiClient`` whose requests carry :func:`user_agent` of ``agent`` (the services or
+    command using it); the caller closes it (``await api.close()``)."""
     configured = await configuration(settings)
     api = client.ApiClient(configured)
+    api.user_agent = user_agent(agent)
     proxy = None if configured.proxy else environment_proxy(configured.host or "", os.environ)
     _without_per_request_lookups(api, proxy=proxy)
     chosen = urllib.parse.urlsplit(configured.proxy or proxy or "")
@@ -134,9 +153,11 @@ async def api_client(settings: kube_settings.KubeSettings) -> client.ApiClient:
 
 
 @contextlib.asynccontextmanager
-async def connected(settings: kube_settings.KubeSettings) -> AsyncIterator[client.ApiClient]:
-    """An ``ApiClient`` for the block, closed on the way out."""
-    api = await api_client(settings)
+async def connected(
+    settings: kube_settings.KubeSettings, *, agent: str = ""
+) -> AsyncIterator[client.ApiClient]:
+    """An ``ApiClient`` for the block (requests sent as ``agent``), closed on the way out."""
+    api = await api_client(settings, agent=agent)
     try:
         yield api
     finally:

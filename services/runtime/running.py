@@ -188,7 +188,7 @@ async def running(
         publisher.observe = metrics.published
         stack.push_async_callback(publisher.close)
         health.add("broker", publisher.health, liveness=False, fatal_after=broker.unhealthy_after_seconds)
-        api = await kube_client.api_client(kube)
+        api = await kube_client.api_client(kube, agent="+".join(chosen))
         stack.push_async_callback(api.close)
         typed = kube_resources.Kube(api, settings=kube)
         cluster = kube_cluster.KubeCluster(typed)

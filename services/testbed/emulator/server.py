@@ -88,6 +88,8 @@ async def api(request: web.Request) -> web.StreamResponse:
         return await _answer(request, ctx, parsed, verb="")
     watch = request.query.get("watch", "").lower() in ("true", "1")
     verb = parsed.verb(request.method, watch=watch)
+    agent = request.headers.get("User-Agent", "")
+    ctx.answers.request(agent, verb=verb, group=parsed.resource.group, resource=parsed.fault_resource)
     response = await _answer(request, ctx, parsed, verb=verb)
     ctx.answers.add(response.status, verb=verb, resource=parsed.fault_resource)
     return response

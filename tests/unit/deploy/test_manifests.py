@@ -236,7 +236,7 @@ def test_every_deployment_runs_one_kiln_service_hardened_and_probed(deployment: 
     assert container["command"][:2] == ["kiln", "run"]
     assert container["command"][2] in SERVICES
     assert len(container["command"]) == 3
-    assert pod["serviceAccountName"] == "kiln"
+    assert pod["serviceAccountName"] == f"kiln-{container['command'][2]}", "each service its own role"
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
@@ -345,14 +345,14 @@ def test_the_registry_readers_mount_kilns_optional_registry_credentials_where_th
     assert readers == {"build-runner", "image-state", "builder"}
 
 
-def test_kiln_may_read_the_service_accounts_and_secrets_that_hold_registry_credentials() -> None:
-    rules = _only("ClusterRole", "kiln")["rules"]
-
-    for resource in ("secrets", "serviceaccounts"):
-        assert any(
-            "" in rule["apiGroups"] and resource in rule["resources"] and "get" in rule["verbs"]
-            for rule in rules
-        ), resource
+def test_the_registry_readers_may_read_the_service_accounts_and_secrets_that_hold_credentials() -> None:
+    for service in ("build-runner", "image-state", "builder", "image-reconciler", "sources"):
+        rules = _only("ClusterRole", f"kiln-{service}")["rules"]
+        for resource in ("secrets", "serviceaccounts"):
+            assert any(
+                "" in rule["apiGroups"] and resource in rule["resources"] and "get" in rule["verbs"]
+                for rule in rules
+            ), (service, resource)
 
 
 def test_every_deployment_gets_the_broker_url_setting() -> None:
