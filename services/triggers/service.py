@@ -14,13 +14,18 @@ per Builder/ClusterBuilder (``"builders"``). When the broker or the API server f
 503 so that the sender delivers again (the events' ids are stable, so nothing is published twice
 as a different fact). Refusals are JSON ``{"error": …}``: 400 naming the field, 401 for a bad
 signature or token, 404 for a provider whose secret is unset, 413 for a body over the limit (JSON
-nested deeper than ``contracts.json_bounds.MAX_DEPTH`` levels is a 400).
+nested deeper than ``contracts.json_bounds.MAX_DEPTH`` levels is a 400), and 429 with
+``Retry-After`` for a source over its rate (:mod:`services.triggers.limits`: ``KILN_TRIGGERS_RATE_PER_SECOND``,
+``KILN_TRIGGERS_BURST``, per client address, or per ``X-Forwarded-For`` first hop with
+``KILN_TRIGGERS_TRUSTED_PROXY``), before anything else is looked at.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +34,7 @@ from aiohttp import web
 
 from contracts import builders, events
 from services import errors, ports
-from services.triggers import matching, webhooks
+from services.triggers import limits, matching, webhooks
 from services.triggers import settings as triggers_settings
 
 logger = logging.getLogger(__name__)
@@ -50,6 +55,14 @@ class Triggers:
     _: dataclasses.KW_ONLY
     settings: triggers_settings.TriggersSettings
     clock: Callable[[], datetime] = _now
+    monotonic: Callable[[], float] = time.monotonic
+    """The clock of the rate limits."""
+    buckets: limits.Buckets = dataclasses.field(init=False)
+    """Each source's token bucket (``settings.rate_per_second``, ``settings.burst``)."""
+
+    def __post_init__(self) -> None:
+        rate = limits.Rate(per_second=self.settings.rate_per_second, burst=self.settings.burst)
+        self.buckets = limits.Buckets(rate, max_sources=self.settings.rate_limited_sources)
 
     def app(self) -> web.Application:
         """The aiohttp application serving the four webhook routes."""
@@ -71,6 +84,9 @@ class Triggers:
         """A request handler: the provider enabled, the body read, refusals answered as JSON."""
 
         async def route(request: web.Request) -> web.Response:
+            refused = self._over_rate(request)
+            if refused is not None:
+                return refused
             try:
                 secret = self.settings.credential(credential)
                 if secret is None:
@@ -88,6 +104,21 @@ class Triggers:
                 return _json({"error": str(e)}, status=500)
 
         return route
+
+    def _over_rate(self, request: web.Request) -> web.Response | None:
+        """429 with ``Retry-After`` when the request's source is over its rate, else None."""
+        source = limits.source_of(
+            request.remote,
+            request.headers.get("X-Forwarded-For"),
+            trust_proxy=self.settings.trusted_proxy,
+        )
+        verdict = self.buckets.take(source, now=self.monotonic())
+        if verdict.allowed:
+            return None
+        seconds = max(1, math.ceil(verdict.retry_after))
+        logger.debug("%s refused (429): %s is over its rate", request.path, source)
+        body = {"error": f"too many requests from {source}: retry in {seconds} s"}
+        return web.json_response(body, status=429, headers={"Retry-After": str(seconds)})
 
     async def _body(self, request: web.Request) -> bytes:
         limit = self.settings.max_body_bytes

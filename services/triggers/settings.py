@@ -44,6 +44,17 @@ class TriggersSettings(BaseSettings):
     configuration). Unset: ``/webhooks/registry`` is refused."""
     max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1)
     """Largest request body accepted; a larger one is answered 413."""
+    rate_per_second: float = Field(default=20.0, ge=0)
+    """Webhook requests a second one source may send, sustained (0: no limit); one beyond
+    ``burst`` and this rate is answered 429 with ``Retry-After``."""
+    burst: int = Field(default=100, ge=1)
+    """Webhook requests one source may send at once before ``rate_per_second`` applies."""
+    trusted_proxy: bool = False
+    """The webhook server is reached only through a proxy (an ingress, a load balancer) that sets
+    ``X-Forwarded-For``: the header's first hop is the source that is rate-limited. False: the
+    peer address is, and the header (which any sender can write) is ignored."""
+    rate_limited_sources: int = Field(default=10_000, ge=1)
+    """Most sources whose request rate is remembered at once (the least recently seen are forgotten)."""
 
     def credential(self, name: Credential) -> str | None:
         """The secret value of ``name``, or None when it is unset or empty (the provider is disabled)."""
