@@ -200,8 +200,14 @@ async def test_three_workers_build_every_image_exactly_as_often_as_it_should_and
     }
     assert wrong == {}
     # Every write here is a Kiln service's but the test's creates (new names) and the simulated
-    # kubelet's pod status merge patches (no resourceVersion): none of those can be refused with 409.
-    assert refused == {}, "Kiln's services never lose a write to each other"
+    # kubelet's pod status merge patches (no resourceVersion). One writer per status leaves only
+    # the image-reconciler's writes to be refused: a worker that just took a shard over may plan
+    # from a watch cache that has not yet seen its predecessor's last writes (the start's
+    # balancing, the kill); the refused write marks the object stale and is retried from a fresh
+    # read. So: only those kinds, and few.
+    reconcilers_own = {"update images/status", "create sourceresolvers", "update sourceresolvers/status"}
+    assert set(refused) <= reconcilers_own, "Kiln's services never refuse each other's writes"
+    assert sum(refused.values()) <= IMAGES // 10, refused
     assert [b.name for b in all_builds if not b.succeeded()] == []
     assert overlaps.overlapping == []
     assert busiest.process.returncode == -9
