@@ -4,7 +4,7 @@ storm (their pods then take the slot kept for users), the limit is never exceede
 build runs in the end. The figures are printed.
 
 ``KILN_STORM_IMAGES`` sets the storm's size (30 here by default; the README's figures are from a
-run of 2,000)."""
+run of 2,000, which takes many minutes: ``KILN_STORM_IMAGES=2000 pytest -s --timeout 3000 …``)."""
 
 from __future__ import annotations
 
