@@ -20,7 +20,9 @@ from collections.abc import Awaitable, Callable, Mapping
 import aio_pika
 import aio_pika.abc
 import aiormq.abc
+import aiormq.exceptions
 
+from services import errors
 from services.broker import settings as broker_settings
 
 logger = logging.getLogger(__name__)
@@ -145,8 +147,11 @@ class Keeper:
     async def _run(self) -> None:
         failing = False
         while True:
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that comes just after a
+            # wake (a channel closed by the broker wakes the keeper), and stop() then waits forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), self._period)
+                async with asyncio.timeout(self._period):
+                    await self._woken.wait()
             self._woken.clear()
             if not usable(self._connection):
                 continue
@@ -159,6 +164,10 @@ class Keeper:
                 await asyncio.sleep(self._period)
             else:
                 failing = False
+
+
+class ChannelUnavailableError(errors.TemporaryError):
+    """No channel could be opened in time: the connection is down or the broker does not answer."""
 
 
 class KeptChannel:
@@ -185,17 +194,27 @@ class KeptChannel:
         return kept
 
     async def get(self) -> aio_pika.abc.AbstractChannel:
-        """The open channel, opened again first if it was lost."""
+        """The open channel, opened again first if it was lost.
+
+        Raises :class:`ChannelUnavailableError` if none is open within :data:`RPC_SECONDS`, the
+        wait for the lock included: callers queued behind a failing open fail together, not one
+        :data:`RPC_SECONDS` after another.
+        """
         channel = self._channel
         if channel is not None and not channel.is_closed:
             return channel
-        async with self._lock:
-            if self._channel is None or self._channel.is_closed:
-                self._channel = await open_channel(
-                    self._connection, confirms=self._confirms, on_close=self._keeper.wake
-                )
-                logger.debug("%s: channel opened", self._name)
-            return self._channel
+        try:
+            async with asyncio.timeout(RPC_SECONDS), self._lock:
+                if self._channel is None or self._channel.is_closed:
+                    self._channel = await open_channel(
+                        self._connection, confirms=self._confirms, on_close=self._keeper.wake
+                    )
+                    logger.debug("%s: channel opened", self._name)
+                return self._channel
+        except (TimeoutError, RuntimeError, aiormq.exceptions.AMQPError) as e:
+            # RuntimeError: aio-pika's word for a connection closed or being closed.
+            down = CONNECTION_DOWN if not usable(self._connection) else "the broker did not open it"
+            raise ChannelUnavailableError(f"{self._name}: no channel ({down}): {e!r}") from e
 
     def health(self) -> str | None:
         """Why the channel cannot be used now, or ``None``."""
