@@ -376,6 +376,7 @@ async def _sandbox(
             github_secret=SecretStr(WEBHOOK_SECRET),
             generic_token=SecretStr(WEBHOOK_SECRET),
             registry_token=SecretStr(WEBHOOK_SECRET),
+            rate_per_second=0.0,  # every webhook here comes from this machine: the pusher, the registry
         )
         async with running.running(
             services, settings=run_settings, broker=settings, kube=kube, triggers=hooks
