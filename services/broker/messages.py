@@ -19,6 +19,7 @@ from services import errors
 HEADER_PREFIX = "ce-"
 KEY_HEADER = "ce-subject"
 ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "time")
+JSON = "application/json"
 
 
 def to_message(event: events.Event[events.Payload]) -> aio_pika.Message:
@@ -50,7 +51,14 @@ def attributes_of(headers: Mapping[str, object]) -> dict[str, object]:
 
 
 def from_message(message: aio_pika.abc.AbstractMessage) -> events.Event[events.Payload]:
-    """The typed event of ``message``; :class:`InvalidMessageError` says which field is wrong."""
+    """The typed event of ``message``; :class:`InvalidMessageError` says which field is wrong.
+
+    The content type, when the message has one, is the event's ``datacontenttype``: JSON."""
+    content_type = (message.content_type or JSON).partition(";")[0].strip().lower()
+    if content_type != JSON:
+        raise errors.InvalidMessageError(
+            f"datacontenttype: {message.content_type!r}; Kiln's events are {JSON}"
+        )
     try:
         return events.parse(message.body, attributes=attributes_of(message.headers or {}))
     except events.InvalidEventError as e:
