@@ -91,7 +91,8 @@ async def entries(
             raise errors.NotFoundError(f"no event stream {name} on the broker: {e}") from e
         while True:
             try:
-                message = await asyncio.wait_for(arrived.get(), timeout=idle)
+                async with asyncio.timeout(idle):  # not wait_for: it may swallow a cancel (3.11)
+                    message = await arrived.get()
             except TimeoutError:
                 return
             await message.ack()

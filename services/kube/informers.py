@@ -316,8 +316,9 @@ class Informer:
             if remaining <= 0:
                 return False
             moved = self._moved
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(moved.wait(), remaining)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: a cancel is never lost
+                async with asyncio.timeout(remaining):
+                    await moved.wait()
         return True
 
     def _notify(self) -> None:
