@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from services.cli import cluster_commands, core_commands, event_commands, service_commands
+from services.cli import cluster_commands, core_commands, event_commands, service_commands, status_commands
 
 app = typer.Typer(
     name="kiln",
@@ -20,3 +20,4 @@ core_commands.register(app)
 cluster_commands.register(app)
 service_commands.register(app)
 event_commands.register(app)
+status_commands.register(app)
