@@ -9,7 +9,7 @@ leave such objects out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from contracts import builders, buildpacks, builds, events, images, source_resolvers, stacks
@@ -41,6 +41,11 @@ class Cluster(Protocol):
     async def get_image(self, namespace: str, name: str) -> images.Image | None: ...
 
     async def list_images(self, namespace: str | None = None) -> list[images.Image]: ...
+
+    async def find_images(self, matches: Callable[[dict[str, Any]], bool]) -> list[images.Image]:
+        """The Images (all namespaces) whose raw object ``matches``: a cheap test on the JSON, so
+        that only the Images it keeps are validated into models."""
+        ...
 
     async def replace_image_status(self, image: images.Image) -> images.Image: ...
 

@@ -102,6 +102,14 @@ class CachedCluster(cluster.KubeCluster):
         # absent from the cache is not enough: an Image just created may be announced first
         return await self._read("Image", self.kube.images, namespace, name, super().get_image, absent=False)
 
+    async def find_images(self, matches: Callable[[dict[str, Any]], bool]) -> list[images.Image]:
+        informer = self.caches.by_kind.get("Image")
+        held = informer.store.everything() if informer is not None else None
+        if held is None:
+            return await super().find_images(matches)
+        self.served += 1
+        return cluster.typed_matching(self.kube.images, informers.bodies(held), matches)
+
     async def get_source_resolver(self, namespace: str, name: str) -> source_resolvers.SourceResolver | None:
         return await self._read(
             "SourceResolver", self.kube.source_resolvers, namespace, name, super().get_source_resolver
@@ -245,6 +253,7 @@ def _parsed(resource: resources.Resource[T], items: Iterable[dict[str, Any]]) ->
 
 
 READ_BY = {
+    "triggers": ("Image",),
     "image-reconciler": ("Image", "SourceResolver", "Build"),
     "build-runner": ("Build",),
     "image-state": ("Build",),

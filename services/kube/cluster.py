@@ -9,11 +9,14 @@ UnparseableError for one that does not fit its model; lists leave such objects o
 from __future__ import annotations
 
 import collections
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from contracts import builders, builds, images, source_resolvers
 from services import ports
-from services.kube import resources
+from services.kube import parsing, resources
+
+T = TypeVar("T")
 
 
 class KubeCluster:
@@ -39,6 +42,10 @@ class KubeCluster:
 
     async def list_images(self, namespace: str | None = None) -> list[images.Image]:
         return await self._count("list", "Image").images.list(namespace=namespace)
+
+    async def find_images(self, matches: Callable[[dict[str, Any]], bool]) -> list[images.Image]:
+        listed = await self._count("list", "Image").images.list_raw(namespace=None, label_selector="")
+        return typed_matching(self.kube.images, listed.get("items") or [], matches)
 
     async def replace_image_status(self, image: images.Image) -> images.Image:
         return await self._count("update_status", "Image").images.replace_status(image)
@@ -155,3 +162,22 @@ class KubeCluster:
     ) -> dict[str, Any] | None:
         kube = self._count("get", plural)
         return await kube.custom_objects(api_version, plural).find(name, namespace=namespace)
+
+
+def typed_matching(
+    resource: resources.Resource[T],
+    items: Iterable[dict[str, Any]],
+    matches: Callable[[dict[str, Any]], bool],
+) -> list[T]:
+    """The raw ``items`` that ``matches`` keeps, validated; one that does not fit its model is left
+    out (and reported once), as a list leaves it out."""
+    found: list[T] = []
+    for raw in items:
+        if not matches(raw):
+            continue
+        typed = resource.typed(raw)
+        if isinstance(typed, parsing.Unparsed):
+            resource.skips.skipped(typed, where=f"the list of {resource.kind}")
+            continue
+        found.append(typed)
+    return found

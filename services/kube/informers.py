@@ -189,6 +189,12 @@ class Store:
             return Lookup(UNKNOWN)
         return Lookup(FRESH, entry.body)
 
+    def everything(self) -> list[bytes] | None:
+        """Every object held; None when not synced yet."""
+        if not self.synced:
+            return None
+        return [entry.body for entry in self._entries.values()]
+
     def deleted(self, namespace: str, name: str) -> bool:
         """Whether that object was seen deleted (and not created again since)."""
         return (namespace, name) in self._tombstones and (namespace, name) not in self._entries

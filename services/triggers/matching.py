@@ -40,6 +40,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from contracts import builders, events, images, references, sources
 from services import ports
@@ -94,6 +95,32 @@ def affects(image: images.Image, push: webhooks.Push) -> bool:
         return False
     revisions = followed_revisions(push.ref)
     return revisions is None or git.revision in revisions
+
+
+def may_follow(raw: Mapping[str, Any], push: webhooks.Push) -> bool:
+    """Whether an Image as the API server gives it (raw JSON) may follow the repository ``push`` is
+    to: the test the triggers service runs on every Image before validating any (``affects``
+    decides)."""
+    url = _field(raw, "spec", "source", "git", "url")
+    return isinstance(url, str) and repository_key(url) in {
+        key for key in map(repository_key, push.urls) if key is not None
+    }
+
+
+def may_pull(raw: Mapping[str, Any], pushes: Sequence[webhooks.ManifestPush]) -> bool:
+    """Whether a raw Image's registry source may be a tag ``pushes`` moved (``source_image_pushed``
+    decides)."""
+    image = _field(raw, "spec", "source", "registry", "image")
+    return isinstance(image, str) and any(p.tag and pushed_tag(image, p) for p in pushes)
+
+
+def _field(raw: Mapping[str, Any], *path: str) -> object:
+    found: object = raw
+    for name in path:
+        if not isinstance(found, Mapping):
+            return None
+        found = found.get(name)
+    return found
 
 
 def affected_images(listed: Iterable[images.Image], push: webhooks.Push) -> list[images.Image]:

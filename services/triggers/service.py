@@ -168,7 +168,8 @@ class Triggers:
         if isinstance(outcome, webhooks.Ignored):
             logger.info("ignored: %s", outcome.reason)
             return _json({"published": 0, "images": [], "ignored": outcome.reason}, status=202)
-        batch = matching.source_changed(await self.cluster.list_images(), outcome, time=self.clock())
+        following = await self.cluster.find_images(lambda raw: matching.may_follow(raw, outcome))
+        batch = matching.source_changed(following, outcome, time=self.clock())
         await self.publisher.publish_many(batch)
         affected = [event.subject for event in batch]
         logger.info(
@@ -195,7 +196,8 @@ class Triggers:
         batch = matching.builder_changed(listed, pushes, time=self.clock())
         inputs = [obj for kind in events.INPUT_KINDS for obj in await self.cluster.list_builder_inputs(kind)]
         resolved = matching.input_changed(inputs, pushes, time=self.clock())
-        sourced = matching.source_image_pushed(await self.cluster.list_images(), pushes, time=self.clock())
+        pulling = await self.cluster.find_images(lambda raw: matching.may_pull(raw, pushes))
+        sourced = matching.source_image_pushed(pulling, pushes, time=self.clock())
         await self.publisher.publish_many([*batch, *resolved, *sourced])
         affected = [event.subject for event in batch]
         moved = [event.subject for event in resolved]

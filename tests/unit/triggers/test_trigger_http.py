@@ -4,7 +4,7 @@ over the limit, a publisher failing)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,16 +23,18 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 @dataclass
 class Cluster:
-    """The two reads the triggers service makes."""
+    """The reads the triggers service makes."""
 
     images: list[images.Image] = field(default_factory=list)
     builders: dict[str, list[builders.Builder]] = field(default_factory=dict)
     failure: Exception | None = None
 
-    async def list_images(self, namespace: str | None = None) -> list[images.Image]:
+    async def find_images(self, matches: Callable[[dict[str, Any]], bool]) -> list[images.Image]:
         if self.failure is not None:
             raise self.failure
-        return list(self.images)
+        return [
+            i for i in self.images if matches(i.model_dump(mode="json", by_alias=True, exclude_none=True))
+        ]
 
     async def list_builders(self, kind: str, namespace: str | None = None) -> list[builders.Builder]:
         return list(self.builders.get(kind, []))

@@ -151,6 +151,29 @@ def push(ref: str | None = "refs/heads/main", *, urls: tuple[str, ...] = GITHUB_
 )
 def test_which_images_a_push_affects(image, pushed: webhooks.Push, affected: bool) -> None:
     assert matching.affects(image, pushed) is affected
+    # the pre-filter on the raw JSON keeps every Image the push affects (it only drops the others)
+    raw = image.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if affected:
+        assert matching.may_follow(raw, pushed)
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        pytest.param(
+            {"spec": {"source": {"git": {"url": "git@github.com:example/app.git"}}}}, True, id="ssh"
+        ),
+        pytest.param(
+            {"spec": {"source": {"git": {"url": "https://github.com/example/other"}}}}, False, id="other"
+        ),
+        pytest.param({"spec": {"source": {"blob": {"url": "https://example/app.tgz"}}}}, False, id="blob"),
+        pytest.param({"spec": {"source": {"git": {"url": 42}}}}, False, id="a mistyped url"),
+        pytest.param({"spec": "not an object"}, False, id="a mistyped spec"),
+        pytest.param({}, False, id="nothing"),
+    ],
+)
+def test_the_raw_pre_filter_keeps_the_images_of_the_pushed_repository(raw: dict, kept: bool) -> None:
+    assert matching.may_follow(raw, push()) is kept
 
 
 def test_source_changed_names_each_affected_image_with_the_url_as_it_spells_it_and_what_the_host_said() -> (
@@ -397,3 +420,19 @@ def test_a_moved_input_names_the_push_and_its_id_follows_the_notification() -> N
 
 def test_an_input_image_that_does_not_parse_is_never_moved() -> None:
     assert not matching.pushed_tag("Not A Reference", pushed_to("stacks/run"))
+
+
+@pytest.mark.parametrize(
+    ("image", "kept"),
+    [
+        pytest.param("registry.example:5000/builders/default:latest", True, id="the pushed tag"),
+        pytest.param("registry.example:5000/builders/default", True, id="latest by default"),
+        pytest.param("registry.example:5000/builders/other:latest", False, id="another repository"),
+        pytest.param("registry.example:5000/builders/default@sha256:" + "a" * 64, False, id="a digest"),
+        pytest.param(7, False, id="a mistyped image"),
+    ],
+)
+def test_the_raw_pre_filter_keeps_the_images_whose_source_tag_was_pushed(image: object, kept: bool) -> None:
+    raw = {"spec": {"source": {"registry": {"image": image}}}}
+
+    assert matching.may_pull(raw, [manifest()]) is kept
