@@ -271,12 +271,16 @@ class Sandbox:
             for c in pod["spec"].get("initContainers", [])
         }
 
-    async def wait_for(self, predicate: Callable[[], bool], *, seconds: float = 30.0, what: str = "") -> None:
+    async def wait_for(
+        self, predicate: Callable[[], bool], *, seconds: float = 30.0, what: str = "", poll: float = 0.05
+    ) -> None:
+        """Until ``predicate()``, asked every ``poll`` seconds (a predicate reading thousands of
+        objects from the emulator blocks the services' event loop while it reads: ask it less often)."""
         deadline = asyncio.get_running_loop().time() + seconds
         while not predicate():
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"timed out after {seconds:.0f} s waiting for {what or predicate}")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(poll)
 
 
 @contextlib.asynccontextmanager

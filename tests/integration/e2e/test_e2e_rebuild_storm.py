@@ -24,6 +24,11 @@ pytestmark = pytest.mark.integration
 STORM_IMAGES = int(os.environ.get("KILN_STORM_IMAGES", "30"))
 USERS = 5
 MAX_RUNNING = 6
+SLOW_POLL = max(0.05, STORM_IMAGES / 2000)
+"""How often the waits for every build count them (the count reads every Build in the emulator,
+blocking the services' event loop meanwhile: a second at 2,000 Images)."""
+SAMPLE_SECONDS = max(0.02, STORM_IMAGES / 8000)
+"""How often the running build pods are counted (every pod read: a quarter second at 2,000)."""
 """The global limit; storm builds may fill it less a fifth (5 of 6), leaving one slot for users."""
 
 
@@ -117,6 +122,7 @@ async def test_users_builds_go_first_in_a_storm_under_the_limit(sb: harness.Sand
         lambda: finished(sb, storm_ns) >= STORM_IMAGES and finished(sb, user_ns) >= USERS,
         seconds=120 + STORM_IMAGES,
         what="every first build",
+        poll=SLOW_POLL,
     )
     peak = 0
     sampling = True
@@ -125,7 +131,7 @@ async def test_users_builds_go_first_in_a_storm_under_the_limit(sb: harness.Sand
         nonlocal peak
         while sampling:
             peak = max(peak, running_pods(sb))
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(SAMPLE_SECONDS)
 
     sampler = asyncio.create_task(sample())
     calm = [await user_push_latency(sb, user_ns, i, 2) for i in range(USERS)]
@@ -135,7 +141,10 @@ async def test_users_builds_go_first_in_a_storm_under_the_limit(sb: harness.Sand
     storm_started = loop.time()
     await sb.kit.patch_run_image()
     await sb.wait_for(
-        lambda: built(sb, storm_ns) >= STORM_IMAGES + 5, seconds=60, what="the storm's first builds"
+        lambda: built(sb, storm_ns) >= STORM_IMAGES + 5,
+        seconds=60,
+        what="the storm's first builds",
+        poll=min(SLOW_POLL, 0.2),
     )
     stormy = []
     for i in range(USERS):
@@ -145,6 +154,7 @@ async def test_users_builds_go_first_in_a_storm_under_the_limit(sb: harness.Sand
         lambda: finished(sb, storm_ns) >= 2 * STORM_IMAGES,
         seconds=120 + 2 * STORM_IMAGES,
         what="every storm build",
+        poll=SLOW_POLL,
     )
     storm_seconds = loop.time() - storm_started
     sampling = False
