@@ -50,7 +50,10 @@ async def test_the_quick_bench_prints_one_json_object_of_measured_figures() -> N
     figures = json.loads(out)  # exactly one JSON document: the progress went to stderr
     for key in ISSUE_KEYS:
         assert type(figures[key]) in (int, float), f"{key}: {figures[key]!r}"
-        assert figures[key] > 0, key
+        assert figures[key] > 0 or key == "k8s_reads_per_build", key
+    # the watch caches answer the hot path's reads: a read per build is the most a busy run may
+    # add (a cache behind an event's version reads that object)
+    assert 0 <= figures["k8s_reads_per_build"] <= 1
     assert figures["quick"] is True
     assert figures["images_large"] == 280
     # a push reaches its pods through at least the reconciler and the build-runner
