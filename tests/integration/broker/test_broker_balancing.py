@@ -7,6 +7,7 @@ a connection of its own, as separate processes would.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import functools
@@ -91,10 +92,17 @@ class Workers:
             >= at_least
         )
 
-    async def serve_their_own_shards(self, *, rounds: int = 20) -> None:
-        """Publish rounds of events until one is served by each worker on exactly its own shards."""
+    async def serve_their_own_shards(self, *, within: float = 30.0) -> None:
+        """Publish rounds of events until one is served by each worker on exactly its own shards.
+
+        Rounds go on for ``within`` seconds, not a number of rounds: the others hand over only
+        once they have heard the victim's new epoch for two heartbeats, and on an idle machine
+        twenty rounds take less than that."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
         served: list[set[str]] = []
-        for attempt in range(rounds):
+        attempt = 0
+        while loop.time() < deadline:
             before = [collections.Counter(c.delivered) for c in self.consumers]
             await self.publish(60, round_=f"again-{attempt}")
             await self.probe.eventually(
@@ -103,7 +111,11 @@ class Workers:
             served = [set(c.delivered - b) for c, b in zip(self.consumers, before, strict=True)]
             if served == self.owned():
                 return
-        raise AssertionError(f"after {rounds} rounds served {served}, owned {self.owned()}")
+            attempt += 1
+            await asyncio.sleep(0.25)
+        raise AssertionError(
+            f"after {attempt} rounds in {within:.0f} s served {served}, owned {self.owned()}"
+        )
 
 
 @pytest.fixture
