@@ -3,6 +3,7 @@ a ClusterStack, a ClusterLifecycle and a ClusterBuilder whose image Kiln makes) 
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 EXAMPLES = ("registry-cache", "volume-cache", "stack-update")
@@ -109,6 +110,18 @@ def image(example: str, *, name: str, namespace: str, registry: str, builder: st
             "source": {"git": {"url": GIT_URL, "revision": BRANCH}},
             "cache": cache,
         },
+    }
+
+
+def secret(namespace: str, name: str, kind: str, data: dict[str, str], **annotations: str) -> dict[str, Any]:
+    """A Secret of ``kind`` (``kubernetes.io/basic-auth``…) holding ``data``, base64-encoded as the
+    API server keeps it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+        "type": kind,
+        "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()},
     }
 
 

@@ -13,7 +13,6 @@ used in the run, or be listed in :data:`NOT_TAKEN` with the path this run does n
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import pathlib
@@ -180,16 +179,6 @@ def test_every_service_has_its_own_service_account_and_role() -> None:
 # The run ------------------------------------------------------------------------------------------
 
 
-def _secret(namespace: str, name: str, kind: str, data: dict[str, str], **annotations: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
-        "type": kind,
-        "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()},
-    }
-
-
 def namespaced_builder(sb: harness.Sandbox, namespace: str) -> dict[str, Any]:
     """A Builder in ``namespace`` made from the sandbox's ClusterStore, ClusterStack and ClusterLifecycle."""
     assert sb.kit is not None
@@ -209,7 +198,7 @@ def seed_account(sb: harness.Sandbox, namespace: str, *, git_host: str, name: st
     """A service account carrying registry credentials and a ``kpack.io/git`` basic-auth secret."""
     docker_config = json.dumps({"auths": {REGISTRY: {"username": "robot", "password": "registry-password"}}})
     sb.emulator.create(
-        _secret(
+        examples.secret(
             namespace,
             "registry-creds",
             "kubernetes.io/dockerconfigjson",
@@ -217,7 +206,7 @@ def seed_account(sb: harness.Sandbox, namespace: str, *, git_host: str, name: st
         )
     )
     sb.emulator.create(
-        _secret(
+        examples.secret(
             namespace,
             "git-creds",
             "kubernetes.io/basic-auth",

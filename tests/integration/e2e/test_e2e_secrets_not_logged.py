@@ -110,36 +110,26 @@ def captured(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-def _secret(namespace: str, name: str, kind: str, data: dict[str, str], **annotations: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
-        "type": kind,
-        "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()},
-    }
-
-
 def seed_credentials(sb: harness.Sandbox, namespace: str, *, git_host: str) -> None:
     """The Images' service account ``builder``: registry, git basic-auth and ssh-auth Secrets."""
     password = PLANTED["registry password"]
     auth = base64.b64encode(f"robot:{password}".encode()).decode()
     docker_config = {"auths": {REGISTRY: {"username": "robot", "password": password, "auth": auth}}}
     secrets = [
-        _secret(
+        examples.secret(
             namespace,
             "registry",
             "kubernetes.io/dockerconfigjson",
             {".dockerconfigjson": json.dumps(docker_config)},
         ),
-        _secret(
+        examples.secret(
             namespace,
             "git-basic",
             "kubernetes.io/basic-auth",
             {"username": GIT_USER, "password": PLANTED["git password"]},
             **{"kpack.io/git": git_host},
         ),
-        _secret(
+        examples.secret(
             namespace,
             "git-ssh",
             "kubernetes.io/ssh-auth",
