@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from services.testbed.emulator import admin, admitting, answers, faults, resources, server, store
+from services.testbed.emulator import admin, admitting, answers, faults, logs, resources, server, store
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -107,6 +107,7 @@ class Emulator:
         app[server.CONTEXT] = self._context
         app.router.add_get("/version", server.version)
         admin.add_routes(app)
+        app.router.add_post(logs.APPEND_PATH, server.append_logs)
         app.router.add_route("*", "/api{tail:.*}", server.api)
         app.router.add_route("*", "/{tail:.*}", server.openapi)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -171,6 +172,17 @@ class Emulator:
     def compact(self) -> None:
         """Forget the watch history: resuming a watch from an older version now gets 410 Gone."""
         self._call(self.store.compact)
+
+    def append_log(self, namespace: str, pod: str, container: str, lines: list[str]) -> None:
+        """Append ``lines`` to a container's log, as a kubelet would (the pod must exist)."""
+
+        def append() -> None:
+            found = self.store.get(resources.by_name("pods"), namespace, pod)
+            uid = found["metadata"].get("uid", "")
+            at = self._context.clock()
+            self._context.logs.append(namespace, pod, uid=uid, container=container, lines=lines, at=at)
+
+        self._call(append)
 
     @property
     def resource_version(self) -> int:

@@ -59,6 +59,16 @@ def parse(path: str) -> Target | Discovery | None:
     return _target(group, version, rest)
 
 
+LOG_SUBRESOURCE = "log"
+"""``pods/{name}/log``: a container's log (:mod:`.logs`)."""
+
+
+def _serves(resource: resources.ResourceType, subresource: str) -> bool:
+    if subresource == "status":
+        return resource.status_subresource
+    return subresource == LOG_SUBRESOURCE and resource.group == "" and resource.plural == "pods"
+
+
 def _target(group: str, version: str, rest: list[str]) -> Target | None:
     namespace: str | None = None
     if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] != "status":
@@ -70,7 +80,7 @@ def _target(group: str, version: str, rest: list[str]) -> Target | None:
         return None
     name = rest[1] if len(rest) > 1 else None
     subresource = rest[2] if len(rest) > 2 else None
-    if subresource is not None and (subresource != "status" or not resource.status_subresource):
+    if subresource is not None and not _serves(resource, subresource):
         return None
     if resource.namespaced and name is not None and namespace is None:
         return None

@@ -17,6 +17,7 @@ from services.testbed.emulator import (
     discovery,
     encoding,
     faults,
+    logs,
     patching,
     routing,
     schemas,
@@ -46,6 +47,8 @@ class Context:
     """The admission webhook kpack Image and Build writes go through, when one is set."""
     encodings: encoding.Encodings = dataclasses.field(default_factory=encoding.Encodings)
     """The JSON of the objects served last, shared by an answer and the watch events of a write."""
+    logs: logs.LogStore = dataclasses.field(default_factory=logs.LogStore)
+    """Containers' log lines, as the simulated kubelet appends them."""
 
 
 CONTEXT = web.AppKey("context", Context)
@@ -106,6 +109,8 @@ async def _answer(
         fault = ctx.faults.pick(verb, parsed.fault_resource, parsed.namespace, parsed.name)
         if fault is not None:
             return await _inject(request, fault)
+        if parsed.subresource == routing.LOG_SUBRESOURCE:
+            return await _log(request, ctx, parsed)
         if verb == "watch":
             return await streaming.watch(
                 request, ctx.store, parsed, bookmark_interval=ctx.bookmark_interval, encodings=ctx.encodings
@@ -309,6 +314,20 @@ async def _delete_collection(request: web.Request, ctx: Context, target: routing
                 propagation=options.get("propagationPolicy"),
             )
     return respond({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
+
+
+async def _log(request: web.Request, ctx: Context, target: routing.Target) -> web.StreamResponse:
+    assert target.name is not None
+    namespace = _namespace_of(target)
+    return await logs.serve(
+        request, objects=ctx.store, logs=ctx.logs, namespace=namespace, name=target.name, clock=ctx.clock
+    )
+
+
+async def append_logs(request: web.Request) -> web.Response:
+    """``POST`` `logs.APPEND_PATH`: lines a kubelet appends to a pod's containers."""
+    ctx = request.app[CONTEXT]
+    return await logs.append(request, objects=ctx.store, logs=ctx.logs, clock=ctx.clock)
 
 
 _HANDLERS = {
