@@ -9,6 +9,9 @@ what a build writes to the outside world is written for real:
 * the ``export`` (or ``rebase``) step pushes a small app image to the build's first tag and, when
   the completion container's ``CACHE_TAG`` is set, a cache image to that tag, with contents new
   for every build, so every build yields a new real digest in the registry;
+* each step writes a few log lines as it runs (what the lifecycle phase would print:
+  :mod:`~services.testbed.kubelet.step_logs`), handed to the emulator
+  (:mod:`~services.testbed.kubelet.log_writing`), so ``kubectl logs`` and ``kiln logs`` show them;
 * the ``completion`` container terminates with the message kpack's completion container writes
   (base64(gzip(JSON)): latestImage, latestCacheImage, stack, buildpacks, lifecycle version).
 

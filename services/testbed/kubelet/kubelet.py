@@ -8,6 +8,9 @@
 Each new build pod goes: Pending (init steps waiting, then each running and terminated in turn,
 ``step_seconds`` apiece) → Running (the completion container) → Succeeded, or Failed at the
 step the failure plan names (exit code and message in that container's terminated state).
+Each step's log lines are written as it starts (and, for the image step and a failing step, as
+it ends), always before the container's next state, so a reader following a container until it
+terminates misses none.
 
 The kubelet follows one watch of the build pods still ``Pending`` (``fieldSelector
 status.phase=Pending``, as a real kubelet watches only its node's pods): the list that opens it,
@@ -31,7 +34,8 @@ from contracts import builds
 from services import errors
 from services.kube import resources, watching
 from services.registry import client as registry_client
-from services.testbed.kubelet import build_pods, failures, pushing, statuses
+from services.registry import config as registry_config
+from services.testbed.kubelet import build_pods, failures, log_writing, pushing, statuses, step_logs
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ class KubeletConfig:
     """Which pods fail, where: by default the ``kubelet.kiln.dev/fail-at`` annotation."""
     restart_delay: float = 1.0
     """Seconds before watching again when the watch gave up on the API server."""
+    write_logs: bool = True
+    """Whether each step writes its log lines (:mod:`.step_logs`) to the emulator."""
 
 
 @dataclasses.dataclass
@@ -96,6 +102,8 @@ class _Run:
     started: datetime
     init: list[dict[str, Any]]
     main: list[dict[str, Any]]
+    builder: registry_config.ImageConfig | None = None
+    """The builder image's config (its buildpacks), for the steps' log lines."""
 
     @classmethod
     def of(cls, pod: dict[str, Any], *, started: datetime) -> _Run:
@@ -132,6 +140,7 @@ class Kubelet:
         """Every pod driven, by ``namespace/name``."""
         self._serial = itertools.count(1)
         self._builder_configs = pushing.BuilderConfigs()
+        self._logs = log_writing.LogWriter(kube)
         self._changed = asyncio.Condition()
         self._watcher: asyncio.Task[None] | None = None
         self._runs: set[asyncio.Task[None]] = set()
@@ -210,6 +219,8 @@ class Kubelet:
     async def _run(self, pod: dict[str, Any], record: PodRecord) -> None:
         run = _Run.of(pod, started=self.clock())
         failure = self.config.fail(pod)
+        if self.config.write_logs and build_pods.container(pod, "detect"):
+            run.builder = await pushing.builder_config(self.registry, pod, configs=self._builder_configs)
         await self._write(record, run.status("Pending"))
         await asyncio.sleep(self.config.step_seconds)
         for index, spec in enumerate(build_pods.init_containers(pod)):
@@ -232,6 +243,7 @@ class Kubelet:
         record.steps.append(step)
         run.init[index] = statuses.running(started)
         await self._write(record, run.status("Pending"))
+        await self._log(record, name, step_logs.opening(run.pod, name, builder=run.builder))
         await asyncio.sleep(self.config.step_seconds)
         exit_code, message = 0, ""
         if failure is not None and failure.step == name and failure.hold:
@@ -240,6 +252,17 @@ class Kubelet:
             exit_code, message = failure.exit_code, failure.termination_message()
         elif name in build_pods.PUSHING_STEPS:
             exit_code, message = await self._push(record, run.pod, step=name)
+        if exit_code != 0:
+            await self._log(record, name, step_logs.failure(message))
+        elif record.pushed is not None and name in build_pods.PUSHING_STEPS:
+            pushed = record.pushed
+            lines = step_logs.pushed(
+                run.pod,
+                image_digest=pushed.image_digest,
+                cache_tag=pushed.cache_tag,
+                cache_digest=pushed.cache_digest,
+            )
+            await self._log(record, name, lines)
         step.exit_code = exit_code
         run.init[index] = statuses.terminated(
             exit_code=exit_code, started=started, finished=self.clock(), message=message
@@ -273,6 +296,8 @@ class Kubelet:
         started = self.clock()
         run.main = [statuses.running(started) for _ in run.main]
         await self._write(record, run.status("Running"))
+        completion = build_pods.COMPLETION
+        await self._log(record, completion, step_logs.opening(run.pod, completion, builder=run.builder))
         await asyncio.sleep(self.config.step_seconds)
         exit_code, message = 0, ""
         if failure is not None and failure.step == build_pods.COMPLETION:
@@ -285,12 +310,20 @@ class Kubelet:
             except errors.KilnError as e:
                 exit_code, message = 1, f"completion failed: {e}"
         record.termination_message = message if exit_code == 0 else ""
+        if exit_code != 0:
+            await self._log(record, completion, step_logs.failure(message))
         finished = self.clock()
         run.main = [
             statuses.terminated(exit_code=exit_code, started=started, finished=finished, message=message)
             for _ in run.main
         ]
         await self._write(record, run.status("Succeeded" if exit_code == 0 else "Failed"))
+
+    async def _log(self, record: PodRecord, container: str, lines: list[str]) -> None:
+        """Append ``lines`` to the container's log (before its state changes, so a reader that
+        follows it until it terminates gets them all)."""
+        if self.config.write_logs:
+            await self._logs.append(record.namespace, record.name, uid=record.uid, lines={container: lines})
 
     async def _write(self, record: PodRecord, status: dict[str, Any]) -> None:
         """Write the pod's status through the ``pods/status`` subresource."""

@@ -109,7 +109,7 @@ async def completion_message(
             latest_cache = await registry.digest_ref(cache_tag)
         except errors.KilnError as e:
             logger.warning("cache tag %s could not be resolved: %s", cache_tag, e)
-    builder = await _builder_config(registry, pod, configs=configs or BuilderConfigs())
+    builder = await builder_config(registry, pod, configs=configs or BuilderConfigs())
     metadata = completion.CompletionMetadata(
         buildpack_metadata=[
             builds.BuildpackInfo(id=bp.id, version=bp.version, homepage=bp.homepage or None)
@@ -137,7 +137,7 @@ async def _builder_of(registry: registry_client.RegistryClient, pod: dict[str, A
         return ""
 
 
-async def _builder_config(
+async def builder_config(
     registry: registry_client.RegistryClient, pod: dict[str, Any], *, configs: BuilderConfigs
 ) -> registry_config.ImageConfig:
     """The builder image's config (stack, buildpacks, lifecycle); empty if it cannot be read."""
