@@ -5,7 +5,7 @@
 # Python's venv. README command 1 and .ci/run both start here.
 #
 #   bash deploy/local/up.sh            # what the sandbox needs
-#   bash deploy/local/up.sh --tests    # also what the tests use: htpasswd, and kubectl if it installs
+#   bash deploy/local/up.sh --tests    # also what the tests use: htpasswd, and kubectl and chromium if they install
 #
 # Idempotent and quick when all is there: a running broker or registry is left as it is (only a
 # disabled consistent-hash plugin is enabled). Installs with apt-get as root, with service starts
@@ -119,6 +119,12 @@ main() {
   if [ "$tests" = 1 ] && [ "$EUID" -eq 0 ] && ! command -v kubectl >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     apt_install kubernetes-client \
       || echo "up: kubectl did not install (log: ${APT_LOG}); the kubectl tests will be skipped" >&2
+  fi
+  # Debian's chromium: the status page's browser test drives it with playwright (no browser
+  # download: playwright is pointed at /usr/bin/chromium). It skips without it, saying why.
+  if [ "$tests" = 1 ] && [ "$EUID" -eq 0 ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+    apt_install chromium \
+      || echo "up: chromium did not install (log: ${APT_LOG}); the status page's browser test will be skipped" >&2
   fi
 
   if [ "$EUID" -eq 0 ]; then

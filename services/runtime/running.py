@@ -42,7 +42,7 @@ from services.kube import resources as kube_resources
 from services.kube import settings as kube_settings
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
-from services.runtime import admin
+from services.runtime import admin, status_page, status_views
 from services.sources import polling
 from services.sources import service as sources_service
 from services.triggers import service as triggers_service
@@ -126,6 +126,11 @@ class RunSettings(BaseSettings):
     """Interface of the admin endpoint (``/healthz``, ``/readyz``, ``/metrics``)."""
     admin_port: int | None = Field(default=8081, ge=0, le=65535)
     """Port of the admin endpoint; 0 picks a free one, empty (``KILN_ADMIN_PORT=``) serves none."""
+    status_page: bool | None = None
+    """Serve the live status page on the admin endpoint (``/``, ``/status.json``, ``/status/events``,
+    see ``services.runtime.status_page``). Unset: in a process that keeps watch caches of Images and
+    Builds (image-reconciler, ``all``); True: in any process, which then also starts the caches of
+    Images and Builds it lacks, for the page alone; False: nowhere."""
 
     @pydantic.field_validator("admin_port", mode="before")
     @classmethod
@@ -193,6 +198,7 @@ async def running(
         typed = kube_resources.Kube(api, settings=kube)
         cluster = kube_cluster.KubeCluster(typed)
         cached = caching.kinds_read(chosen)
+        caches: caching.Caches | None = None
         if settings.watch_caches and cached:
             caches = await stack.enter_async_context(caching.caching(typed, cached))
             cluster = caching.CachedCluster(typed, caches, wait_seconds=settings.cache_wait_seconds)
@@ -286,9 +292,19 @@ async def running(
                     lane.name, consumer.health, liveness=False, fatal_after=broker.unhealthy_after_seconds
                 )
         if settings.admin_port is not None:
+            app = admin.application(health, metrics)
+            if status_views.enabled(
+                settings.status_page, cached=caches.by_kind if caches is not None else ()
+            ):
+                page = await stack.enter_async_context(
+                    status_page.serving(
+                        typed, caches=caches, connection=connection, broker=broker, clock=clock
+                    )
+                )
+                page.add_routes(app)
             wiring.admin_url = await stack.enter_async_context(
                 admin.serving(
-                    admin.application(health, metrics),
+                    app,
                     host=settings.admin_host,
                     port=settings.admin_port,
                     what="admin endpoint",

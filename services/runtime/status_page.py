@@ -1,0 +1,326 @@
+"""The live status page of a ``kiln run`` process, on its admin endpoint.
+
+* ``GET /`` and ``GET /status`` — the page: plain HTML and a little JavaScript, one static file
+  shipped in the package (``services/runtime/static/status.html``), no front-end build;
+* ``GET /status.json`` — what it shows, as JSON (:mod:`services.runtime.status_views`);
+* ``GET /status/events`` — the same document again as a server-sent event (``event: status``)
+  whenever it changes, and a comment line every 15 s to keep proxies from closing the stream.
+
+Where the data comes from: the process's watch caches of Images and Builds
+(:mod:`services.kube.caching`), a watch of the running build pods (their current step), and the
+storm lanes' queues (a passive declare on the process's broker connection gives their message
+counts, every 2 s while someone watches). A change the caches take wakes the streams: nothing
+polls the API server. The page is built at most every half second, once for every open stream.
+
+Which processes serve it (``KILN_STATUS_PAGE``): unset, those that already keep watch caches of
+Images and Builds (the image-reconciler, ``kiln run all``, the sandbox); ``true``, any process with
+an admin endpoint, which then starts the caches of Images and Builds it lacks, for the page alone
+(the build-runner, image-state, triggers); ``false``, none. Every process serving it also watches
+the running build pods (so its role needs ``list`` and ``watch`` of pods).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.resources
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+import aio_pika.abc
+import aio_pika.exceptions
+import aiohttp
+import orjson
+from aiohttp import web
+
+from contracts import builds
+from services.broker import settings as broker_settings
+from services.broker import topology
+from services.kube import caching, informers, parsing
+from services.kube import resources as kube_resources
+from services.runtime import status_views
+
+logger = logging.getLogger(__name__)
+PAGE = "static/status.html"
+"""The page, inside this package."""
+SETTLE_SECONDS = 0.5
+"""After a change, how long a stream waits for more before it sends: a burst of changes is one event."""
+KEEPALIVE_SECONDS = 15.0
+BACKLOG_SECONDS = 2.0
+"""How often the storm lanes' queues are counted while someone watches."""
+FAILED = b'"status":"False"'
+"""In a cached Build's JSON whenever one of its conditions is False: only those are parsed to find
+the failures (the caches hold compact JSON)."""
+
+
+def storm_queues(settings: broker_settings.BrokerSettings) -> dict[str, tuple[str, ...]]:
+    """Each storm lane and the queues its waiting messages are in (its shards or queue, its wait queue)."""
+    names = topology.Names(settings)
+    found = {}
+    for service in topology.SERVICES:
+        if service.name.endswith("-storm"):
+            waiting = names.wait_queue(service)
+            found[service.name] = (*names.queues(service), *((waiting,) if waiting else ()))
+    return found
+
+
+class Backlog:
+    """The storm lanes' waiting messages, counted by passive queue declares on one channel."""
+
+    def __init__(
+        self, connection: aio_pika.abc.AbstractConnection, *, settings: broker_settings.BrokerSettings
+    ) -> None:
+        self.connection = connection
+        self.queues = storm_queues(settings)
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+
+    async def count(self) -> dict[str, int] | None:
+        """Messages waiting in each storm lane; None when the broker did not answer."""
+        try:
+            if self._channel is None or self._channel.is_closed:
+                self._channel = await self.connection.channel()
+            counts = {}
+            for lane, queues in self.queues.items():
+                counts[lane] = 0
+                for name in queues:
+                    declared = await self._channel.declare_queue(name, passive=True)
+                    counts[lane] += declared.declaration_result.message_count or 0
+            return counts
+        except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as e:
+            logger.info("storm backlog not counted: %r", e)
+            await self.close()
+            return None
+
+    async def close(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is not None and not channel.is_closed:
+            with contextlib.suppress(Exception):  # a channel the broker closed, a connection gone
+                await channel.close()
+
+
+class StatusPage:
+    """The page's state: the caches it reads, the newest document, and the streams waiting for it."""
+
+    def __init__(
+        self,
+        kube: kube_resources.Kube,
+        *,
+        image_cache: informers.Informer,
+        build_cache: informers.Informer,
+        pod_cache: informers.Informer,
+        backlog: Backlog,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.kube = kube
+        self.caches = (image_cache, build_cache, pod_cache)
+        self.backlog = backlog
+        self.clock = clock
+        self.version = 0
+        """Counts the changes seen: a stream sends again when it moved."""
+        self.watching = 0
+        """Open event streams."""
+        self.closing = False
+        self._lanes: dict[str, int] | None = None
+        self._counted = 0.0
+        self._moved = asyncio.Event()
+        self._built: tuple[int, bytes] | None = None
+
+    # what the routes answer
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self.page)
+        app.router.add_get("/status", self.page)
+        app.router.add_get("/status.json", self.document)
+        app.router.add_get("/status/events", self.events)
+        app.on_shutdown.append(self._shut_down)
+
+    async def page(self, _: web.Request) -> web.Response:
+        html = importlib.resources.files(__package__ or "services.runtime").joinpath(PAGE).read_bytes()
+        return web.Response(body=html, content_type="text/html", charset="utf-8")
+
+    async def document(self, _: web.Request) -> web.Response:
+        if time.monotonic() - self._counted > BACKLOG_SECONDS:
+            await self._count_backlog()
+        return web.Response(body=self.body(), content_type="application/json")
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        self.watching += 1
+        if self.watching == 1:
+            self._bump()  # the backlog is counted again now that someone watches
+        sent = b""
+        try:
+            while not self.closing:
+                seen = self.version
+                body = self.body()
+                if body != sent:
+                    await response.write(b"event: status\ndata: " + body + b"\n\n")
+                    sent = body
+                if await self._changed_since(seen, seconds=KEEPALIVE_SECONDS):
+                    await asyncio.sleep(SETTLE_SECONDS)
+                elif not self.closing:
+                    await response.write(b": keep-alive\n\n")
+        except (ConnectionError, aiohttp.ClientConnectionResetError):
+            logger.debug("status page stream closed by its reader")
+        finally:
+            self.watching -= 1
+        return response
+
+    def body(self) -> bytes:
+        """The document at the current version (built once per version)."""
+        if self._built is None or self._built[0] != self.version:
+            self._built = (self.version, orjson.dumps(self.view()))
+        return self._built[1]
+
+    def view(self) -> dict[str, Any]:
+        image_cache, build_cache, pod_cache = self.caches
+        held = image_cache.store.everything()
+        found_images = _typed(self.kube.images, held or [])
+        latest = {}
+        for image in found_images:
+            name = image.status.latest_build_ref
+            body = build_cache.store.lookup(image.namespace, name).body if name else None
+            build = _typed_one(self.kube.builds, body) if body is not None else None
+            if build is not None:
+                latest[(image.namespace, image.name)] = build
+        held_builds = build_cache.store.everything() or []
+        failed = _typed(self.kube.builds, [body for body in held_builds if FAILED in body])
+        return status_views.status_view(
+            found_images,
+            latest=latest,
+            failed=failed,
+            pods=informers.bodies(pod_cache.store.everything() or []),
+            backlog=self._lanes,
+            synced=held is not None and build_cache.store.synced,
+            now=self.clock(),
+        )
+
+    # what keeps it moving
+
+    async def run(self) -> None:
+        """Follow the caches' changes and count the backlog while someone watches, until cancelled."""
+        async with asyncio.TaskGroup() as tasks:
+            for informer in self.caches:
+                tasks.create_task(self._follow(informer), name=f"status page: {informer.store.kind}")
+            tasks.create_task(self._watch_backlog(), name="status page: storm backlog")
+
+    def close(self) -> None:
+        self.closing = True
+        self._bump()
+
+    async def _shut_down(self, _: web.Application) -> None:
+        self.close()
+
+    async def _follow(self, informer: informers.Informer) -> None:
+        while True:
+            if await informer.until(_after_one_change(), seconds=3600.0):
+                self._bump()
+
+    async def _watch_backlog(self) -> None:
+        while True:
+            if self.watching:
+                await self._count_backlog()
+                await asyncio.sleep(BACKLOG_SECONDS)
+            else:
+                await self._changed_since(self.version, seconds=BACKLOG_SECONDS)
+
+    async def _count_backlog(self) -> None:
+        lanes = await self.backlog.count()
+        self._counted = time.monotonic()
+        if lanes != self._lanes:
+            self._lanes = lanes
+            self._bump()
+
+    def _bump(self) -> None:
+        self.version += 1
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+    async def _changed_since(self, version: int, *, seconds: float) -> bool:
+        """Until the version moves past ``version`` (True) or ``seconds`` pass (False)."""
+        if self.version != version:
+            return True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._moved.wait()
+        return self.version != version
+
+
+def _after_one_change() -> Callable[[], bool]:
+    """A condition for :meth:`~services.kube.informers.Informer.until` that holds once the cache
+    changed once more (it is asked before the first wait, then after each change)."""
+    asked = 0
+
+    def changed() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > 1
+
+    return changed
+
+
+def _typed(resource: kube_resources.Resource[Any], found: list[bytes]) -> list[Any]:
+    """The cached objects that fit their model (the others are skipped, as the services skip them)."""
+    typed = (_typed_one(resource, body) for body in found)
+    return [obj for obj in typed if obj is not None]
+
+
+def _typed_one(resource: kube_resources.Resource[Any], body: bytes) -> Any:
+    typed = resource.typed(orjson.loads(body))
+    return None if isinstance(typed, parsing.Unparsed) else typed
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    kube: kube_resources.Kube,
+    *,
+    caches: caching.Caches | None,
+    connection: aio_pika.abc.AbstractConnection,
+    broker: broker_settings.BrokerSettings,
+    clock: Callable[[], datetime],
+) -> AsyncIterator[StatusPage]:
+    """The page over ``caches`` (those of Images and Builds it lacks started for it), with a watch
+    of the running build pods; its routes are added with :meth:`StatusPage.add_routes`."""
+    held = caches.by_kind if caches is not None else {}
+    missing = [kind for kind in ("Image", "Build") if kind not in held]
+    own = caching.Caches(kube, missing) if missing else None
+    by_kind = {**held, **(own.by_kind if own is not None else {})}
+    pods = informers.Informer(
+        kube.pods.with_fields(status_views.RUNNING_PODS), label_selector=builds.BUILD_LABEL
+    )
+    backlog = Backlog(connection, settings=broker)
+    page = StatusPage(
+        kube,
+        image_cache=by_kind["Image"],
+        build_cache=by_kind["Build"],
+        pod_cache=pods,
+        backlog=backlog,
+        clock=clock,
+    )
+
+    async def run() -> None:
+        async with asyncio.TaskGroup() as tasks:
+            if own is not None:
+                tasks.create_task(own.run(), name="status page: caches")
+            tasks.create_task(pods.run(), name="status page: running build pods")
+            tasks.create_task(page.run(), name="status page")
+
+    task = asyncio.create_task(run(), name="status page")
+    try:
+        yield page
+    finally:
+        page.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await backlog.close()
