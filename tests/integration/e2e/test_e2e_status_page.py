@@ -6,12 +6,16 @@ build of each, which the page shows as it happens (reason COMMIT, building, at a
 with its outcome; a build that fails shows among the recent failures with its step. No console
 error, no page error, no failed request, no answer >= 400 all along.
 
+A process that keeps no cache of Images (a build-runner alone) serves the page only with
+``KILN_STATUS_PAGE=true``, and then from caches it starts for the page.
+
 The README's screenshot is this page: ``KILN_STATUS_PAGE_SCREENSHOT=docs/status-page.png`` writes
 it there (the test always takes one, to a temporary folder).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -185,3 +189,37 @@ async def test_the_page_shows_a_new_build_as_it_happens_without_errors(box: Box,
             assert watched.problems == []
         finally:
             await browser.close()
+
+
+@pytest.mark.parametrize(
+    ("setting", "served"),
+    [(None, False), (True, True)],
+    ids=["unset: a build-runner alone serves no page", "true: it serves one, with caches of its own"],
+)
+async def test_a_process_without_an_image_cache_serves_the_page_only_when_asked(
+    setting: bool | None, served: bool
+) -> None:
+    name = f"solo-{uuid.uuid4().hex[:8]}"
+    async with harness.sandbox(
+        registry_host=REGISTRY, services=("build-runner",), run_settings={"status_page": setting}
+    ) as sb:
+        await sb.apply(
+            examples.image("registry-cache", name=name, namespace="apps", registry=REGISTRY, builder="x")
+        )
+        url = sb.wiring.admin_url
+        assert url is not None
+        async with httpx.AsyncClient(base_url=url) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            if not served:
+                assert (await http.get("/status.json")).status_code == 404
+                assert (await http.get("/")).status_code == 404
+                return
+            for _ in range(100):
+                shown = (await http.get("/status.json")).json()
+                if shown["images"]:
+                    break
+                await asyncio.sleep(0.05)
+    assert shown["synced"] is True
+    assert [(row["namespace"], row["name"], row["build"]) for row in shown["images"]] == [
+        ("apps", name, None)
+    ]
