@@ -18,7 +18,8 @@ Which processes serve it (``KILN_STATUS_PAGE``): unset, those that already keep 
 Images and Builds (the image-reconciler, ``kiln run all``, the sandbox); ``true``, any process with
 an admin endpoint, which then starts the caches of Images and Builds it lacks, for the page alone
 (the build-runner, image-state, triggers); ``false``, none. Every process serving it also watches
-the running build pods (so its role needs ``list`` and ``watch`` of pods).
+the running build pods, so its role needs ``list`` and ``watch`` of pods; where the API server
+refuses the list, the running builds show no step, and the log says so once.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import orjson
 from aiohttp import web
 
 from contracts import builds
+from services import errors
 from services.broker import settings as broker_settings
 from services.broker import topology
 from services.kube import caching, informers, parsing
@@ -54,6 +56,8 @@ SHARE = 0.1
 """At most this share of the process's time goes to building the page: a stream waits ten times as
 long as the last build took before it sends again (about 2.5 s at 2,000 Images that all changed)."""
 KEEPALIVE_SECONDS = 15.0
+PROBE_SECONDS = 10.0
+"""How long the first list of build pods may take before the page watches them without knowing."""
 BACKLOG_SECONDS = 2.0
 """How often the storm lanes' queues are counted while someone watches."""
 FAILED = b'"status":"False"'
@@ -115,12 +119,13 @@ class StatusPage:
         *,
         image_cache: informers.Informer,
         build_cache: informers.Informer,
-        pod_cache: informers.Informer,
+        pod_cache: informers.Informer | None,
         backlog: Backlog,
         clock: Callable[[], datetime],
     ) -> None:
         self.kube = kube
-        self.caches = (image_cache, build_cache, pod_cache)
+        self.image_cache, self.build_cache, self.pod_cache = image_cache, build_cache, pod_cache
+        self.caches = tuple(c for c in (image_cache, build_cache, pod_cache) if c is not None)
         self.backlog = backlog
         self.clock = clock
         self.version = 0
@@ -196,7 +201,7 @@ class StatusPage:
         return self._built[1]
 
     def view(self) -> dict[str, Any]:
-        image_cache, build_cache, pod_cache = self.caches
+        image_cache, build_cache, pod_cache = self.image_cache, self.build_cache, self.pod_cache
         held = image_cache.store.everything()
         found_images = self._images.many(held or [])
         latest = {}
@@ -214,7 +219,7 @@ class StatusPage:
             found_images,
             latest=latest,
             failed=failed,
-            pods=informers.bodies(pod_cache.store.everything() or []),
+            pods=list(informers.bodies(pod_cache.store.everything() or [])) if pod_cache else None,
             backlog=self._lanes,
             synced=held is not None and build_cache.store.synced,
             now=self.clock(),
@@ -317,6 +322,24 @@ class _Parsed:
         return None if isinstance(typed, parsing.Unparsed) else typed
 
 
+async def _may_list(pods: kube_resources.FieldSelected[dict[str, Any]]) -> bool:
+    """Whether this process may list the build pods: False only when the API server refuses it (a
+    role without ``list`` of pods), said once here rather than by a watch failing every second."""
+    try:
+        async with asyncio.timeout(PROBE_SECONDS):
+            await pods.list_raw(namespace=None, label_selector=builds.BUILD_LABEL)
+    except errors.PermanentError as e:
+        logger.warning(
+            "status page: running builds show no step, this process may not list build pods (%s); "
+            "grant list and watch of pods to its role",
+            e,
+        )
+        return False
+    except (errors.TemporaryError, TimeoutError) as e:
+        logger.info("status page: build pods not listed (%s); watching them all the same", e)
+    return True
+
+
 @contextlib.asynccontextmanager
 async def serving(
     kube: kube_resources.Kube,
@@ -327,14 +350,16 @@ async def serving(
     clock: Callable[[], datetime],
 ) -> AsyncIterator[StatusPage]:
     """The page over ``caches`` (those of Images and Builds it lacks started for it), with a watch
-    of the running build pods; its routes are added with :meth:`StatusPage.add_routes`."""
+    of the running build pods (unless the process may not list pods: the running builds then show
+    no step); its routes are added with :meth:`StatusPage.add_routes`."""
     held = caches.by_kind if caches is not None else {}
     missing = [kind for kind in ("Image", "Build") if kind not in held]
     own = caching.Caches(kube, missing) if missing else None
     by_kind = {**held, **(own.by_kind if own is not None else {})}
-    pods = informers.Informer(
-        kube.pods.with_fields(status_views.RUNNING_PODS), label_selector=builds.BUILD_LABEL
-    )
+    running_pods = kube.pods.with_fields(status_views.RUNNING_PODS)
+    pods = None
+    if await _may_list(running_pods):
+        pods = informers.Informer(running_pods, label_selector=builds.BUILD_LABEL)
     backlog = Backlog(connection, settings=broker)
     page = StatusPage(
         kube,
@@ -349,7 +374,8 @@ async def serving(
         async with asyncio.TaskGroup() as tasks:
             if own is not None:
                 tasks.create_task(own.run(), name="status page: caches")
-            tasks.create_task(pods.run(), name="status page: running build pods")
+            if pods is not None:
+                tasks.create_task(pods.run(), name="status page: running build pods")
             tasks.create_task(page.run(), name="status page")
 
     task = asyncio.create_task(run(), name="status page")

@@ -73,13 +73,16 @@ def pod_step(pod: Mapping[str, Any]) -> str:
     return "pending"
 
 
-def build_step(build: builds.Build, pod: Mapping[str, Any] | None) -> str:
-    """Where a Build is: its pod's step while it runs (``waiting for a pod`` before it has one);
-    the step that failed when it failed; "" when it succeeded."""
+def build_step(build: builds.Build, pod: Mapping[str, Any] | None, *, watched: bool = True) -> str:
+    """Where a Build is: its pod's step while it runs (``waiting for a pod`` before it has one;
+    ``running`` when the pods are not ``watched``); the step that failed when it failed; "" when it
+    succeeded."""
     if build.running():
         if pod is not None:
             return pod_step(pod)
-        return "pod starting" if build.status.pod_name else "waiting for a pod"
+        if not build.status.pod_name:
+            return "waiting for a pod"
+        return "pod starting" if watched else "running"
     if build.failed():
         return failed_step(build)
     return ""
@@ -109,19 +112,23 @@ def step_names(count: int) -> tuple[str, ...]:
     return {len(rebase): rebase, len(build): build}.get(count, ())
 
 
-def build_cell(build: builds.Build, pod: Mapping[str, Any] | None) -> dict[str, Any]:
+def build_cell(build: builds.Build, pod: Mapping[str, Any] | None, *, watched: bool = True) -> dict[str, Any]:
     """An Image's latest build, as its row shows it."""
     return {
         "name": build.name,
         "number": build.build_number(),
         "reason": build.reason(),
         "outcome": outcome(build),
-        "step": build_step(build, pod),
+        "step": build_step(build, pod, watched=watched),
     }
 
 
 def image_row(
-    image: images.Image, latest: builds.Build | None, pod: Mapping[str, Any] | None = None
+    image: images.Image,
+    latest: builds.Build | None,
+    pod: Mapping[str, Any] | None = None,
+    *,
+    watched: bool = True,
 ) -> dict[str, Any]:
     ready = image.status.condition("Ready")
     return {
@@ -129,18 +136,20 @@ def image_row(
         "name": image.name,
         "ready": ready.status if ready is not None else "Unknown",
         "latestImage": image.status.latest_image or "",
-        "build": build_cell(latest, pod) if latest is not None else None,
+        "build": build_cell(latest, pod, watched=watched) if latest is not None else None,
     }
 
 
-def running_row(build: builds.Build, pod: Mapping[str, Any] | None) -> dict[str, Any]:
+def running_row(
+    build: builds.Build, pod: Mapping[str, Any] | None, *, watched: bool = True
+) -> dict[str, Any]:
     return {
         "namespace": build.namespace,
         "image": build.image_name(),
         "build": build.name,
         "number": build.build_number(),
         "reason": build.reason(),
-        "step": build_step(build, pod),
+        "step": build_step(build, pod, watched=watched),
         "started": build.metadata.creation_timestamp or "",
     }
 
@@ -170,20 +179,23 @@ def status_view(
     *,
     latest: Mapping[tuple[str, str], builds.Build],
     failed: Iterable[builds.Build],
-    pods: Iterable[Mapping[str, Any]],
+    pods: Iterable[Mapping[str, Any]] | None,
     backlog: Mapping[str, int] | None,
     synced: bool,
     now: datetime,
 ) -> dict[str, Any]:
     """The whole page. ``latest``: each Image's newest Build by ``(namespace, Image name)``;
     ``failed``: Builds that failed (any of them; the newest :data:`MAX_FAILURES` are shown);
-    ``pods``: the running build pods (labelled ``kpack.io/build`` with their Build's name)."""
-    by_build = {_pod_key(pod): pod for pod in pods}
+    ``pods``: the running build pods (labelled ``kpack.io/build`` with their Build's name), None
+    when the process may not watch pods."""
+    watched = pods is not None
+    by_build = {_pod_key(pod): pod for pod in pods or ()}
     ordered = sorted(found_images, key=lambda image: (image.namespace, image.name))
     rows = []
     for image in ordered[:MAX_IMAGES]:
         build = latest.get((image.namespace, image.name))
-        rows.append(image_row(image, build, by_build.get(_key(build)) if build is not None else None))
+        pod = by_build.get(_key(build)) if build is not None else None
+        rows.append(image_row(image, build, pod, watched=watched))
     running = [b for b in latest.values() if b.running()]
     return {
         "generatedAt": now.isoformat().replace("+00:00", "Z"),
@@ -191,7 +203,7 @@ def status_view(
         "imagesTotal": len(ordered),
         "images": rows,
         "running": [
-            running_row(b, by_build.get(_key(b)))
+            running_row(b, by_build.get(_key(b)), watched=watched)
             for b in sorted(running, key=lambda b: (b.metadata.creation_timestamp or "", b.namespace, b.name))
         ],
         "failures": recent_failures(failed),

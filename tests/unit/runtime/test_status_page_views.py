@@ -185,24 +185,35 @@ def test_the_step_a_failed_build_failed_in(states: list[dict[str, Any]], expecte
 
 
 @pytest.mark.parametrize(
-    ("found", "running_pod", "expected"),
+    ("found", "running_pod", "watched", "expected"),
     [
-        (build(), None, "waiting for a pod"),
-        (build(pod_name="app-build-2-build-pod"), None, "pod starting"),
-        (build(pod_name="p"), pod("app-build-2", init=[("prepare", DONE), ("detect", RUNNING)]), "detect"),
-        (build(succeeded="True"), None, ""),
-        (build(succeeded="False", states=failed_at(2, 7)), None, "detect"),
+        (build(), None, True, "waiting for a pod"),
+        (build(pod_name="app-build-2-build-pod"), None, True, "pod starting"),
+        (
+            build(pod_name="p"),
+            pod("app-build-2", init=[("prepare", DONE), ("detect", RUNNING)]),
+            True,
+            "detect",
+        ),
+        (build(pod_name="p"), None, False, "running"),
+        (build(), None, False, "waiting for a pod"),
+        (build(succeeded="True"), None, True, ""),
+        (build(succeeded="False", states=failed_at(2, 7)), None, True, "detect"),
     ],
     ids=[
         "running without a pod: waiting for one",
         "its pod named, not watched yet: starting",
         "its pod's running step",
+        "pods not watched (no permission): running",
+        "pods not watched, no pod named yet: waiting for one",
         "succeeded: no step",
         "failed: the step that failed",
     ],
 )
-def test_where_a_build_is(found: builds.Build, running_pod: dict[str, Any] | None, expected: str) -> None:
-    assert status_views.build_step(found, running_pod) == expected
+def test_where_a_build_is(
+    found: builds.Build, running_pod: dict[str, Any] | None, watched: bool, expected: str
+) -> None:
+    assert status_views.build_step(found, running_pod, watched=watched) == expected
 
 
 @pytest.mark.parametrize(
@@ -250,6 +261,18 @@ def test_the_page_joins_each_image_to_its_latest_build_and_its_running_pod() -> 
     assert view["imagesTotal"] == 3
     assert view["backlog"] == {"known": False, "total": 0, "lanes": {}}
     assert view["generatedAt"] == "2026-12-06T12:00:00Z"
+
+
+def test_without_a_watch_of_pods_a_running_build_shows_no_step() -> None:
+    found_images = [image("web", latest="web-build-3")]
+    latest = {("apps", "web"): build("web-build-3", image="web", number=3, pod_name="p")}
+
+    view = status_views.status_view(
+        found_images, latest=latest, failed=[], pods=None, backlog=None, synced=True, now=NOW
+    )
+
+    assert view["images"][0]["build"]["step"] == "running"
+    assert [row["step"] for row in view["running"]] == ["running"]
 
 
 def test_recent_failures_are_the_newest_failed_builds_first_and_at_most_the_limit() -> None:
