@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from contracts import builders, buildpacks, builds, events, images, source_resolvers, stacks
+from contracts import builders, buildpacks, builds, events, images, kube_events, source_resolvers, stacks
 
 BuilderInput = (
     buildpacks.ClusterStore
@@ -125,3 +125,71 @@ class Cluster(Protocol):
     ) -> dict[str, Any] | None:
         """A namespaced object of any custom resource (``group/version`` and plural), or None."""
         ...
+
+    async def get_event(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """An ``events.k8s.io/v1`` Event, or None."""
+        ...
+
+    async def create_event(self, event: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def patch_event(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class Recorder(Protocol):
+    """Writes Kubernetes Events (:class:`services.kube.recording.EventRecorder`), aggregated.
+
+    Never raises for an Event it could not write: that is logged, and the caller goes on (an Event
+    is news about a decision, never part of it)."""
+
+    async def record(self, notice: kube_events.Notice) -> None: ...
+
+
+class BuildMetrics(Protocol):
+    """Counts builds (:class:`services.runtime.admin.Metrics`): each at the one state transition
+    a service owns, so a redelivered message or two workers racing count it once."""
+
+    def build_scheduled(self, reasons: str, *, namespace: str) -> None:
+        """A Build was created for ``reasons`` (``COMMIT,CONFIG``: each counted)."""
+        ...
+
+    def build_finished(
+        self,
+        outcome: str,
+        *,
+        namespace: str,
+        queue_seconds: float | None,
+        run_seconds: float | None,
+        cache: str,
+        cache_restored: bool,
+    ) -> None:
+        """A Build's outcome (``succeeded``, ``failed``, ``canceled``) was recorded for the first
+        time, with how long it waited for its pod to start and how long it ran (None: unknown), its
+        cache (``registry``, ``volume``, "" for none) and whether restore was handed a previous
+        build's cache."""
+        ...
+
+
+class NoMetrics:
+    """:class:`BuildMetrics` that counts nothing (a service built without a metrics registry)."""
+
+    def build_scheduled(self, reasons: str, *, namespace: str) -> None:
+        return None
+
+    def build_finished(
+        self,
+        outcome: str,
+        *,
+        namespace: str,
+        queue_seconds: float | None,
+        run_seconds: float | None,
+        cache: str,
+        cache_restored: bool,
+    ) -> None:
+        return None
+
+
+class NoRecorder:
+    """:class:`Recorder` that writes nothing (a service built without one)."""
+
+    async def record(self, notice: kube_events.Notice) -> None:
+        return None

@@ -34,7 +34,7 @@ from typing import Any
 
 from contracts import admission, builder_images, builds, events, meta
 from services import errors, ports
-from services.build_runner import bindings, builder_refs, pods, started
+from services.build_runner import bindings, builder_refs, notices, pods, started
 from services.build_runner import secrets as build_secrets
 from services.build_runner import slots as build_slots
 from services.registry import client as registry_client
@@ -71,6 +71,10 @@ class BuildRunner:
     """How long a service account's secrets are reused for the pods of its Builds (as the registry
     keychains reuse them) before they are read again; 0: read for every pod."""
     monotonic: Callable[[], float] = time.monotonic
+    recorder: ports.Recorder = dataclasses.field(default_factory=ports.NoRecorder)
+    """Writes the Kubernetes Event of a Build failed before its pod (:mod:`.notices`)."""
+    metrics: ports.BuildMetrics = dataclasses.field(default_factory=ports.NoMetrics)
+    """Counts a Build failed before its pod as finished (``failed``)."""
     _configs: dict[str, registry_config.ImageConfig] = dataclasses.field(default_factory=dict, init=False)
     _accounts: dict[tuple[str, str], tuple[ServiceAccountSecrets, float]] = dataclasses.field(
         default_factory=dict, init=False
@@ -256,6 +260,16 @@ class BuildRunner:
             await self.publisher.publish_many(
                 [events.new(changed, source=SOURCE, time=self.clock(), discriminator=f"failed:{build.name}")]
             )
+        cache = "registry" if build.spec.registry_cache() else "volume" if build.spec.volume_cache() else ""
+        self.metrics.build_finished(
+            "failed",
+            namespace=build.namespace,
+            queue_seconds=None,
+            run_seconds=None,
+            cache=cache,
+            cache_restored=False,
+        )
+        await self.recorder.record(notices.failed_before_pod(build, message=message))
 
 
 class Slots:

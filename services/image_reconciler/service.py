@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from contracts import builders, builds, events, images, meta, source_resolvers
 from services import errors, ports
-from services.image_reconciler import builder_reads, cache_volumes, resolvers, statuses
+from services.image_reconciler import builder_reads, cache_volumes, notices, resolvers, statuses
 from services.image_reconciler import reconcile as planning
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
@@ -65,6 +65,10 @@ class ImageReconciler:
     read_source_digest: Callable[[images.Image], Awaitable[str | None]] | None = None
     """Resolves the Image's registry source tag to ``<tag>@sha256:…``, or None when there is no
     such image or Kiln may not read it; None: never (the tag is recorded as given, as kpack does)."""
+    recorder: ports.Recorder = dataclasses.field(default_factory=ports.NoRecorder)
+    """Writes the Kubernetes Events of its decisions (``BuildScheduled``, :mod:`.notices`)."""
+    metrics: ports.BuildMetrics = dataclasses.field(default_factory=ports.NoMetrics)
+    """Counts the Builds it creates, by reason (a Build found already there is not counted)."""
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
         data = event.data
@@ -241,7 +245,9 @@ class ImageReconciler:
         resolver: source_resolvers.SourceResolver | None,
         decided: planning.ReconcilePlan,
     ) -> None:
-        """Each action with one API call, in kpack's order: PVC, resolver, Build, status, history."""
+        """Each action with one API call, in kpack's order: PVC, resolver, Build, status, history.
+        A Build created (not found already there) is counted and told as an Event once it is
+        announced (an Event never fails the reconcile: :class:`services.ports.Recorder`)."""
         await self._apply_pvc(decided)
         await self._apply_resolver(resolver, decided.source_resolver)
         if decided.build is not None:
@@ -250,6 +256,9 @@ class ImageReconciler:
             logger.info(
                 "scheduled %s/%s (%s)", decided.build.namespace, decided.build.name, decided.build.reason()
             )
+            if created is not None:
+                self.metrics.build_scheduled(created.reason(), namespace=created.namespace)
+                await self.recorder.record(notices.scheduled(image, created))
         if decided.status_changed:
             await self.cluster.replace_image_status(image.with_(status=decided.status))
         for name in decided.delete_builds:

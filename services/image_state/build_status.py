@@ -46,6 +46,10 @@ class Terminated(PodModel):
     """Exit code of the container."""
     message: str = ""
     """Termination message."""
+    started_at: str = ""
+    """RFC 3339 time the container started."""
+    finished_at: str = ""
+    """RFC 3339 time it ended."""
 
 
 class ContainerStatus(PodModel):
@@ -70,6 +74,8 @@ class PodStatus(PodModel):
     """Pod reason, e.g. ``DeadlineExceeded``."""
     message: str = ""
     """Pod message."""
+    start_time: str = ""
+    """RFC 3339 time the kubelet started the pod."""
     init_container_statuses: list[ContainerStatus] = Field(default_factory=list)
     """Statuses of the init containers (the steps)."""
     container_statuses: list[ContainerStatus] = Field(default_factory=list)

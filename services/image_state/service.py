@@ -33,7 +33,7 @@ from typing import Any
 
 from contracts import builds, events
 from services import errors, ports
-from services.image_state import build_status, cache_digests, canceling
+from services.image_state import build_status, cache_digests, canceling, outcomes
 from services.registry import auth as registry_auth
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
@@ -53,6 +53,10 @@ class ImageState:
     _: dataclasses.KW_ONLY
     keychains: registry_keychains.Keychains
     clock: Callable[[], datetime]
+    recorder: ports.Recorder = dataclasses.field(default_factory=ports.NoRecorder)
+    """Writes the Kubernetes Events of the outcomes it records (:mod:`.outcomes`)."""
+    metrics: ports.BuildMetrics = dataclasses.field(default_factory=ports.NoMetrics)
+    """Counts each Build finished, when its outcome is first written."""
 
     async def handle(self, event: events.Event[events.Payload]) -> None:
         data = event.data
@@ -93,6 +97,23 @@ class ImageState:
         await self.publisher.publish_many(
             cache_digests.recorded_events(build, status, now=self.clock(), version=written.resource_version)
         )
+        await self._tell(outcomes.finished(build, status, pod=pod))
+
+    async def _tell(self, finished: outcomes.Finished | None) -> None:
+        """Count an outcome written for the first time and record its Events (after the write and
+        the publish: neither waits for an Event, and an Event not written is only logged)."""
+        if finished is None:
+            return
+        self.metrics.build_finished(
+            finished.outcome,
+            namespace=finished.namespace,
+            queue_seconds=finished.queue_seconds,
+            run_seconds=finished.run_seconds,
+            cache=finished.cache,
+            cache_restored=finished.cache_restored,
+        )
+        for notice in finished.notices:
+            await self.recorder.record(notice)
 
     async def cancel_build(self, requested: events.BuildCancelRequested) -> None:
         """End a running Build whose cancellation was asked for, and delete its pod."""
@@ -116,6 +137,7 @@ class ImageState:
             await self.publisher.publish_many(
                 cache_digests.recorded_events(build, plan.status, now=self.clock(), version=version)
             )
+            await self._tell(outcomes.finished(build, plan.status, pod=pod))
         elif plan.action == "clean up":
             await self._announce_again(build)
 
@@ -177,3 +199,6 @@ class ImageState:
             updated.namespace, image=updated.image, build=updated.build, now=self.clock(), version=version
         )
         await self.publisher.publish_many([changed])
+        pinned = outcomes.cache_pinned(build, updated.latest_cache_image) if status is not None else None
+        if pinned is not None:
+            await self.recorder.record(pinned)

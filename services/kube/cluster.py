@@ -157,6 +157,16 @@ class KubeCluster:
     async def list_service_accounts(self, namespace: str) -> list[dict[str, Any]]:
         return await self._count("list", "ServiceAccount").service_accounts.list(namespace=namespace)
 
+    async def get_event(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self._count("get", "Event").events.find(name, namespace=namespace)
+
+    async def create_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        return await self._count("create", "Event").events.create(event)
+
+    async def patch_event(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch of an Event (a ``metadata.resourceVersion`` in it makes it conditional)."""
+        return await self._count("patch", "Event").events.patch(name, patch, namespace=namespace)
+
     async def get_custom_object(
         self, namespace: str, *, api_version: str, plural: str, name: str
     ) -> dict[str, Any] | None:

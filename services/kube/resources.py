@@ -4,7 +4,8 @@ Each kind is a :class:`Resource` attribute — ``kube.images``, ``kube.builds``,
 ``kube.cluster_builders``, ``kube.source_resolvers``, and the builder half's ``kube.cluster_stores``,
 ``kube.buildpacks``, ``kube.cluster_buildpacks``, ``kube.cluster_stacks``,
 ``kube.cluster_lifecycles`` (``kpack.io/v1alpha2``, contracts models)
-and ``kube.pods``, ``kube.pvcs``, ``kube.service_accounts`` (core v1, plain dicts) — with the same
+and ``kube.pods``, ``kube.pvcs``, ``kube.service_accounts`` (core v1, plain dicts), ``kube.events``
+(``events.k8s.io/v1``, plain dicts) — with the same
 verbs (``kube.custom_objects(api_version, plural)`` gives any other custom resource, as dicts):
 
 * ``get`` (NotFoundError) / ``find`` (None), ``list`` by label (and field) selector, ``watch``
@@ -377,6 +378,9 @@ class Kube:
         self.pvcs = _core(core, "persistent_volume_claim", kind="PersistentVolumeClaim", settings=s)
         self.secrets = _core(core, "secret", kind="Secret", settings=s)
         self.service_accounts = _core(core, "service_account", kind="ServiceAccount", settings=s)
+        events = endpoints.CustomEndpoint(custom, "events.k8s.io", "v1", "events")
+        self.events = Resource(events, kind="Event", parse=_same_dict, dump=_same_dict, settings=s)
+        """``events.k8s.io/v1`` Events (what :mod:`services.kube.recording` writes), as dicts."""
 
     def custom_objects(self, api_version: str, plural: str) -> Resource[dict[str, Any]]:
         """A namespaced custom resource of ``group/version`` (e.g. a provisioned service), as dicts."""

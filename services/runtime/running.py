@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aio_pika.abc
 import pydantic
 from kubernetes_asyncio import client
 from pydantic import Field
@@ -28,14 +30,14 @@ from services import git, retrying
 from services.admission import service as admission_service
 from services.admission import settings as admission_settings
 from services.bridge import service as bridge_service
-from services.broker import connecting, consuming, publishing, topology
+from services.broker import connecting, consuming, depths, publishing, topology
 from services.broker import settings as broker_settings
 from services.build_runner import service as build_runner_service
 from services.build_runner import slots as build_slots
 from services.builder import service as builder_service
 from services.image_reconciler import service as reconciler_service
 from services.image_state import service as image_state_service
-from services.kube import caching, watching
+from services.kube import caching, recording, watching
 from services.kube import client as kube_client
 from services.kube import cluster as kube_cluster
 from services.kube import resources as kube_resources
@@ -281,7 +283,9 @@ async def running(
                         _background(_follow_build_pods(wiring.kube, slots), name="build-slots")
                     )
                     health.add("build-slots", functools.partial(_task_health, watch), liveness=True)
-            handler = _handler(name, wiring=wiring, settings=settings, clock=clock, slots=slots)
+            handler = _handler(
+                name, wiring=wiring, settings=settings, clock=clock, slots=slots, broker=broker
+            )
             for lane in CONSUMERS[name]:
                 consumer = await stack.enter_async_context(
                     consuming.consuming(
@@ -336,12 +340,21 @@ def _handler(
     settings: RunSettings,
     clock: Callable[[], datetime],
     slots: build_runner_service.Slots | None = None,
+    broker: broker_settings.BrokerSettings | None = None,
 ) -> consuming.Handler:
+    """The handler of consuming service ``name``, with its Event recorder and build metrics (and,
+    for the services with a storm lane, that lane's backlog on ``/metrics``)."""
+    recorder = recording.EventRecorder(
+        wiring.cluster, controller=f"kiln.dev/{name}", instance=f"{name}-{socket.gethostname()}", clock=clock
+    )
+    _count_backlog(name, wiring=wiring, broker=broker)
     if name == "image-reconciler":
         ls_remote = functools.partial(_ls_remote, wiring.cluster, seconds=settings.git_timeout_seconds)
         return reconciler_service.ImageReconciler(
             wiring.cluster,
             wiring.publisher,
+            recorder=recorder,
+            metrics=wiring.metrics,
             clock=clock,
             enable_priority_classes=settings.enable_priority_classes,
             list_git=(
@@ -362,22 +375,50 @@ def _handler(
             ),
         ).handle
     if name == "build-runner":
+        slots = slots or build_runner_service.Slots(build_slots.Limits())
+        if slots.limits.limited():  # only then does a watch of the build pods count them
+            wiring.metrics.count_running_builds(lambda: slots.running("").total)
         return build_runner_service.BuildRunner(
             wiring.cluster,
             wiring.publisher,
             wiring.registry,
             keychains=wiring.keychains,
             clock=clock,
-            slots=slots or build_runner_service.Slots(build_slots.Limits()),
+            slots=slots,
             account_ttl_seconds=settings.registry_keychain_seconds,
+            recorder=recorder,
+            metrics=wiring.metrics,
         ).handle
     if name == "builder":
         return builder_service.BuilderService(
             wiring.cluster, wiring.publisher, wiring.registry, keychains=wiring.keychains, clock=clock
         ).handle
     return image_state_service.ImageState(
-        wiring.cluster, wiring.publisher, wiring.registry, keychains=wiring.keychains, clock=clock
+        wiring.cluster,
+        wiring.publisher,
+        wiring.registry,
+        keychains=wiring.keychains,
+        clock=clock,
+        recorder=recorder,
+        metrics=wiring.metrics,
     ).handle
+
+
+def _count_backlog(name: str, *, wiring: Wiring, broker: broker_settings.BrokerSettings | None) -> None:
+    """The storm lanes of service ``name`` (their queues and wait queues) and the dead letters on
+    ``/metrics``, read before each scrape."""
+    if broker is None or not isinstance(wiring.connection, aio_pika.abc.AbstractConnection):
+        return
+    names = topology.Names(broker)
+    lanes = {
+        lane.name: (*names.queues(lane), *filter(None, [names.wait_queue(lane)]))
+        for lane in CONSUMERS.get(name, ())
+        if lane.name.endswith("-storm")
+    }
+    connection = wiring.connection
+    wiring.metrics.count_backlog(
+        lanes, dead_queue=names.dead_queue, read=functools.partial(depths.ready_messages, connection)
+    )
 
 
 def _limits(settings: RunSettings) -> build_slots.Limits:

@@ -11,6 +11,7 @@ import dataclasses
 CORE = ""
 KPACK = "kpack.io"
 STORAGE = "storage.k8s.io"
+EVENTS = "events.k8s.io"
 KPACK_VERSIONS = ("v1alpha2", "v1alpha1")
 
 
@@ -82,6 +83,10 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         STORAGE, ("v1",), "storageclasses", "storageclass", "StorageClass", False, short_names=("sc",)
     ),
+    # What Kiln's services write (regarding, note, series…). A real API server keeps these and the
+    # core v1 events in one storage, converting between the two; the emulator keeps them apart, so
+    # ``kubectl get events.events.k8s.io`` (not ``kubectl get events``) lists Kiln's.
+    ResourceType(EVENTS, ("v1",), "events", "event", "Event", True, short_names=("ev",)),
     _kpack("images", "Image", short=("cnbimage", "cnbimages")),
     _kpack("builds", "Build", short=("cnbbuild", "cnbbuilds", "bld", "blds")),
     _kpack("builders", "Builder", short=("bldr", "bldrs")),

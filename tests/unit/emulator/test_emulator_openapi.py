@@ -10,7 +10,13 @@ import pytest
 from contracts import crds
 from services.testbed.emulator import openapi, resources, schemas, statuses
 
-GROUP_VERSIONS = ["api/v1", "apis/storage.k8s.io/v1", "apis/kpack.io/v1alpha2", "apis/kpack.io/v1alpha1"]
+GROUP_VERSIONS = [
+    "api/v1",
+    "apis/storage.k8s.io/v1",
+    "apis/events.k8s.io/v1",
+    "apis/kpack.io/v1alpha2",
+    "apis/kpack.io/v1alpha1",
+]
 
 
 def _document(key: str) -> dict[str, Any]:

@@ -1,0 +1,90 @@
+"""The Kubernetes Event the image-reconciler records when it schedules a build (pure).
+
+``BuildScheduled`` on the Image, the Build related: ``Scheduled build 7: COMMIT 1a2b3c4 → 4d5e6f7``
+— the build number and each reason of the ``image.kpack.io/buildChanges`` annotation, with the
+old and new value where one is short enough to read (a commit, a run image's digest, a lifecycle
+version); CONFIG, BUILDPACK and TRIGGER name the reason only (``kiln build status`` shows the diff).
+
+Recorded once, when the Build is created: a Build found already there (a redelivered event, a
+retried reconcile) is not scheduled again, and says nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from contracts import builds, images, kube_events, meta
+
+REASON = "BuildScheduled"
+ACTION = "Schedule"
+SHORT = 7
+"""Characters of a commit or a digest shown."""
+
+
+def regarding(image: images.Image) -> kube_events.Regarding:
+    return kube_events.Regarding(
+        api_version=image.api_version or meta.V1ALPHA2,
+        kind=images.KIND,
+        namespace=image.namespace,
+        name=image.name,
+        uid=image.metadata.uid or "",
+    )
+
+
+def build_reference(build: builds.Build) -> kube_events.Regarding:
+    return kube_events.Regarding(
+        api_version=build.api_version or meta.V1ALPHA2,
+        kind=builds.KIND,
+        namespace=build.namespace,
+        name=build.name,
+        uid=build.metadata.uid or "",
+    )
+
+
+def scheduled(image: images.Image, build: builds.Build) -> kube_events.Notice:
+    """``BuildScheduled`` on ``image`` for the ``build`` just created."""
+    number = build.build_number()
+    which = f"build {number}" if number is not None else f"build {build.name}"
+    summary = changes_summary(build) or build.reason() or "no reason given"
+    return kube_events.Notice(
+        regarding=regarding(image),
+        related=build_reference(build),
+        reason=REASON,
+        action=ACTION,
+        note=f"Scheduled {which}: {summary}",
+    )
+
+
+def changes_summary(build: builds.Build) -> str:
+    """``COMMIT 1a2b3c4 → 4d5e6f7, CONFIG`` from the Build's changes annotation ("" without one)."""
+    raw = build.annotations.get(builds.CHANGES_ANNOTATION, "")
+    try:
+        changes = json.loads(raw) if raw else []
+    except ValueError:
+        return ""
+    if not isinstance(changes, list):
+        return ""
+    return ", ".join(_change(change) for change in changes if isinstance(change, dict))
+
+
+def _change(change: dict[str, Any]) -> str:
+    reason = str(change.get("reason", ""))
+    if reason not in ("COMMIT", "STACK", "LIFECYCLE"):
+        return reason
+    old, new = _short(change.get("old")), _short(change.get("new"))
+    if not new:
+        return reason
+    return f"{reason} {old} → {new}" if old else f"{reason} {new}"
+
+
+def _short(value: Any) -> str:
+    """A commit or a digest cut to :data:`SHORT` characters; another short string as it is."""
+    if not isinstance(value, str):
+        return ""
+    digest = value.rpartition("@")[2]
+    if digest.startswith("sha256:"):
+        return digest.removeprefix("sha256:")[:SHORT]
+    if len(value) == 40 and all(c in "0123456789abcdef" for c in value):
+        return value[:SHORT]
+    return value if len(value) <= 40 else ""
