@@ -68,6 +68,15 @@ NOT_TAKEN: dict[tuple[str, Permission], str] = {
     ("builder", ("get", "kpack.io", "clusterbuildpacks")): "a builder ordering a ClusterBuildpack",
     ("builder", ("update", "kpack.io", "buildpacks/status")): "a namespaced Buildpack",
     ("builder", ("update", "kpack.io", "clusterbuildpacks/status")): "a ClusterBuildpack",
+    # Kubernetes Events: a notice given again (a redelivery, the same decision once more) reads its
+    # Event and patches its series; this run makes each decision once.
+    ("image-reconciler", ("get", "events.k8s.io", "events")): "an Event repeated",
+    ("image-reconciler", ("patch", "events.k8s.io", "events")): "an Event repeated",
+    ("image-state", ("get", "events.k8s.io", "events")): "an Event repeated",
+    ("image-state", ("patch", "events.k8s.io", "events")): "an Event repeated",
+    ("build-runner", ("get", "events.k8s.io", "events")): "an Event repeated",
+    ("build-runner", ("patch", "events.k8s.io", "events")): "an Event repeated",
+    ("build-runner", ("create", "events.k8s.io", "events")): "a Build failing before its pod",
 }
 """Permissions granted for paths this run does not take: (service, permission) → the path."""
 
