@@ -81,11 +81,14 @@ def _changes(annotation: str) -> list[str]:
         return []
     if not isinstance(changes, list):
         return []
-    return [
-        f"{change.get('reason', '')}: {_short(change.get('old'))} -> {_short(change.get('new'))}"
-        for change in changes
-        if isinstance(change, dict)
-    ]
+    return [_change(change) for change in changes if isinstance(change, dict)]
+
+
+def _change(change: dict[str, Any]) -> str:
+    reason, old, new = change.get("reason", ""), change.get("old"), change.get("new")
+    if old in (None, "", {}):
+        return f"{reason}: {_short(new)}"
+    return f"{reason}: {_short(old)} -> {_short(new)}"
 
 
 def _short(value: Any) -> str:
