@@ -3,7 +3,8 @@
 As ``kp build logs`` does it: watch the Build's pod, and as each step container starts (init
 containers in order, then ``completion``) print a ``===> STEP`` header and stream that
 container's log (``GET pods/{name}/log?container=STEP&follow=true``) until it terminates; then
-wait for the Build's ``Succeeded`` condition. A pod deleted under the build (a cancel) ends its
+wait for the Build's ``Succeeded`` condition (a Build still without a pod after
+`NO_POD_SECONDS` is named on stderr, with where to look: kpack-cli #216). A pod deleted under the build (a cancel) ends its
 steps; a pod made again under the same name is followed from its first step not yet shown.
 Waiting for an Image's next Build (kpack-cli #77) watches the Image's Builds for a higher build
 number.
@@ -30,6 +31,9 @@ from services import errors
 from services.cli import log_views
 from services.kube import resources, translating, watching
 
+NO_POD_SECONDS = 10.0
+"""How long a followed Build may go without a pod before the user is told (kpack-cli #216)."""
+
 
 @dataclasses.dataclass
 class Printer:
@@ -38,6 +42,8 @@ class Printer:
     out: TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
     color: bool = False
     timestamps: bool = False
+    notes: TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
+    """Where what is not a log line goes (a build that waits for its pod)."""
 
     def line(self, text: str) -> None:
         self.out.write(text if text.endswith("\n") else text + "\n")
@@ -45,6 +51,10 @@ class Printer:
 
     def header(self, step: str) -> None:
         self.line(log_views.header(step, color=self.color))
+
+    def note(self, text: str) -> None:
+        self.notes.write(text + "\n")
+        self.notes.flush()
 
 
 async def print_step(
@@ -132,6 +142,15 @@ class _Seen:
         async with self.changed:
             await self.changed.wait_for(predicate)
 
+    async def within(self, seconds: float, predicate: Callable[[], bool]) -> bool:
+        """Whether ``predicate`` came true within ``seconds``."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self.until(predicate)
+        except TimeoutError:
+            return False
+        return True
+
     def build_over(self) -> bool:
         return self.build_deleted or (self.build is not None and not self.build.running())
 
@@ -173,6 +192,11 @@ async def follow_build(kube: resources.Kube, build: builds.Build, *, printer: Pr
         found = await kube.pods.find(build.pod_name(), namespace=build.namespace)
         if seen.pod is None:  # the watch may not have listed yet: a finished build shows its pod too
             await seen.set(pod=found)
+        if not await seen.within(NO_POD_SECONDS, lambda: seen.pod is not None or seen.build_over()):
+            printer.note(
+                f'Build "{build.name}" has no pod yet; waiting for it '
+                f"(kubectl describe build {build.name} -n {build.namespace} says why)"
+            )
         while True:
             await seen.until(lambda: seen.pod is not None or seen.build_over())
             pod = seen.pod
