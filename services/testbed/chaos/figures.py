@@ -5,8 +5,8 @@ the figures of each run.
   an Image its CONFIG build, a push a COMMIT build of the pushed commit for every Image following
   the pushed repository, a builder update a BUILDPACK build of every Image on that builder, a
   manual trigger a TRIGGER build, a recorded ``kiln.source.changed`` a COMMIT build of its
-  revision. A **lost trigger** is an input with an effect that no Build of the run shows
-  (:func:`lost_triggers`).
+  revision (an event recorded twice, same id, is one trigger). A **lost trigger** is an input
+  with an effect that no Build of the run shows (:func:`lost_triggers`).
 * A **duplicate build** is a Build beyond the first with the same Image, reasons, revision and
   builder image (:func:`duplicate_builds`): two Builds for one trigger.
 
@@ -46,6 +46,7 @@ def expected_effects(scenario: scenarios.Scenario) -> list[Effect]:
     followers: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
     on_builder: dict[str, list[str]] = collections.defaultdict(list)
     found: list[Effect] = []
+    replayed: set[str] = set()
     for index, step in enumerate(scenario.steps):
         if isinstance(step, scenarios.Image):
             followers[_repository(step.repository), step.branch].append(step.name)
@@ -61,6 +62,9 @@ def expected_effects(scenario: scenarios.Scenario) -> list[Effect]:
             found.append(Effect(index, step.image, "TRIGGER"))
         elif isinstance(step, scenarios.RecordedEvent):
             event = step.parsed()
+            if event.id in replayed:
+                continue  # the same event again (same id): a duplicate, not another trigger
+            replayed.add(event.id)
             if isinstance(event.data, events.SourceChanged) and event.data.namespace == scenario.namespace:
                 found.append(Effect(index, event.data.image, "COMMIT", event.data.revision))
     return found

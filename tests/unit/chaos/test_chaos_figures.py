@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from services.testbed.chaos import figures, scenarios
@@ -127,3 +128,30 @@ def test_the_report_totals_both_runs_and_fails_on_an_unequal_state() -> None:
         seed=3,
         seconds=1,
     )["ok"]
+
+
+def test_an_event_recorded_twice_with_one_id_is_one_trigger() -> None:
+    event = {
+        "specversion": "1.0",
+        "id": "5d3c0b5e-0000-4000-8000-000000000001",
+        "source": "/kiln/triggers",
+        "type": "kiln.source.changed",
+        "subject": "ns/a",
+        "time": "2026-12-06T16:00:00Z",
+        "datacontenttype": "application/json",
+        "data": {"namespace": "ns", "image": "a", "url": REPO, "revision": examples.commit(5)},
+    }
+    line = json.dumps({"op": "event", "event": event})
+    scenario = scenarios.parse(
+        [
+            '{"op": "scenario", "name": "s", "namespace": "ns"}',
+            '{"op": "builder"}',
+            f'{{"op": "image", "name": "a", "repository": "{REPO}"}}',
+            line,
+            line,
+        ]
+    )
+
+    effects = [(e.image, e.reason, e.revision) for e in figures.expected_effects(scenario)]
+
+    assert effects == [("a", "CONFIG", None), ("a", "COMMIT", examples.commit(5))]
