@@ -6,6 +6,7 @@
 * :mod:`.bindings` — the Build's service and CNB bindings: resolved, checked, mounted.
 * :mod:`.steps` — the init containers and the completion container.
 * :mod:`.pods` — :func:`~.pods.render_pod`: the whole Pod manifest, or a rebase pod.
+* :mod:`.notices` — the Kubernetes Event of a Build that fails before its pod.
 
 Nothing here performs I/O or reads the clock: time is a parameter.
 """

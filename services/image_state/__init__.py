@@ -6,6 +6,7 @@ Its pure core:
   termination message (:mod:`contracts.completion`).
 * :mod:`.cache_digests` — which cache image to confirm in the registry, what to announce once a
   build is recorded, and the rule that a digest a Build records is never replaced.
+* :mod:`.outcomes` — the Kubernetes Events of an outcome recorded and what the build metrics count.
 
 :mod:`.service` performs the reads and writes. Nothing else here performs I/O or reads the clock.
 """
