@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -178,6 +179,10 @@ async def test_a_failed_build_shows_its_error_under_the_failed_step_and_kiln_log
     assert followed.stderr.splitlines()[-1].startswith(f'Build "{build.name}" failed')
     assert (again.code, again.stderr) == (0, "")
     assert again.stdout.splitlines() == followed.stdout, "read again, a finished build's logs are the same"
+    stamped = await kiln(run, "logs", build.name, "--timestamps", "-n", run.namespace)
+    lines = [line for line in stamped.stdout.splitlines() if not line.startswith("===> ")]
+    assert lines
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", line) for line in lines), lines
 
 
 async def test_kiln_trigger_wait_shows_the_new_build_step_by_step_until_it_succeeds(run: Run) -> None:

@@ -218,3 +218,29 @@ async def test_kubectl_logs_reads_a_step(
     assert (shown.returncode, shown.stdout) == (0, "Cloning repository\nSuccessfully cloned\n")
     assert waiting.returncode == 1
     assert 'container "build" in pod "p" is waiting to start: PodInitializing' in waiting.stderr
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (apt-get install kubernetes-client)")
+async def test_kubectl_logs_follow_ends_when_the_step_terminates(
+    emulator: Emulator,
+    core: client.CoreV1Api,
+    namespace: str,
+    kubeconfig: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    emulator.create(build_pod("p"), namespace=namespace)
+    await set_states(core, "p", namespace, prepare="running", build="waiting", completion="waiting")
+    emulator.append_log(namespace, "p", "prepare", ["Cloning repository"])
+    assert KUBECTL is not None
+    command = [KUBECTL, "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path), "-n", namespace]
+    process = await asyncio.create_subprocess_exec(
+        *command, "logs", "-f", "p", "-c", "prepare", stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(30):
+        assert await process.stdout.readline() == b"Cloning repository\n"
+        emulator.append_log(namespace, "p", "prepare", ["Successfully cloned"])
+        assert await process.stdout.readline() == b"Successfully cloned\n"
+        await set_states(core, "p", namespace, prepare="terminated", build="running", completion="waiting")
+        assert await process.stdout.read() == b""
+        assert await process.wait() == 0
