@@ -14,6 +14,7 @@ canceled, 1 if it ended otherwise). The outcome is the last line, on stderr.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,7 +98,8 @@ def cancel(
 
     async def follow(kube: resources.Kube, where: str, done: annotating.Annotation) -> log_views.Outcome:
         ended = await _follow(kube, await kube.builds.get(done.build, namespace=where))
-        return log_views.Outcome(not ended.succeeded and "canceled" in ended.message, ended.message)
+        final = await kube.builds.find(done.build, namespace=where)
+        return dataclasses.replace(ended, succeeded=final is not None and final.canceled())
 
     _annotate(settings, namespace, decide, wait=follow if wait else None)
 

@@ -3,9 +3,9 @@
 As ``kp build logs`` does it: watch the Build's pod, and as each step container starts (init
 containers in order, then ``completion``) print a ``===> STEP`` header and stream that
 container's log (``GET pods/{name}/log?container=STEP&follow=true``) until it terminates; then
-wait for the Build's ``Succeeded`` condition (a Build still without a pod after
-`NO_POD_SECONDS` is named on stderr, with where to look: kpack-cli #216). A pod deleted under the build (a cancel) ends its
-steps; a pod made again under the same name is followed from its first step not yet shown.
+wait for the Build's ``Succeeded`` condition (a Build still without a pod after `NO_POD_SECONDS`
+is named on stderr, with where to look: kpack-cli #216). A pod deleted under the build (a cancel)
+ends its steps; a pod made again under the same name is followed from its first step not yet shown.
 Waiting for an Image's next Build (kpack-cli #77) watches the Image's Builds for a higher build
 number.
 
