@@ -90,6 +90,8 @@ class System:
     starting: int = 0
     """Processes being started again after a kill."""
     incarnations: dict[str, int] = dataclasses.field(default_factory=dict)
+    restarts: set[asyncio.Task[None]] = dataclasses.field(default_factory=set)
+    """The starts of killed workers under way."""
 
     @property
     def prefix(self) -> str:
@@ -146,8 +148,8 @@ class System:
         logger.info("chaos: SIGKILLed %s (pid %s)", name, victim.process.pid)
         self.starting += 1
         task = asyncio.create_task(self._restart(name, after=restart_after), name=f"restart {name}")
-        _RESTARTS.add(task)
-        task.add_done_callback(_RESTARTS.discard)
+        self.restarts.add(task)
+        task.add_done_callback(self.restarts.discard)
         return name
 
     async def _restart(self, name: str, *, after: float) -> None:
@@ -159,8 +161,8 @@ class System:
 
     async def restarted(self) -> None:
         """Until no killed worker is still being started again."""
-        while _RESTARTS:
-            await asyncio.gather(*_RESTARTS, return_exceptions=True)
+        while self.restarts:
+            await asyncio.gather(*self.restarts, return_exceptions=True)
 
     def settled(self, namespace: str) -> bool:
         """Every Build finished; every Image's status observed and Ready True or False."""
@@ -204,9 +206,6 @@ class System:
     def builds(self, namespace: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.sb.emulator.objects("builds", namespace)
         return found
-
-
-_RESTARTS: set[asyncio.Task[None]] = set()
 
 
 def _condition(obj: Mapping[str, Any], kind: str) -> str:
