@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from contracts import builds, images, kube_events, meta
+from services import errors
 from services.image_state import build_status
 
 Outcome = Literal["succeeded", "failed", "canceled"]
@@ -65,7 +66,7 @@ def finished(
     outcome: Outcome = "succeeded" if succeeded.status == "True" else "failed"
     if succeeded.reason == builds.CANCELED_REASON:
         outcome = "canceled"
-    observed = build_status.pod_status(pod) if pod is not None else None
+    observed = _observed(pod)
     started, ended = _run_times(observed, decided=succeeded.last_transition_time)
     created = _time(build.metadata.creation_timestamp)
     cache = "registry" if build.spec.registry_cache() else "volume" if build.spec.volume_cache() else ""
@@ -165,6 +166,16 @@ def _outcome_notice(
         action=ACTION,
         note=note,
     )
+
+
+def _observed(pod: dict[str, Any] | None) -> build_status.PodStatus | None:
+    """The pod's status; None without a pod, or with one too malformed to read (no times, no step)."""
+    if pod is None:
+        return None
+    try:
+        return build_status.pod_status(pod)
+    except errors.InvalidMessageError:
+        return None
 
 
 def failed_step(observed: build_status.PodStatus | None) -> str:

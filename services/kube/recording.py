@@ -46,7 +46,7 @@ class EventRecorder:
             async with asyncio.timeout(self.timeout_seconds):
                 await self._write(notice)
             self.written += 1
-        except (errors.KilnError, TimeoutError) as e:
+        except Exception as e:  # an Event is news about a decision: never the reason it fails
             self.dropped += 1
             logger.warning(
                 "event %s on %s %s/%s not recorded: %s",
@@ -54,7 +54,7 @@ class EventRecorder:
                 notice.regarding.kind,
                 notice.regarding.namespace,
                 notice.regarding.name,
-                e or "timed out",
+                e if str(e) else type(e).__name__,
             )
 
     async def _write(self, notice: kube_events.Notice) -> None:

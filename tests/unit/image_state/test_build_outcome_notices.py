@@ -184,3 +184,13 @@ def test_the_cache_handed_to_restore_is_counted(observed: builds.Build, cache: s
 
     assert found is not None
     assert (found.cache, found.cache_restored) == (cache, restored)
+
+
+def test_a_pod_too_malformed_to_read_still_tells_the_outcome_without_times_or_step() -> None:
+    malformed = {"metadata": {"name": "p"}, "status": {"initContainerStatuses": "not a list"}}
+
+    found = outcomes.finished(build(), status("False", reason="Failed", message="boom"), pod=malformed)
+
+    assert found is not None
+    assert (found.outcome, found.queue_seconds, found.run_seconds) == ("failed", None, None)
+    assert [n.note for n in found.notices] == ["Build failed: boom"]
