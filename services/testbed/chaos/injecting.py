@@ -13,7 +13,9 @@ runs and counts them in its :class:`Tally`:
   with their ids (what a redelivery, a replay or a publisher retry does);
 * ``broker-restart`` — ``rabbitmqctl stop_app``/``start_app`` (only with ``--broker-restart``);
 * throughout: ``api_fault_rate`` of the Kubernetes API requests fail (half 500, a quarter 429,
-  a quarter time out unanswered).
+  a quarter time out unanswered) — but the simulated kubelet's pod status writes
+  (``pods/status``): it stands for the cluster's nodes, not for Kiln, and gives up on a pod once
+  its client's retries are spent, where a real kubelet tries again for as long as the pod lives.
 
 When the run's steps are done, :meth:`Injector.heal` ends every fault: no more API faults, the
 proxy up, every killed worker started again.
@@ -36,6 +38,8 @@ logger = logging.getLogger(__name__)
 KINDS = ("kill", "connections", "channel", "registry", "duplicates", "broker-restart")
 HANG_SECONDS = 2.0
 """How long an API request picked to time out hangs before its connection is closed."""
+SPARED = ("pods/status",)
+"""What the API faults never hit: the simulated kubelet's writes (see the module docstring)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +122,12 @@ class Injector:
         shares = ((rate / 2, "error", 500), (rate / 4, "error", 429), (rate / 4, "timeout", 0))
         passed = 1.0
         for share, action, status in shares:
-            fields = {"action": action, "probability": min(1.0, share / passed), "hang_seconds": HANG_SECONDS}
+            fields = {
+                "action": action,
+                "probability": min(1.0, share / passed),
+                "hang_seconds": HANG_SECONDS,
+                "spares": SPARED,
+            }
             if status:
                 fields["status"] = status
             self._faults.append(emulator.add_fault(**fields))

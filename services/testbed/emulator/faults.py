@@ -2,12 +2,12 @@
 
 A `Fault` matches requests by verb (get, list, watch, create, update, patch, delete,
 deletecollection), resource (plural, ``images`` or ``images/status``), namespace and name — any
-left as None matches everything — and then either answers ``status`` (500, 429 with
-``Retry-After: <retry_after>``, 503…) or, with ``action="timeout"``, hangs for ``hang_seconds`` and closes the
-connection without an answer. ``count`` bounds how many requests it hits (None: until removed);
-``probability`` fails only that fraction of the matching requests (seeded, so reproducible).
-``hit_at`` records when each hit arrived (``time.monotonic()``), so a test can see how long a
-client waited before it retried.
+left as None matches everything — less the resources it ``spares``, and then either answers
+``status`` (500, 429 with ``Retry-After: <retry_after>``, 503…) or, with ``action="timeout"``,
+hangs for ``hang_seconds`` and closes the connection without an answer. ``count`` bounds how
+many requests it hits (None: until removed); ``probability`` fails only that fraction of the
+matching requests (seeded, so reproducible). ``hit_at`` records when each hit arrived
+(``time.monotonic()``), so a test can see how long a client waited before it retried.
 
 Set from tests with `Emulator.add_fault` or over HTTP: ``POST /_emulator/faults`` with the fields
 of `Fault` as JSON, ``GET`` to list them, ``DELETE`` to clear them.
@@ -39,6 +39,8 @@ class Fault:
     probability: float = 1.0
     hang_seconds: float = 30.0
     retry_after: int = 1
+    spares: tuple[str, ...] = ()
+    """Resources (as ``resource`` names them: ``pods/status``) this rule never fails."""
     hits: int = 0
     hit_at: list[float] = dataclasses.field(default_factory=list)
 
@@ -56,6 +58,7 @@ class Fault:
             and (self.resource is None or self.resource == resource)
             and (self.namespace is None or self.namespace == namespace)
             and (self.name is None or self.name == name)
+            and resource not in self.spares
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from services.testbed.chaos import injecting
+from services.testbed.emulator import faults as emulator_faults
 
 
 def test_the_fault_moments_follow_the_plan_and_the_seed() -> None:
@@ -23,3 +24,12 @@ def test_the_fault_moments_follow_the_plan_and_the_seed() -> None:
     assert all(2.0 <= at <= 36.0 for at, _ in first)
     assert [at for at, _ in first] == sorted(at for at, _ in first)
     assert injecting.moments(injecting.CLEAN, random.Random(5), seconds=40.0) == []
+
+
+def test_an_api_fault_rule_spares_the_resources_it_names() -> None:
+    rule = emulator_faults.Fault(spares=("pods/status",))
+
+    assert rule.matches("patch", "builds/status", "ns", "b")
+    assert rule.matches("get", "pods", "ns", "p")
+    assert not rule.matches("patch", "pods/status", "ns", "p")
+    assert emulator_faults.Fault().matches("patch", "pods/status", "ns", "p")
