@@ -236,6 +236,12 @@ class Metrics:
         for lane, queues in lanes.items():
             self._depths.lanes.setdefault(lane, tuple(queues))
 
+    def backlog_queues(self) -> dict[str, tuple[str, ...]]:
+        """The queues whose depth ``/metrics`` shows: each storm lane's, and ``dead`` (the dead letters)."""
+        if self._depths is None:
+            return {}
+        return {**self._depths.lanes, "dead": (self._depths.dead_queue,)}
+
     def expose_health(self, health: Health) -> None:
         """``kiln_ready`` (1 while ``/readyz`` answers ok) and ``kiln_health_check_ok{check}``."""
         if self._once("health"):

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aio_pika.abc
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import builds as build_models
 from contracts import events
+from services.broker import depths
 from services.testbed.kubelet import failures
 from tests.integration.e2e.user_commands import kubectl
 
@@ -132,6 +134,12 @@ async def test_events_and_metrics_tell_what_happened_to_each_build(run: Run, tmp
     assert found["kiln_storm_backlog_messages", (("lane", "build-runner-storm"),)] == 0
     assert found["kiln_storm_backlog_messages", (("lane", "image-reconciler-storm"),)] == 0
     assert found["kiln_dead_letter_messages", ()] == 0
+    # … and those are the depths of queues that exist (a wrong name would read as an empty lane)
+    shown = run.sb.wiring.metrics.backlog_queues()
+    assert set(shown) == {"build-runner-storm", "image-reconciler-storm", "dead"}
+    every = [queue for queues in shown.values() for queue in queues]
+    assert isinstance(run.sb.wiring.connection, aio_pika.abc.AbstractConnection)
+    assert set(await depths.ready_messages(run.sb.wiring.connection, every)) == set(every)
     assert found["kiln_ready", ()] == 1
 
     # build 1's build.finished delivered again (a redelivery, the bridge's resync): counted and told once
