@@ -139,7 +139,8 @@ def _progress(run: figures.RunFigures) -> None:
     state = {None: "reference", True: "equal", False: "DIFFERENT"}[run.state_equal]
     typer.echo(
         f"chaos: {run.scenario} {run.run} run: {run.builds} builds in {run.seconds:.0f} s, "
-        f"{len(run.lost_triggers)} lost, {len(run.duplicate_builds)} duplicated, state {state}",
+        f"{len(run.lost_triggers)} lost ({run.late_triggers} late), {len(run.duplicate_builds)} duplicated, "
+        f"state {state}{'' if run.quiet else ', NOT QUIET'}",
         err=True,
     )
     for line in (*run.lost_triggers, *run.differences):
@@ -165,14 +166,18 @@ def _print_table(report: dict[str, Any]) -> None:
         ("bad inputs (unhandled)", "bad_inputs"),
     ]
     for title, _ in columns:
-        table.add_column(title, justify="left" if title == "scenario" else "right", overflow="fold")
+        first = title == "scenario"
+        table.add_column(title, justify="left" if first else "right", no_wrap=first, overflow="fold")
     for entry in report["scenarios"]:
         cells = []
         for _, key in columns:
             value = entry[key]
             if key == "bad_inputs":
                 value = f"{len(value)} ({entry['bad_inputs_unhandled']})"
-            elif key in ("lost_triggers", "duplicate_builds"):
+            elif key == "lost_triggers":
+                late = entry["late_triggers"] + entry["reference"]["late_triggers"]
+                value = f"{value + entry['reference'][key]} ({late} late)"
+            elif key == "duplicate_builds":
                 value = value + entry["reference"][key]
             elif key == "state_equal":
                 value = "yes" if value else "NO"

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import aiormq.exceptions
 import httpx
 
 from contracts import builds as build_models
@@ -29,21 +30,31 @@ from services.testbed.sandbox import examples, harness
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-ATTEMPTS = 40
+PERSIST_SECONDS = 180.0
+"""How long a step is tried again: longer than a broker restart or a registry outage."""
 PAUSE_SECONDS = 0.5
 
 
 async def persist(what: str, action: Callable[[], Awaitable[T]]) -> T:
-    """``action()``, tried again every half second while it fails (at most :data:`ATTEMPTS` times)."""
-    for attempt in range(1, ATTEMPTS + 1):
+    """``action()``, tried again every half second while it fails, for :data:`PERSIST_SECONDS`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PERSIST_SECONDS
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return await action()
-        except (errors.TemporaryError, RuntimeError, httpx.HTTPError, OSError) as e:
-            if attempt == ATTEMPTS:
+        except (
+            errors.TemporaryError,
+            RuntimeError,
+            httpx.HTTPError,
+            OSError,
+            aiormq.exceptions.AMQPError,
+        ) as e:
+            if loop.time() > deadline:
                 raise
             logger.info("chaos: %s failed (attempt %d): %s; again", what, attempt, e)
             await asyncio.sleep(PAUSE_SECONDS)
-    raise AssertionError("unreachable")
 
 
 async def perform(box: system.System, scenario: scenarios.Scenario, step: scenarios.Step) -> None:

@@ -87,7 +87,8 @@ async def run(
         steps_seconds = time.monotonic() - steps_began
         quiet &= await box.quiesce(scenario.namespace, seconds=FINAL_SECONDS, quiet=FINAL_QUIET_SECONDS)
         effects = figures.expected_effects(scenario)
-        lost = await _late(box, scenario, effects)
+        missing = figures.lost_triggers(effects, box.builds(scenario.namespace))
+        lost = await _late(box, scenario, effects) if missing else []
         found = box.builds(scenario.namespace)
         state = normalising.normalise(box.state(scenario.namespace), replacements=box.replacements())
         differences = normalising.differences(reference.state, state) if reference else []
@@ -105,6 +106,7 @@ async def run(
         api_faults=tally.api_faults,
         registry_downtime_seconds=tally.registry_downtime_seconds,
         lost_triggers=tuple(str(e) for e in lost),
+        late_triggers=len(missing) - len(lost),
         duplicate_builds=tuple(figures.duplicate_builds(found)),
         builds=len(found),
         state_equal=None if reference is None else not differences,
@@ -121,10 +123,8 @@ async def _late(
     box: system.System, scenario: scenarios.Scenario, effects: Sequence[figures.Effect]
 ) -> list[figures.Effect]:
     """The effects no Build shows, after waiting up to a resync and a half for late ones (a lost
-    event is caught by the bridge's resync: late, not lost)."""
+    event is caught by the bridge's resync: late, not lost; counted apart)."""
     lost = figures.lost_triggers(effects, box.builds(scenario.namespace))
-    if not lost:
-        return lost
     logger.warning("chaos %s: waiting for %d missing build(s): %s", scenario.name, len(lost), lost)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + system.RESYNC_SECONDS * 1.5

@@ -154,6 +154,9 @@ class RunFigures:
     api_faults: int = 0
     registry_downtime_seconds: float = 0.0
     lost_triggers: tuple[str, ...] = ()
+    late_triggers: int = 0
+    """Inputs whose Build was missing once the run fell quiet and came within a resync and a half
+    after (what the bridge's resync is for): not lost, but counted."""
     duplicate_builds: tuple[str, ...] = ()
     builds: int = 0
     state_equal: bool | None = None
@@ -189,6 +192,7 @@ class RunFigures:
             "builds": self.builds,
             "lost_triggers": len(self.lost_triggers),
             "lost": list(self.lost_triggers),
+            "late_triggers": self.late_triggers,
             "duplicate_builds": len(self.duplicate_builds),
             "duplicated": list(self.duplicate_builds),
             "state_equal": self.state_equal,

@@ -30,6 +30,9 @@ import logging
 import random
 from collections.abc import AsyncIterator
 
+import aiormq.exceptions
+
+from services import errors
 from services.broker import replay as broker_replay
 from services.testbed.chaos import acting, brokering, system
 from services.testbed.emulator import faults as emulator_faults
@@ -100,6 +103,7 @@ class Injector:
         self.schedule = moments(plan, self.rng, seconds=seconds)
         self.tally = Tally()
         self._faults: list[emulator_faults.Fault] = []
+        self._stopping = asyncio.Event()
 
     @contextlib.asynccontextmanager
     async def active(self) -> AsyncIterator[Tally]:
@@ -109,7 +113,7 @@ class Injector:
         try:
             yield self.tally
         finally:
-            task.cancel()
+            self._stopping.set()  # no new fault; one under way (a broker restart) ends first
             await asyncio.gather(task, return_exceptions=True)
             await self.heal()
 
@@ -137,10 +141,20 @@ class Injector:
         loop = asyncio.get_running_loop()
         started = loop.time()
         for at, kind in self.schedule:
-            await asyncio.sleep(max(0.0, at - (loop.time() - started)))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, at - (loop.time() - started))):
+                    await self._stopping.wait()
+            if self._stopping.is_set():
+                return
             try:
                 await self._fault(kind)
-            except (brokering.BrokerCommandError, OSError, RuntimeError) as e:
+            except (
+                brokering.BrokerCommandError,
+                OSError,
+                RuntimeError,
+                errors.KilnError,
+                aiormq.exceptions.AMQPError,
+            ) as e:  # a fault that could not be made is logged, and the run goes on
                 self.tally.log.append(f"{kind} at {at:.1f} s failed: {e}")
                 logger.warning("chaos: %s failed: %s", kind, e)
 

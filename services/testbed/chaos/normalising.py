@@ -7,11 +7,12 @@ resourceVersions, creation timestamps, managed fields, every time (``lastTransit
 build's timestamped tag and cosign annotation), generated names (``generateName``: numbered in
 name order), and the strings the caller names as run-specific (the run's registry host and
 repository prefix, its builder's name).
-Digests are kept as relations, not values: each distinct ``sha256:…`` becomes ``sha256:<n>`` in
-order of first appearance (documents sorted by kind, namespace and name, keys walked in sorted
-order), so the same image in two places stays the same and a digest made anew every run (each
-simulated build pushes new content) compares equal. A completion message (base64 gzip of the
-build metadata, whose digests are not visible to this mapping) is replaced by a placeholder.
+Digests are kept as relations, not values: each distinct ``sha256:…`` becomes ``sha256:<n>``,
+the n-th digest of its repository in order of first appearance (documents sorted by kind,
+namespace and name, keys walked in sorted order), so the same image in two places stays the
+same and a digest made anew every run (each simulated build pushes new content) compares equal.
+A completion message (base64 gzip of the build metadata, whose digests are not visible to this
+mapping) is replaced by a placeholder.
 
 Pure: no I/O.
 """
@@ -43,7 +44,7 @@ _HTTP_TIME = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d \w{3} \d{4} \d\d
 _STAMP = re.compile(r"(?<!\d)\d{8}\.\d{6}(?!\d)")
 """A build's timestamp as kpack writes it in a tag (``b2.20261206.165228``) and the cosign
 annotations (``buildTimestamp=20261206.165228``)."""
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_DIGEST = re.compile(r"(?:(?P<repository>[\w.:/-]+)@)?(?P<digest>sha256:[0-9a-f]{64})")
 _GZIP_BASE64 = "H4sI"
 """How base64 of a gzip stream starts: a completion message."""
 ZERO_DIGEST = "sha256:" + "0" * 64
@@ -132,7 +133,19 @@ def _clean_text(text: str, *, swaps: Sequence[tuple[str, str]], digests: dict[st
     text = _TIME.sub("<time>", text)
     text = _HTTP_TIME.sub("<time>", text)
     text = _STAMP.sub("<time>", text)
-    return _DIGEST.sub(lambda m: digests.setdefault(m.group(0), f"sha256:<{len(digests)}>"), text)
+    return _DIGEST.sub(lambda m: _digest(m, digests), text)
+
+
+def _digest(found: re.Match[str], digests: dict[str, str]) -> str:
+    """``repository@sha256:<n>``: the n-th digest seen of that repository (one digest missing in a
+    run shifts the numbers of its own repository only), or ``sha256:<n>`` with no repository.
+    ``digests`` holds each digest's token, and under ``#<repository>`` how many that one has."""
+    repository, digest = found.group("repository"), found.group("digest")
+    if digest not in digests:
+        count = f"#{repository or ''}"
+        digests[count] = str(int(digests.get(count, "0")) + 1)
+        digests[digest] = f"sha256:<{digests[count]}>"
+    return f"{repository}@{digests[digest]}" if repository else digests[digest]
 
 
 def differences(reference: Sequence[Document], other: Sequence[Document], *, most: int = 5) -> list[str]:

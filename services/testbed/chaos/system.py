@@ -31,6 +31,7 @@ from typing import Any
 
 import aio_pika
 import aio_pika.abc
+import aiormq.exceptions
 import httpx
 
 from services.broker import settings as broker_settings
@@ -188,13 +189,22 @@ class System:
             now = self.sb.emulator.resource_version
             calm = now == version and self.starting == 0 and self.settled(namespace)
             if calm:
-                calm = await brokering.ready_messages(self.connection, self.queues) == 0
+                calm = await self._queues_empty()
             if not calm:
                 version, since = now, loop.time()
             elif loop.time() - since >= quiet:
                 return True
         logger.warning("chaos: %s not quiet after %.0f s", namespace, seconds)
         return False
+
+    async def _queues_empty(self) -> bool:
+        """Whether nothing is ready on the run's queues; False while the broker cannot be asked
+        (its connections closed, the broker restarting)."""
+        try:
+            return await brokering.ready_messages(self.connection, self.queues) == 0
+        except (OSError, RuntimeError, aiormq.exceptions.AMQPError, TimeoutError) as e:
+            logger.info("chaos: cannot read the queues now: %r", e)
+            return False
 
     def state(self, namespace: str) -> list[dict[str, Any]]:
         """The objects of ``namespace`` the final state compares: Images, Builds, pods, PVCs."""

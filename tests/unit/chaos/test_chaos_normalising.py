@@ -119,3 +119,16 @@ def test_generated_names_are_numbered_in_name_order_and_documents_sorted_by_kind
         ("Pod", "job-#2"),
     ]
     assert documents[0]["spec"]["pod"] == "job-#2"
+
+
+def test_a_digest_missing_in_one_repository_leaves_the_numbers_of_another_alone() -> None:
+    def image(cache: str, app: str) -> dict[str, Any]:
+        status = {"latestCacheImage": cache, "latestImage": f"r/app@{app}"}
+        return {"kind": "Build", "metadata": {"name": "b", "namespace": "ns"}, "status": status}
+
+    with_cache = normalising.normalise([image(f"r/app-cache@{DIGEST_A}", DIGEST_B)])
+    without = normalising.normalise([image("", DIGEST_C)])
+
+    assert normalising.differences(with_cache, without) == [
+        'Build ns/b: .status.latestCacheImage: "r/app-cache@sha256:<1>" != ""'
+    ]
