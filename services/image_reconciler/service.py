@@ -14,6 +14,9 @@ resolver, its resolver's status and its first Build from the one event that anno
 It writes Image and SourceResolver status, and nothing else's. ``build.finished`` is image-state's:
 its Build status write is followed by ``image.changed``, the event on which a finished build is
 reconciled (a ``build.finished`` delivered here, by a topology bound before, is ignored).
+
+A Build it creates (not one found already there) is counted by reason and told as a
+``BuildScheduled`` Event on the Image (:mod:`.notices`), once it is announced.
 """
 
 from __future__ import annotations

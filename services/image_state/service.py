@@ -21,6 +21,11 @@ pod's deletion never makes the build-runner start it again.
 ``cache.digest.updated`` → checked against the Build it names (:func:`.cache_digests.recorded_digest`:
 a digest recorded is never replaced), then ``image.changed``, on which the image-reconciler derives
 the Image's status, its ``latestCacheImage`` included, from the Builds.
+
+An outcome written for the first time is counted (:class:`services.ports.BuildMetrics`) and told as
+Kubernetes Events (:mod:`.outcomes`: ``BuildSucceeded``, ``BuildFailed``, ``BuildCanceled`` on the
+Build, ``CacheDigestPinned`` on the Image), after the write and the publish; an Event that cannot be
+written is logged, never retried with the message.
 """
 
 from __future__ import annotations
