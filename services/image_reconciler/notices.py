@@ -1,4 +1,4 @@
-"""The Kubernetes Event the image-reconciler records when it schedules a build (pure).
+"""The Kubernetes Events the image-reconciler records about its decisions (pure).
 
 ``BuildScheduled`` on the Image, the Build related: ``Scheduled build 7: COMMIT 1a2b3c4 → 4d5e6f7``
 — the build number and each reason of the ``image.kpack.io/buildChanges`` annotation, with the
@@ -7,6 +7,11 @@ version); CONFIG, BUILDPACK and TRIGGER name the reason only (``kiln build statu
 
 Recorded once, when the Build is created: a Build found already there (a redelivered event, a
 retried reconcile) is not scheduled again, and says nothing.
+
+And a Warning when an Image stops being buildable — its ``Ready`` condition turns ``False`` for a
+reason of its own (``InvalidSpec``, ``BuilderNotFound``, ``BuilderNotReady``), the note the
+condition's message — only when the status written changes that condition: an Image reconciled
+again in the same state says nothing more (a build's failure is told on the Build).
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from contracts import builds, images, kube_events, meta
 
 REASON = "BuildScheduled"
 ACTION = "Schedule"
+READY = "Ready"
+NOT_READY_REASONS = frozenset({"InvalidSpec", "BuilderNotFound", "BuilderNotReady"})
+"""Why an Image cannot build that is the Image's own (not a build's outcome)."""
 SHORT = 7
 """Characters of a commit or a digest shown."""
 
@@ -88,3 +96,25 @@ def _short(value: Any) -> str:
     if len(value) == 40 and all(c in "0123456789abcdef" for c in value):
         return value[:SHORT]
     return value if len(value) <= 40 else ""
+
+
+def not_ready(image: images.Image, status: images.ImageStatus) -> kube_events.Notice | None:
+    """A Warning on ``image`` whose status (as observed) becomes ``status``: its ``Ready`` turned
+    ``False`` for one of :data:`NOT_READY_REASONS`, or changed its message; None otherwise."""
+    ready = status.condition(READY)
+    if ready is None or ready.status != "False" or ready.reason not in NOT_READY_REASONS:
+        return None
+    before = image.status.condition(READY)
+    if before is not None and (before.status, before.reason, before.message) == (
+        ready.status,
+        ready.reason,
+        ready.message,
+    ):
+        return None
+    return kube_events.Notice(
+        regarding=regarding(image),
+        reason=ready.reason,
+        type=kube_events.WARNING,
+        action="Reconcile",
+        note=ready.message or ready.reason,
+    )

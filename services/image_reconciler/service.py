@@ -16,7 +16,9 @@ its Build status write is followed by ``image.changed``, the event on which a fi
 reconciled (a ``build.finished`` delivered here, by a topology bound before, is ignored).
 
 A Build it creates (not one found already there) is counted by reason and told as a
-``BuildScheduled`` Event on the Image (:mod:`.notices`), once it is announced.
+``BuildScheduled`` Event on the Image (:mod:`.notices`), once it is announced; an Image whose
+status turns ``Ready=False`` for a reason of its own (invalid spec, builder missing or not ready)
+gets a Warning Event with the condition's message.
 """
 
 from __future__ import annotations
@@ -264,6 +266,9 @@ class ImageReconciler:
                 await self.recorder.record(notices.scheduled(image, created))
         if decided.status_changed:
             await self.cluster.replace_image_status(image.with_(status=decided.status))
+            warning = notices.not_ready(image, decided.status)
+            if warning is not None:
+                await self.recorder.record(warning)
         for name in decided.delete_builds:
             await self.cluster.delete_build(image.namespace, name)
         if decided.reannounce is not None:

@@ -165,3 +165,19 @@ async def test_events_and_metrics_tell_what_happened_to_each_build(run: Run, tmp
     assert found["kiln_builds_finished_total", (("namespace", ""), ("outcome", "succeeded"))] == 1
     assert len(events_of(run, first.name)) == 1
     assert "series" not in events_of(run, first.name)[0]
+
+
+async def test_an_image_that_cannot_build_gets_one_warning(run: Run) -> None:
+    image = run.image("registry-cache")
+    image["spec"]["builder"] = {"kind": "ClusterBuilder", "name": "missing"}
+    await run.sb.apply(image)
+    await run.sb.wait_for(lambda: bool(events_of(run, run.name)), seconds=10, what="the Image's warning")
+    await asyncio.sleep(1.0)  # the reconciles its own status write sets off say nothing more
+
+    [warning] = events_of(run, run.name)
+    assert (warning["type"], warning["reason"]) == ("Warning", "BuilderNotFound")
+    assert "missing" in warning["note"]
+    status = (run.sb.emulator.get("images", run.name, run.namespace) or {}).get("status") or {}
+    [ready] = [c for c in status.get("conditions", []) if c["type"] == "Ready"]
+    assert ready["message"] == warning["note"]
+    assert run.builds() == []
