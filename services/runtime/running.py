@@ -44,7 +44,7 @@ from services.kube import resources as kube_resources
 from services.kube import settings as kube_settings
 from services.registry import client as registry_client
 from services.registry import keychains as registry_keychains
-from services.runtime import admin, status_page, status_views
+from services.runtime import admin, memory, status_page, status_views
 from services.sources import polling
 from services.sources import service as sources_service
 from services.triggers import service as triggers_service
@@ -306,6 +306,7 @@ async def running(
                     )
                 )
                 page.add_routes(app)
+            memory.add_routes(app)
             wiring.admin_url = await stack.enter_async_context(
                 admin.serving(
                     app,
