@@ -139,10 +139,10 @@ async def try_bad_inputs(box: system.System, scenario: scenarios.Scenario) -> li
     """The bad events, Images and webhooks of :mod:`services.testbed.badinput`, in a namespace of
     their own; where each ended."""
     namespace = f"{scenario.namespace}{BAD_NAMESPACE_SUFFIX}"
-    names = box.queues
+    shard = box.queues[0]  # the image-reconciler's first shard
     events = badinput.bad_events(namespace=namespace, name="ghost")
     outcomes = await badinput.try_bad_events(
-        box.connection, settings=box.settings, queue=names[0], inputs=events, within=10.0
+        box.connection, settings=box.settings, queue=shard, inputs=events, within=10.0
     )
     image = next((s for s in scenario.steps if isinstance(s, scenarios.Image)), None)
     if image is not None:

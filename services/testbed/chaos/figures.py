@@ -5,8 +5,8 @@ the figures of each run.
   an Image its CONFIG build, a push a COMMIT build of the pushed commit for every Image following
   the pushed repository, a builder update a BUILDPACK build of every Image on that builder, a
   manual trigger a TRIGGER build, a recorded ``kiln.source.changed`` a COMMIT build of its
-  revision (an event recorded twice, same id, is one trigger). A **lost trigger** is an input
-  with an effect that no Build of the run shows (:func:`lost_triggers`).
+  revision (an event recorded twice, same id, is one trigger). A **lost trigger** is an effect
+  no Build of the run shows (:func:`lost_triggers`): one per Image an input failed to build.
 * A **duplicate build** is a Build beyond the first with the same Image, reasons, revision and
   builder image (:func:`duplicate_builds`): two Builds for one trigger.
 
