@@ -152,6 +152,7 @@ class Injector:
                 brokering.BrokerCommandError,
                 OSError,
                 RuntimeError,
+                TimeoutError,
                 errors.KilnError,
                 aiormq.exceptions.AMQPError,
             ) as e:  # a fault that could not be made is logged, and the run goes on
