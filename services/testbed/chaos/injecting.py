@@ -150,9 +150,8 @@ class Injector:
                 await self._fault(kind)
             except (
                 brokering.BrokerCommandError,
-                OSError,
+                OSError,  # and TimeoutError, its subclass
                 RuntimeError,
-                TimeoutError,
                 errors.KilnError,
                 aiormq.exceptions.AMQPError,
             ) as e:  # a fault that could not be made is logged, and the run goes on
