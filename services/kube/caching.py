@@ -50,7 +50,7 @@ class Caches:
             "Image": lambda: informers.Informer(kube.images),
             "SourceResolver": lambda: informers.Informer(kube.source_resolvers),
             "Build": lambda: informers.Informer(
-                kube.builds, label_selector=builds.IMAGE_LABEL, index_label=builds.IMAGE_LABEL
+                kube.builds, label_selector=builds.IMAGE_LABEL, index_label=builds.IMAGE_LABEL, compress=True
             ),
         }
         self.by_kind: dict[str, informers.Informer] = {kind: made[kind]() for kind in KINDS if kind in wanted}

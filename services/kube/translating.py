@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import orjson
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from services import errors, retrying
@@ -89,7 +90,7 @@ async def read_json(response: aiohttp.ClientResponse) -> dict[str, Any]:
     if not 200 <= response.status <= 299:
         raise api_error(response, data)
     try:
-        parsed = json.loads(data) if data else {}
+        parsed = orjson.loads(data) if data else {}
     except ValueError as e:
         raise errors.TemporaryError(f"Kubernetes API answered {response.status} with non-JSON") from e
     return parsed if isinstance(parsed, dict) else {}

@@ -29,12 +29,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import aiohttp
+import orjson
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from services import errors, retrying
@@ -231,7 +231,7 @@ async def _open(
 def _split(buffer: bytes) -> tuple[list[dict[str, Any]], bytes]:
     """Complete JSON lines of ``buffer`` decoded, and the incomplete rest."""
     *complete, rest_ = buffer.split(b"\n")
-    return [json.loads(line) for line in complete if line.strip()], rest_
+    return [orjson.loads(line) for line in complete if line.strip()], rest_
 
 
 def _step(

@@ -3,6 +3,7 @@ does not show, and a lookup never answers for what it cannot know."""
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import orjson
@@ -156,3 +157,62 @@ def test_an_object_the_watch_does_not_select_is_not_kept() -> None:
 
     assert store.lookup("ns", "standalone").state == informers.ABSENT
     assert store.lookup("ns", "app-build-1").state == informers.FRESH
+
+
+def finished_build(name: str, version: int) -> dict[str, Any]:
+    """A Build as big as a finished one: what repeats across Builds is what a dictionary saves."""
+    return obj(
+        name,
+        version,
+        image="app",
+        spec={
+            "tags": [f"registry.example.com/team/app:{name}"],
+            "builder": {"image": "registry.example.com/builder@sha256:" + "b" * 64},
+            "source": {"git": {"url": "https://example.com/team/app", "revision": f"{version:040d}"}},
+            "cache": {"registry": {"tag": "registry.example.com/team/app-cache"}},
+        },
+        status={
+            "conditions": [
+                {"type": "Succeeded", "status": "True", "lastTransitionTime": "2026-12-06T10:00:00Z"}
+            ],
+            "latestImage": f"registry.example.com/team/app@sha256:{version:064d}",
+            "buildMetadata": [{"id": f"example/buildpack-{n}", "version": "1.2.3"} for n in range(8)],
+            "stepStates": [
+                {"name": step, "terminated": {"exitCode": 0}} for step in ("prepare", "detect", "build")
+            ],
+        },
+    )
+
+
+def test_a_compressing_store_gives_back_each_object_as_it_was_in_a_fraction_of_the_bytes() -> None:
+    plain = informers.Store("Build", index_label=builds.IMAGE_LABEL)
+    packed = informers.Store("Build", index_label=builds.IMAGE_LABEL, compress=True)
+    items = [finished_build(f"app-build-{n}", n) for n in range(1, 21)]
+    plain.listed(items, "30")
+    packed.listed(items, "30")
+
+    for item in items:
+        assert held(packed, item["metadata"]["name"]) == item
+    assert [orjson.loads(body) for body in packed.by_index("ns", "app") or []] == [
+        orjson.loads(body) for body in plain.by_index("ns", "app") or []
+    ]
+    assert sorted(orjson.loads(body)["metadata"]["name"] for body in packed.everything() or []) == sorted(
+        item["metadata"]["name"] for item in items
+    )
+    assert packed.memory_bytes() * 3 < plain.memory_bytes()
+
+
+def test_a_store_holds_json_at_its_exact_size() -> None:
+    """orjson's bytes keep the spare room of their growth buffer (about twice the JSON): a store
+    holding thousands of objects keeps a copy of the exact size instead."""
+    items = [finished_build(f"app-build-{n}", n) for n in range(1, 201)]
+    store = informers.Store("Build")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        store.listed(items, "300")
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+    assert grown < 1.3 * store.memory_bytes()
