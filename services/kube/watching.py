@@ -122,8 +122,9 @@ async def watch(
     those of objects that do not fit their model go to ``on_unparsed`` instead.
 
     ``on_listed`` sees every list answer whole (a cache replaces its contents with it). ``slim``
-    keeps only each object's metadata between events, for a caller that holds the objects itself:
-    an object deleted while the watch was gone then comes as ``DELETED`` with its metadata alone."""
+    keeps only each object's name, namespace, uid and resourceVersion between events, for a caller
+    that holds the objects itself: an object deleted while the watch was gone then comes as
+    ``DELETED`` with those alone."""
     where = f"the watch of {resource.kind} in {namespace or 'all namespaces'}"
     changes = _changes(
         resource,
@@ -287,7 +288,10 @@ def _metadata_only(raw: dict[str, Any]) -> dict[str, Any]:
     return {"metadata": {k: metadata[k] for k in _KEPT if k in metadata}}
 
 
-_KEPT = ("name", "namespace", "uid", "resourceVersion", "labels")
+_KEPT = ("name", "namespace", "uid", "resourceVersion")
+"""What a slim watch keeps of each object between events: what a deletion found on a relist needs
+to name the object (a cache keeps its labels itself). Held for every object the watch shows, so
+nothing more."""
 
 
 def _meta(raw: dict[str, Any], field: str) -> str:
