@@ -47,8 +47,8 @@ class Caches:
         if unknown:
             raise ValueError(f"no watch cache for {sorted(unknown)}: expected some of {list(KINDS)}")
         made = {
-            "Image": lambda: informers.Informer(kube.images),
-            "SourceResolver": lambda: informers.Informer(kube.source_resolvers),
+            "Image": lambda: informers.Informer(kube.images, compress=True),
+            "SourceResolver": lambda: informers.Informer(kube.source_resolvers, compress=True),
             "Build": lambda: informers.Informer(
                 kube.builds, label_selector=builds.IMAGE_LABEL, index_label=builds.IMAGE_LABEL, compress=True
             ),

@@ -12,6 +12,7 @@ import pytest
 from contracts import builds, images, source_resolvers
 from services import errors
 from services.kube import caching, cluster, informers, resources
+from services.testbed.emulator import Emulator
 from tests.integration.kube import kube_support
 
 pytestmark = pytest.mark.integration
@@ -204,3 +205,26 @@ async def test_a_build_of_no_image_is_never_served_from_the_cache(
 
     assert found is not None
     assert found.annotations == {"kiln.dev/cancel": "true"}
+
+
+async def test_an_object_deleted_while_the_watch_was_away_is_absent_after_the_relist(
+    kube: resources.Kube, emulator: Emulator, cached: caching.CachedCluster, namespace: str
+) -> None:
+    """The caches' watches keep nothing of the objects between events (the stores hold them): a
+    deletion the watch never streamed is told by the list answer that follows a 410."""
+    other = cluster.KubeCluster(kube)
+    for name in ("kept", "gone"):
+        await other.create_source_resolver(kube_support.source_resolver(name, namespace))
+        await seen(cached, "SourceResolver", namespace, name)
+    away = emulator.add_fault(verb="watch", resource="sourceresolvers", status=500, count=10_000)
+    await asyncio.sleep(kube.settings.watch_timeout_seconds + 0.5)  # the stream ended; reopens fail
+    assert away.hits >= 1
+    await kube.source_resolvers.delete("gone", namespace=namespace)
+    emulator.compact()  # the deletion is no longer in the history a watch resumes from
+    emulator.faults.clear()
+    store = cached.caches.by_kind["SourceResolver"].store
+
+    assert await cached.caches.by_kind["SourceResolver"].until(
+        lambda: store.lookup(namespace, "gone").state == informers.ABSENT, seconds=10
+    )
+    assert store.lookup(namespace, "kept").state == informers.FRESH
