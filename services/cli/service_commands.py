@@ -119,7 +119,8 @@ async def _sandbox(
         host = box.registry_host
         typer.echo(
             f"kubeconfig: {box.kubeconfig}  (kubectl --kubeconfig {box.kubeconfig} get images,builds,pods)\n"
-            f"health and metrics: {box.wiring.admin_url}/metrics  webhooks: {box.wiring.webhooks_url}/webhooks/…",
+            f"status page: {box.wiring.admin_url}/  health and metrics: {box.wiring.admin_url}/metrics  "
+            f"webhooks: {box.wiring.webhooks_url}/webhooks/…",
             err=True,
         )
         await box.add_builder()

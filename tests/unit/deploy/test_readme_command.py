@@ -141,7 +141,10 @@ def test_a_readme_without_command_1_is_an_error_naming_what_is_missing(readme: s
 CACHE = "127.0.0.1:5000/sandbox/sample-cache"
 DIGEST_1 = "sha256:" + "1" * 64
 DIGEST_2 = "sha256:" + "2" * 64
-WHERE = "kubeconfig: /tmp/k/kubeconfig\nhealth and metrics: http://127.0.0.1:1/metrics  webhooks: http://127.0.0.1:2/webhooks/…\n"
+WHERE = (
+    "kubeconfig: /tmp/k/kubeconfig\nstatus page: http://127.0.0.1:1/  health and metrics: "
+    "http://127.0.0.1:1/metrics  webhooks: http://127.0.0.1:2/webhooks/…\n"
+)
 
 
 def _build(number: int, **changes: Any) -> dict[str, Any]:
