@@ -64,6 +64,9 @@ NOT_TAKEN: dict[tuple[str, Permission], str] = {
     ("build-runner", ("get", "kpack.io", "clusterbuilders")): "a Build naming its builder by ref",
     ("build-runner", ("list", "", "serviceaccounts")): "a Build with service bindings",
     ("build-runner", ("get", "", "pods")): "a Build announced again after its pod was made",
+    # The least-privilege run serves no admin endpoint, so no status page.
+    ("image-reconciler", ("list", "", "pods")): "the status page's watch of running build pods",
+    ("image-reconciler", ("watch", "", "pods")): "the status page's watch of running build pods",
     ("builder", ("get", "kpack.io", "buildpacks")): "a builder ordering a namespaced Buildpack",
     ("builder", ("get", "kpack.io", "clusterbuildpacks")): "a builder ordering a ClusterBuildpack",
     ("builder", ("update", "kpack.io", "buildpacks/status")): "a namespaced Buildpack",
