@@ -167,7 +167,10 @@ class ImageState:
             )
 
     async def cache_image(self, build: builds.Build, lookup: cache_digests.CacheLookup) -> str:
-        """The cache image the build wrote, as a digest reference; "" when there is none."""
+        """The cache image the build wrote, as a digest reference; "" when there is none (the
+        registry says it is not there, or refuses this account). A temporary failure (the registry
+        down, a 5xx, a timeout) is raised, so the outcome is recorded once the registry answers:
+        an empty cache recorded for a moment's outage would leave the next build unpinned."""
         account = registry_keychains.Account(
             build.namespace, build.spec.service_account_name or registry_keychains.DEFAULT_SERVICE_ACCOUNT
         )
@@ -180,7 +183,7 @@ class ImageState:
 
         try:
             return await self.keychains.using(account, look_up)
-        except errors.KilnError as e:
+        except errors.PermanentError as e:
             logger.warning(
                 "cache image of %s/%s unavailable, using an empty cache: %s", build.namespace, build.name, e
             )

@@ -59,7 +59,7 @@ def layout(workers: int) -> dict[str, int]:
     return {"bridge": 1, "image-reconciler": workers, "build-runner": workers, "image-state": workers}
 
 
-class _DirectTransport(httpx.AsyncBaseTransport):
+class DirectTransport(httpx.AsyncBaseTransport):
     """Sends requests for the proxy's address straight to the registry (the build pods' path)."""
 
     def __init__(self, proxied: str) -> None:
@@ -245,7 +245,7 @@ async def running(workers: Layout, *, logs: Path | None = None) -> AsyncIterator
                     resync_seconds=RESYNC_SECONDS,
                 )
             )
-            direct = registry_client.RegistryClient(transport=_DirectTransport(registry_proxy.address))
+            direct = registry_client.RegistryClient(transport=DirectTransport(registry_proxy.address))
             stack.push_async_callback(direct.aclose)
             sb.kubelet.registry = direct
             settings = broker.model_copy(update={"prefix": sb.prefix})
