@@ -5,6 +5,7 @@ serves the slice of the Kubernetes REST API that Kiln and its users touch, over 
 the real ``kubernetes-asyncio`` client and plain ``kubectl``:
 
 * core v1 pods, persistentvolumeclaims, events, secrets, serviceaccounts, configmaps, namespaces;
+  events.k8s.io/v1 events (kept apart from core v1 events, which a cluster stores together);
   storage.k8s.io/v1 storageclasses; kpack.io/v1alpha2 (and v1alpha1, same storage) images,
   builds, builders, sourceresolvers, clusterbuilders, with the status subresource;
 * API semantics: 201/200/404/409/410/422 with ``Status`` bodies; uid, one global
@@ -12,6 +13,10 @@ the real ``kubernetes-asyncio`` client and plain ``kubectl``:
   JSON and (approximated) strategic merge patches; status subresource isolation; label and field
   selectors; deletion with preconditions, finalizers and ownerReference garbage collection;
   namespaced and cluster-wide list and watch with resume, bookmarks, timeoutSeconds, 410 Gone;
+* pod logs (``pods/{name}/log`` with ``container``, ``follow``, ``timestamps``, ``tailLines``,
+  ``sinceSeconds``, ``limitBytes``; `logs`), appended by a kubelet with
+  ``POST /_emulator/logs/namespaces/{ns}/pods/{name}`` or `Emulator.append_log`, so ``kubectl
+  logs -f`` and ``kiln logs`` work;
 * fault injection (errors, 429, hangs) from Python or ``/_emulator/faults``; a count of its
   answers by status code, verb and resource (`Emulator.answers`, ``/_emulator/answers``), so a
   test can tell how many writes were refused with 409;
@@ -36,7 +41,7 @@ Built to keep up with Kiln at 10,000 Images: a list with a label selector reads 
 
 Modules: `emulating` (the `Emulator` class), `server`/`streaming`/`admin` (HTTP), `admitting`,
 `store`, `indexes`, `watching`, `encoding`, `validating`, `patching`, `selectors`, `statuses`,
-`faults`, `resources`, `routing`, `discovery`, `tables`, `openapi`, `operations`, `schemas`,
+`faults`, `logs`, `resources`, `routing`, `discovery`, `tables`, `openapi`, `operations`, `schemas`,
 `answers`, `bench`. Run one with
 ``python -m services.testbed.emulator``.
 """
