@@ -134,7 +134,7 @@ def plan(
     build = None
     if required.status == "True":
         build = next_build.next_build(
-            _claiming(image, cache=cache, written_first=kpack_not_ready),
+            _claiming(image, cache=cache, written_first=kpack_not_ready or latest is None),
             builder=builder,
             source_resolver=resolver,
             latest_build=latest,
@@ -237,7 +237,10 @@ def _claiming(image: images.Image, *, cache: cache_volumes.PvcPlan, written_firs
     kpack builds from the status as it was, which lags the PVC by one reconcile. Where kpack's
     reconcile would have stopped at a resolver not ready yet (created, or its spec changed) it
     writes the new ``buildCacheName`` first and builds in the next reconcile; Kiln resolves in the
-    same reconcile, so its Build takes the name that status would have held.
+    same reconcile, so its Build takes the name that status would have held. An Image's first Build
+    always does: kpack's first reconcile stops at the resolver it creates, and Kiln's may have been
+    cut short after creating it (a failed write, a killed worker), so that the one done again finds
+    the resolver already there and the status not written yet.
     """
     if not written_first:
         return image

@@ -149,6 +149,19 @@ def test_a_new_image_gets_its_resolver_its_resolution_and_its_first_build_in_one
     assert result.status.build_cache_name == "image-name-cache"
 
 
+def test_a_first_reconcile_done_again_after_its_resolver_was_written_still_claims_the_cache() -> None:
+    """The first reconcile created the resolver (and resolved it), then failed before the Image's
+    status was written: the one done again must build as the first would have, as kpack always
+    does for an Image's first Build (found by kiln chaos, with API faults)."""
+    resolved = as_written(fx.resolver())
+    result = plan(fx.image(VOLUME), resolver=resolved, all_builds=[])
+    assert result.source_resolver.action == "none"
+    assert result.build is not None
+    assert result.build.dump()["spec"]["cache"] == {
+        "volume": {"persistentVolumeClaimName": "image-name-cache"}
+    }
+
+
 def test_a_new_image_builds_the_commit_its_branch_is_listed_at() -> None:
     result = plan(no_resolver=True, listed=push(before=None))
     status = result.source_resolver.status
