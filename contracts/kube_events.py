@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from contracts import builds, images, meta
+
 API_VERSION = "events.k8s.io/v1"
 KIND = "Event"
 NORMAL: Literal["Normal"] = "Normal"
@@ -59,6 +61,46 @@ class Regarding(BaseModel):
         if self.uid:
             found["uid"] = self.uid
         return found
+
+
+def regarding_image(image: images.Image) -> Regarding:
+    """An Image as an Event's ``regarding`` or ``related``."""
+    return Regarding(
+        api_version=image.api_version or meta.V1ALPHA2,
+        kind=images.KIND,
+        namespace=image.namespace,
+        name=image.name,
+        uid=image.metadata.uid or "",
+    )
+
+
+def regarding_build(build: builds.Build) -> Regarding:
+    """A Build as an Event's ``regarding`` or ``related``."""
+    return Regarding(
+        api_version=build.api_version or meta.V1ALPHA2,
+        kind=builds.KIND,
+        namespace=build.namespace,
+        name=build.name,
+        uid=build.metadata.uid or "",
+    )
+
+
+def image_of_build(build: builds.Build) -> Regarding | None:
+    """The Image a Build was made for (its label; the uid from its controller reference), if any."""
+    name = build.image_name()
+    if not name:
+        return None
+    uid = next(
+        (
+            ref.uid or ""
+            for ref in build.metadata.owner_references or ()
+            if ref.kind == images.KIND and ref.name == name
+        ),
+        "",
+    )
+    return Regarding(
+        api_version=meta.V1ALPHA2, kind=images.KIND, namespace=build.namespace, name=name, uid=uid
+    )
 
 
 class Notice(BaseModel):

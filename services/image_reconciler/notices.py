@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contracts import builds, images, kube_events, meta
+from contracts import builds, images, kube_events
 
 REASON = "BuildScheduled"
 ACTION = "Schedule"
@@ -30,34 +30,14 @@ SHORT = 7
 """Characters of a commit or a digest shown."""
 
 
-def regarding(image: images.Image) -> kube_events.Regarding:
-    return kube_events.Regarding(
-        api_version=image.api_version or meta.V1ALPHA2,
-        kind=images.KIND,
-        namespace=image.namespace,
-        name=image.name,
-        uid=image.metadata.uid or "",
-    )
-
-
-def build_reference(build: builds.Build) -> kube_events.Regarding:
-    return kube_events.Regarding(
-        api_version=build.api_version or meta.V1ALPHA2,
-        kind=builds.KIND,
-        namespace=build.namespace,
-        name=build.name,
-        uid=build.metadata.uid or "",
-    )
-
-
 def scheduled(image: images.Image, build: builds.Build) -> kube_events.Notice:
     """``BuildScheduled`` on ``image`` for the ``build`` just created."""
     number = build.build_number()
     which = f"build {number}" if number is not None else f"build {build.name}"
     summary = changes_summary(build) or build.reason() or "no reason given"
     return kube_events.Notice(
-        regarding=regarding(image),
-        related=build_reference(build),
+        regarding=kube_events.regarding_image(image),
+        related=kube_events.regarding_build(build),
         reason=REASON,
         action=ACTION,
         note=f"Scheduled {which}: {summary}",
@@ -112,7 +92,7 @@ def not_ready(image: images.Image, status: images.ImageStatus) -> kube_events.No
     ):
         return None
     return kube_events.Notice(
-        regarding=regarding(image),
+        regarding=kube_events.regarding_image(image),
         reason=ready.reason,
         type=kube_events.WARNING,
         action="Reconcile",

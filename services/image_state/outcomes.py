@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts import builds, images, kube_events, meta
+from contracts import builds, kube_events
 from services import errors
 from services.image_state import build_status
 
@@ -90,7 +90,7 @@ def finished(
 def cache_pinned(build: builds.Build, cache_image: str) -> kube_events.Notice | None:
     """``CacheDigestPinned`` on the Image of ``build``, which records ``cache_image`` (a registry
     cache's digest reference); None without one, or for a Build of no Image."""
-    image = image_of(build)
+    image = kube_events.image_of_build(build)
     if not cache_image or image is None:
         return None
     digest = cache_image.rpartition("@")[2] or cache_image
@@ -98,38 +98,10 @@ def cache_pinned(build: builds.Build, cache_image: str) -> kube_events.Notice | 
     which = f"build {number}" if number is not None else build.name
     return kube_events.Notice(
         regarding=image,
-        related=reference(build),
+        related=kube_events.regarding_build(build),
         reason="CacheDigestPinned",
         action=ACTION,
         note=f"Cache digest pinned: {digest} ({which})",
-    )
-
-
-def reference(build: builds.Build) -> kube_events.Regarding:
-    return kube_events.Regarding(
-        api_version=build.api_version or meta.V1ALPHA2,
-        kind=builds.KIND,
-        namespace=build.namespace,
-        name=build.name,
-        uid=build.metadata.uid or "",
-    )
-
-
-def image_of(build: builds.Build) -> kube_events.Regarding | None:
-    """The Image a Build was made for (its label; the uid from its controller reference)."""
-    name = build.image_name()
-    if not name:
-        return None
-    uid = next(
-        (
-            ref.uid or ""
-            for ref in build.metadata.owner_references or ()
-            if ref.kind == images.KIND and ref.name == name
-        ),
-        "",
-    )
-    return kube_events.Regarding(
-        api_version=meta.V1ALPHA2, kind=images.KIND, namespace=build.namespace, name=name, uid=uid
     )
 
 
@@ -159,8 +131,8 @@ def _outcome_notice(
             f"Build failed{where}: {message or 'no message'}",
         )
     return kube_events.Notice(
-        regarding=reference(build),
-        related=image_of(build),
+        regarding=kube_events.regarding_build(build),
+        related=kube_events.image_of_build(build),
         reason=reason,
         type=kind,
         action=ACTION,
