@@ -41,13 +41,23 @@ def connection_name(service: str, *, prefix: str, host: str | None = None) -> st
 async def connect(
     settings: broker_settings.BrokerSettings, *, service: str
 ) -> aio_pika.abc.AbstractRobustConnection:
-    """A robust connection (reconnects every ``settings.reconnect_seconds``) named after ``service``."""
+    """A robust connection (reconnects every ``settings.reconnect_seconds``) named after ``service``.
+
+    A first connect that fails or is cancelled closes what it opened: an unclosed connection left
+    to the garbage collector tries to schedule its own close, outside any running loop.
+    """
     name = connection_name(service, prefix=settings.prefix)
-    connection = await aio_pika.connect_robust(
-        settings.url.get_secret_value(),
+    connection = aio_pika.RobustConnection(
+        aio_pika.connection.make_url(settings.url.get_secret_value()),
         client_properties={"connection_name": name},
         reconnect_interval=settings.reconnect_seconds,
     )
+    try:
+        await connection.connect()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(connection.close())
+        raise
     logger.info("connected to the broker as %s", name)
     return connection
 

@@ -9,14 +9,17 @@ docker configs carry it).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import gc
 import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+import aio_pika
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -278,3 +281,20 @@ async def test_a_broker_url_password_is_not_logged_when_the_broker_cannot_be_rea
     assert PLANTED["broker password"] not in str(refused.value)
     assert PLANTED["broker password"] not in repr(settings)
     assert not leaks(captured.records), "\n".join(leaks(captured.records))
+
+
+async def test_a_refused_connect_leaves_no_connection_behind() -> None:
+    """The failed connect closes what it opened: left open, the connection would keep retrying
+    in the background and, once collected, try to schedule its own close with no loop running
+    (an unraisable 'never awaited' warning in whichever test comes next)."""
+    settings = broker_settings.BrokerSettings(
+        url=SecretStr("amqp://kiln:kiln@127.0.0.1:1/"), prefix="refused"
+    )
+
+    with pytest.raises(ConnectionError):
+        await connecting.connect(settings, service="refused-test")
+    await asyncio.sleep(0.1)
+    gc.collect()
+
+    left = [o for o in gc.get_objects() if isinstance(o, aio_pika.RobustConnection) and o.url.port == 1]
+    assert all(connection.is_closed for connection in left)
