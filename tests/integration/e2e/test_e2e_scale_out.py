@@ -1,9 +1,11 @@
 """Scenario 6: image-reconciler workers in separate processes, many images, shuffled and duplicated
 triggers, and a worker killed mid-run.
 
-The in-process sandbox runs the bridge, build-runner, image-state and the simulated kubelet; the
-image-reconciler runs only as ``python -m services.cli run image-reconciler`` worker processes on
-the sandbox's broker prefix and kubeconfig. Every Image must end with exactly its three builds
+The in-process sandbox runs the bridge, the emulator and the simulated kubelet; the
+image-reconciler runs only as ``python -m services.cli run image-reconciler`` worker processes,
+and build-runner with image-state as one more process, on the sandbox's broker prefix and
+kubeconfig (in the test's own process they shared one interpreter lock with the emulator and the
+kubelet, which made that process the run's bottleneck). Every Image must end with exactly its three builds
 (the first, and one per push round); no build of an Image may start while another of the same
 Image still runs (checked at the moment the simulated kubelet starts each pod); and killing the
 busiest worker (SIGKILL) during the second round loses nothing: its shards fail over, and the
@@ -79,20 +81,19 @@ class Overlaps:
 async def workers_sandbox(
     tmp_path: Path,
 ) -> AsyncIterator[tuple[harness.Sandbox, list[asyncio.subprocess.Process]]]:
-    async with harness.sandbox(
-        registry_host=REGISTRY, step_seconds=0.01, services=("bridge", "build-runner", "image-state")
-    ) as sb:
+    async with harness.sandbox(registry_host=REGISTRY, step_seconds=0.01, services=("bridge",)) as sb:
         workers = []
         for index in range(WORKERS):
             path = tmp_path / f"worker-{index}.log"
             workers.append(Worker(await sb.start_process(["image-reconciler"], log=path), path))
+        others = await sb.start_process(["build-runner", "image-state"], log=tmp_path / "build-runner.log")
         try:
             yield sb, workers
         finally:
-            for worker in workers:
-                if worker.process.returncode is None:
-                    worker.process.terminate()
-            await asyncio.gather(*(w.process.wait() for w in workers))
+            for process in (*(w.process for w in workers), others):
+                if process.returncode is None:
+                    process.terminate()
+            await asyncio.gather(*(w.process.wait() for w in workers), others.wait())
 
 
 def _pod_phases(sb: harness.Sandbox, namespace: str) -> dict[str, int]:
