@@ -305,7 +305,7 @@ class Kubelet:
         else:
             try:
                 message = await pushing.completion_message(
-                    self.registry, run.pod, configs=self._builder_configs
+                    self.registry, run.pod, configs=self._builder_configs, pushed=record.pushed
                 )
             except errors.KilnError as e:
                 exit_code, message = 1, f"completion failed: {e}"

@@ -62,13 +62,14 @@ async def push_images(
     layer, diff_id = _layer("app/build.json", content)
     builder = await _builder_of(registry, pod)
     app = _config("app", diff_id, labels={BUILDER_LABEL: builder} if builder else {})
-    image_digest = await registry.push_image(tags[0], config=app, layers=[layer])
+    # every blob holds the pod's uid and a serial: new to the registry, so nothing is asked first
+    image_digest = await registry.push_image(tags[0], config=app, layers=[layer], new_blobs=True)
     cache_tag = build_pods.cache_tag(pod) if step == "export" else ""
     if not cache_tag:
         return Pushed(image_tag=tags[0], image_digest=image_digest)
     cache_layer, cache_diff_id = _layer("cache/layers.json", {**content, "cacheOf": tags[0]})
     cache_digest = await registry.push_image(
-        cache_tag, config=_config("cache", cache_diff_id), layers=[cache_layer]
+        cache_tag, config=_config("cache", cache_diff_id), layers=[cache_layer], new_blobs=True
     )
     return Pushed(tags[0], image_digest, cache_tag, cache_digest)
 
@@ -94,21 +95,43 @@ class BuilderConfigs:
 
 
 async def completion_message(
-    registry: registry_client.RegistryClient, pod: dict[str, Any], *, configs: BuilderConfigs | None = None
+    registry: registry_client.RegistryClient,
+    pod: dict[str, Any],
+    *,
+    configs: BuilderConfigs | None = None,
+    pushed: Pushed | None = None,
 ) -> str:
     """The completion container's termination message for a pod whose image step succeeded
-    (``configs``: the builder configs read before, shared between pods)."""
+    (``configs``: the builder configs read before, shared between pods).
+
+    ``pushed`` is what this pod's image step wrote, as the exporter's report hands it on to
+    kpack's completion container; without it, the tags are resolved in the registry."""
     tags = build_pods.tags(pod)
     if not tags:
         raise errors.InvalidError("the build pod has no tag")
+    cache_tag = build_pods.cache_tag(pod)
+    if pushed is not None and pushed.image_tag == tags[0] and pushed.cache_tag == cache_tag:
+        latest_image = registry.pinned(tags[0], pushed.image_digest)
+        latest_cache = registry.pinned(cache_tag, pushed.cache_digest) if cache_tag else ""
+        return await _encoded(registry, pod, latest_image, latest_cache, configs=configs)
     latest_image = await registry.digest_ref(tags[0])
     latest_cache = ""
-    cache_tag = build_pods.cache_tag(pod)
     if cache_tag:
         try:
             latest_cache = await registry.digest_ref(cache_tag)
         except errors.KilnError as e:
             logger.warning("cache tag %s could not be resolved: %s", cache_tag, e)
+    return await _encoded(registry, pod, latest_image, latest_cache, configs=configs)
+
+
+async def _encoded(
+    registry: registry_client.RegistryClient,
+    pod: dict[str, Any],
+    latest_image: str,
+    latest_cache: str,
+    *,
+    configs: BuilderConfigs | None,
+) -> str:
     builder = await builder_config(registry, pod, configs=configs or BuilderConfigs())
     metadata = completion.CompletionMetadata(
         buildpack_metadata=[

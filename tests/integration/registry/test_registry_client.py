@@ -58,6 +58,7 @@ async def test_digest_ref_is_the_fully_qualified_repository_at_the_digest(
     pushed = await client.push_image(ref, config={"os": "linux"}, layers=[b"cache"])
 
     assert await client.digest_ref(ref) == f"{plain_registry.host}/{repository}@{pushed}"
+    assert client.pinned(ref, pushed) == await client.digest_ref(ref)
 
 
 async def test_resolve_falls_back_to_get_when_head_carries_no_digest(
@@ -163,6 +164,22 @@ async def test_pushing_blobs_the_registry_already_has_skips_their_upload(
 
     methods = [method for method, _ in proxy.seen]
     assert methods == ["HEAD", "HEAD", "PUT"]
+
+
+async def test_pushing_blobs_known_to_be_new_uploads_them_without_asking_first(
+    client: registry.RegistryClient,
+    proxy: support.RegistryProxy,
+    repository: str,
+) -> None:
+    ref = f"{proxy.host}/{repository}:new"
+
+    pushed = await client.push_image(ref, config={"os": "linux"}, layers=[b"new layer"], new_blobs=True)
+
+    # each upload starts here (its PUT goes to the Location the registry answers, past the proxy);
+    # no HEAD asks whether a blob is there
+    methods = [method for method, _ in proxy.seen]
+    assert methods == ["POST", "POST", "PUT"]
+    assert await client.resolve_digest(ref) == pushed
 
 
 async def test_an_unreachable_registry_is_a_temporary_error(client: registry.RegistryClient) -> None:
