@@ -18,7 +18,7 @@ from services.broker import connecting, topology
 from services.broker import settings as broker_settings
 from services.kube import settings as kube_settings
 from services.runtime import running
-from services.testbed.emulator import Emulator
+from services.testbed.emulator import Emulator, faults
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +44,16 @@ async def until(
         await asyncio.sleep(0.1)
 
 
+async def until_hit(fault: faults.Fault, *, times: int, seconds: float = 15.0) -> None:
+    """Once the emulator has answered ``fault`` ``times`` times (a retry comes after its back-off,
+    which on a loaded machine may end after liveness has already failed)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while fault.hits < times:
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"the refused watch was tried {fault.hits} time(s) in {seconds:.0f} s")
+        await asyncio.sleep(0.1)
+
+
 async def test_a_bridge_whose_image_watch_is_refused_is_unready_then_not_live_then_recovers() -> None:
     emulator = Emulator()
     refused = emulator.add_fault(verb="list", resource="images", status=403)
@@ -66,7 +76,7 @@ async def test_a_bridge_whose_image_watch_is_refused_is_unready_then_not_live_th
 
             not_live = await until(http, "/healthz", 503, saying="403")
             assert not_live["checks"]["bridge-watches"].startswith("watch of Image"), not_live
-            assert refused.hits >= 2, "the bridge keeps trying to watch"
+            await until_hit(refused, times=2)  # the bridge keeps trying to watch
 
             emulator.clear_faults()
             ready = await until(http, "/readyz", 200)
