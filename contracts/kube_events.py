@@ -65,23 +65,21 @@ class Regarding(BaseModel):
 
 def regarding_image(image: images.Image) -> Regarding:
     """An Image as an Event's ``regarding`` or ``related``."""
-    return Regarding(
-        api_version=image.api_version or meta.V1ALPHA2,
-        kind=images.KIND,
-        namespace=image.namespace,
-        name=image.name,
-        uid=image.metadata.uid or "",
-    )
+    return _regarding(image, images.KIND)
 
 
 def regarding_build(build: builds.Build) -> Regarding:
     """A Build as an Event's ``regarding`` or ``related``."""
+    return _regarding(build, builds.KIND)
+
+
+def _regarding(obj: meta.KubeObject, kind: str) -> Regarding:
     return Regarding(
-        api_version=build.api_version or meta.V1ALPHA2,
-        kind=builds.KIND,
-        namespace=build.namespace,
-        name=build.name,
-        uid=build.metadata.uid or "",
+        api_version=obj.api_version or meta.V1ALPHA2,
+        kind=kind,
+        namespace=obj.namespace,
+        name=obj.name,
+        uid=obj.metadata.uid or "",
     )
 
 

@@ -207,7 +207,7 @@ class RegistryClient:
         blobs = [config_bytes, *layers]
         return await self._retry(
             lambda: self._push(
-                reference, blobs=blobs, manifest=manifest, keychain=keychain, check=not new_blobs
+                reference, blobs=blobs, manifest=manifest, keychain=keychain, new_blobs=new_blobs
             )
         )
 
@@ -376,10 +376,12 @@ class RegistryClient:
         blobs: list[bytes],
         manifest: bytes,
         keychain: auth.Keychain | None,
-        check: bool = True,
+        new_blobs: bool = False,
     ) -> str:
         for blob in blobs:
-            if check and await self._blob_exists(reference, manifests.sha256_digest(blob), keychain=keychain):
+            if not new_blobs and await self._blob_exists(
+                reference, manifests.sha256_digest(blob), keychain=keychain
+            ):
                 self.stats.skipped += 1
             else:
                 await self._upload(reference, blob, keychain=keychain)
